@@ -1,0 +1,45 @@
+# cuisineflow: `make run` runs the main job, `make test` runs the tests.
+# Both set up .venv from the lock file first (uv.lock, installed by a pinned uv).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+SOURCE ?= $(CUISINEFLOW_SOURCE)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint format typecheck check clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  (make run SOURCE=path/to/whats-cooking, or set CUISINEFLOW_SOURCE)"
+
+setup: $(VENV)/.synced ## Create .venv with the locked dependencies (fast when done)
+
+$(VENV)/.synced: uv.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --locked --quiet --python $(BIN)/python
+	@touch $@
+
+run: setup ## The main job: raw data to a registered, evaluated model and its report
+	$(BIN)/cuisineflow run $(if $(SOURCE),--source "$(SOURCE)")
+
+test: setup ## Run the tests
+	$(BIN)/pytest
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup ## Format the code with ruff
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+typecheck: setup ## mypy (strict) on src/
+	$(BIN)/mypy
+
+check: lint typecheck test ## Lint, type-check and test
+
+clean: ## Remove the virtual environment and caches (not the store or data)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+from cuisineflow.cli import main
+
+main()

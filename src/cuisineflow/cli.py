@@ -1,0 +1,188 @@
+"""The `cuisineflow` command: one sub-command per stage and per user task."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cuisineflow import __version__
+from cuisineflow.errors import CuisineflowError
+
+if TYPE_CHECKING:
+    from cuisineflow.storage import Store
+    from cuisineflow.storage.dvc import DvcRepo
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+store_app = typer.Typer(
+    help="The store: where data, models and reports live.", no_args_is_help=True
+)
+data_app = typer.Typer(help="Raw data: import it, and move it to and from the store with DVC.",
+                       no_args_is_help=True)  # fmt: skip
+app.add_typer(store_app, name="store")
+app.add_typer(data_app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cuisineflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Raw recipes to a versioned, served and monitored cuisine classifier.
+
+    Settings come from CUISINEFLOW_* variables or a .env file: CUISINEFLOW_STORE (a local
+    folder or s3://bucket/prefix), CUISINEFLOW_S3_ENDPOINT_URL, CUISINEFLOW_REGION and
+    CUISINEFLOW_SOURCE (where raw data is imported from).
+    """
+
+
+@store_app.command("serve")
+def store_serve(
+    host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 9000,
+    bucket: Annotated[str, typer.Option(help="Bucket to create.")] = "cuisineflow",
+) -> None:
+    """Run the embedded S3 endpoint (moto) until Ctrl-C or SIGTERM.
+
+    It is a real HTTP S3 endpoint for trials and tests, but it keeps objects in memory
+    only: everything is gone when it stops. Use AWS S3 or another S3-compatible server
+    for anything durable.
+    """
+    from cuisineflow.storage.s3server import EmbeddedS3
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        server = EmbeddedS3(host=host, port=port, bucket=bucket).start()
+    except (OSError, ValueError) as error:
+        raise CuisineflowError(f"cannot start the embedded S3 endpoint: {error}") from error
+    typer.echo(f"Embedded S3 endpoint at {server.endpoint_url} with bucket {bucket!r}.")
+    typer.echo("Objects live in memory only and are lost when it stops.")
+    typer.echo("Point cuisineflow at it with:")
+    for name, value in server.environment().items():
+        typer.echo(f"  export {name}={value}")
+    typer.echo("Press Ctrl-C to stop.", err=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        typer.echo("Embedded S3 endpoint stopped.", err=True)
+
+
+@store_app.command("check")
+def store_check() -> None:
+    """Check that the configured store can be reached, and say where it is."""
+    from cuisineflow.settings import get_settings
+    from cuisineflow.storage import open_store
+    from cuisineflow.storage.dvc import DvcRepo
+
+    store = open_store(get_settings(), DvcRepo.find().root)
+    store.check()
+    typer.echo(f"ok: {store.describe()}")
+
+
+@data_app.command("import")
+def data_import(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A What's Cooking file (.zip, .json array, .jsonl), a folder of them, "
+            "or kaggle:whats-cooking."
+        ),
+    ],
+) -> None:
+    """Copy raw recipe files, unchanged, into data/raw and track them with DVC.
+
+    Every file is schema-checked first (id an integer, ingredients a list of strings,
+    cuisine a string when present); if any fails, nothing is written.
+    """
+    from cuisineflow.data.acquire import import_raw
+    from cuisineflow.storage.dvc import DvcRepo
+
+    for summary in import_raw(source, DvcRepo.find()):
+        typer.echo(
+            f"imported {summary.name}: {summary.recipes} recipes, {summary.labelled} with cuisine"
+        )
+    typer.echo("data/raw is tracked by DVC: commit data/raw.dvc, then `cuisineflow data push`.")
+
+
+@data_app.command("push")
+def data_push() -> None:
+    """Upload DVC-tracked data to the store's DVC remote (<store>/dvc)."""
+    repo, store = _repo_and_store()
+    repo.push()
+    typer.echo(f"pushed to {store.url('dvc')}")
+
+
+@data_app.command("pull")
+def data_pull() -> None:
+    """Restore DVC-tracked data from the store's DVC remote into the workspace."""
+    repo, store = _repo_and_store()
+    repo.pull()
+    typer.echo(f"pulled from {store.url('dvc')}")
+
+
+@data_app.command("status")
+def data_status() -> None:
+    """Show what differs between the workspace and the store's DVC remote."""
+    repo, _ = _repo_and_store()
+    typer.echo(repo.status().rstrip())
+
+
+@app.command("run")
+def run(
+    source: Annotated[
+        str | None,
+        typer.Option(help="Raw data to import when data/raw is absent [env: CUISINEFLOW_SOURCE]."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Re-run every stage, even if up to date.")] = False,
+) -> None:
+    """The main job: raw data in, pipeline reproduced, results pushed to the store."""
+    from cuisineflow.workflow import run_workflow
+
+    started = time.monotonic()
+    summary = run_workflow(source=source, force=force)
+    typer.echo(summary.render(time.monotonic() - started))
+
+
+def _repo_and_store() -> tuple[DvcRepo, Store]:
+    """The project's DVC repository with its remote pointed at the reachable store."""
+    from cuisineflow.settings import get_settings
+    from cuisineflow.storage import open_store
+    from cuisineflow.storage.dvc import DvcRepo
+
+    repo = DvcRepo.find()
+    store = open_store(get_settings(), repo.root)
+    store.check()
+    repo.configure_remote(store)
+    return repo, store
+
+
+def main() -> None:
+    """Console entry point: user errors become one message and exit status 1."""
+    try:
+        app()
+    except CuisineflowError as error:
+        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Raw data: schema checks, validation rules, acquisition, the lake and queries."""

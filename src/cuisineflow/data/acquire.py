@@ -1,0 +1,88 @@
+"""Bringing raw recipes into the project: data/raw, byte for byte, tracked with DVC."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from cuisineflow.data.rawfiles import RawFileSummary, is_raw_file, read_raw_file, summarise
+from cuisineflow.errors import DataError
+from cuisineflow.storage.dvc import DvcRepo
+
+RAW_DIR = "data/raw"
+KAGGLE_SOURCE = "kaggle:whats-cooking"
+KAGGLE_PAGE = "https://www.kaggle.com/competitions/whats-cooking/data"
+
+
+def source_files(source: Path) -> list[Path]:
+    """The raw files a source names: one file, or every raw file directly in a folder."""
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.is_file() and is_raw_file(p))
+        if not files:
+            raise DataError(
+                f"{source}: no recipe files in this folder (expected *.zip, *.json or *.jsonl)"
+            )
+        return files
+    if not source.exists():
+        raise DataError(f"{source}: no such file or folder")
+    if not is_raw_file(source):
+        raise DataError(f"{source}: not a recipe file (expected .zip, .json, .jsonl or .ndjson)")
+    return [source]
+
+
+def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
+    """Check every file of the source, copy them unchanged into data/raw, and `dvc add` it.
+
+    Nothing is written unless every file passes; each file lands by an atomic rename.
+    """
+    if source.startswith("kaggle:"):
+        with tempfile.TemporaryDirectory(prefix="cuisineflow-kaggle-") as folder:
+            return import_raw(str(download_from_kaggle(source, Path(folder))), repo)
+    files = source_files(Path(source).expanduser())
+    summaries = [summarise(path, read_raw_file(path)) for path in files]
+    raw_dir = repo.root / RAW_DIR
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path in files:
+            temporary = raw_dir / f".{path.name}.importing"
+            shutil.copyfile(path, temporary)
+            staged.append((temporary, raw_dir / path.name))
+        for temporary, target in staged:
+            os.replace(temporary, target)
+    finally:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+    repo.add(RAW_DIR)
+    return summaries
+
+
+def download_from_kaggle(source: str, folder: Path) -> Path:
+    """Download the competition files with the Kaggle CLI, where it and credentials exist."""
+    if source != KAGGLE_SOURCE:
+        raise DataError(f"unknown Kaggle source {source!r}: the one supported is {KAGGLE_SOURCE}")
+    manual = (
+        f"download train.json.zip and test.json.zip by hand from {KAGGLE_PAGE} "
+        "(after accepting the competition rules), then run `cuisineflow data import FOLDER`"
+    )
+    has_credentials = (Path.home() / ".kaggle" / "kaggle.json").exists() or (
+        "KAGGLE_USERNAME" in os.environ and "KAGGLE_KEY" in os.environ
+    )
+    kaggle = shutil.which("kaggle")
+    if kaggle is None or not has_credentials:
+        missing = "the `kaggle` command" if kaggle is None else "Kaggle API credentials"
+        raise DataError(
+            f"cannot fetch {source}: {missing} not found. Either install and set it up, or {manual}"
+        )
+    command = [kaggle, "competitions", "download", "-c", "whats-cooking", "-p", str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise DataError(f"the Kaggle download failed: {result.stderr.strip()}. Or {manual}")
+    # The competition arrives as one zip holding the two zipped files.
+    for bundle in folder.glob("whats-cooking*.zip"):
+        shutil.unpack_archive(bundle, folder)
+        bundle.unlink()
+    return folder

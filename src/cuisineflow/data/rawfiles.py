@@ -1,0 +1,146 @@
+"""Reading and schema-checking raw recipe files: Kaggle's zip or JSON array, or JSON Lines."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from cuisineflow.errors import DataError
+from cuisineflow.schemas import RawRecipe
+
+RAW_SUFFIXES = (".zip", ".json", ".jsonl", ".ndjson")
+MAX_ERRORS_SHOWN = 5
+
+_RECIPE_LIST = TypeAdapter(list[RawRecipe])
+_RECIPE = TypeAdapter(RawRecipe)
+
+
+@dataclass(frozen=True)
+class RawFileSummary:
+    """What a raw file holds, once its schema has been checked."""
+
+    name: str
+    recipes: int
+    labelled: int
+
+
+def is_raw_file(path: Path) -> bool:
+    """Whether the file name has one of the raw-data suffixes."""
+    return path.name.lower().endswith(RAW_SUFFIXES) and not path.name.startswith(".")
+
+
+def json_payload(path: Path) -> bytes:
+    """The JSON bytes of a raw file, taken out of its zip when zipped."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a recipe file") from None
+    if not data.strip():
+        raise DataError(f"{path}: the file is empty")
+    if not path.name.lower().endswith(".zip"):
+        return data
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [
+                m
+                for m in archive.infolist()
+                if not m.is_dir()
+                and m.filename.lower().endswith((".json", ".jsonl", ".ndjson"))
+                and not m.filename.startswith("__MACOSX")
+            ]
+            if len(members) != 1:
+                found = ", ".join(archive.namelist()) or "nothing"
+                raise DataError(
+                    f"{path}: a zip must hold exactly one JSON or JSON Lines file; it holds {found}"
+                )
+            payload = archive.read(members[0])
+    except zipfile.BadZipFile as error:
+        raise DataError(f"{path}: not a valid zip archive ({error})") from None
+    if not payload.strip():
+        raise DataError(f"{path}: the file inside the zip is empty")
+    return payload
+
+
+def parse_recipes(payload: bytes, name: str) -> list[RawRecipe]:
+    """Recipes from a JSON array or JSON Lines payload; a DataError names each bad record."""
+    text_start = payload.lstrip()[:1]
+    if text_start == b"[":
+        try:
+            return _RECIPE_LIST.validate_json(payload)
+        except ValidationError as error:
+            raise DataError(_describe(error, name, array=True)) from None
+    if text_start == b"{":
+        return _parse_json_lines(payload, name)
+    raise DataError(
+        f"{name}: not recipe data; expected a JSON array of "
+        '{"id", "cuisine", "ingredients"} objects, or JSON Lines of them'
+    )
+
+
+def read_raw_file(path: Path) -> list[RawRecipe]:
+    """Parse and schema-check one raw file (zip, JSON array or JSON Lines)."""
+    recipes = parse_recipes(json_payload(path), path.name)
+    if not recipes:
+        raise DataError(f"{path.name}: holds no recipes")
+    return recipes
+
+
+def summarise(path: Path, recipes: Sequence[RawRecipe]) -> RawFileSummary:
+    """Counts for a file's recipes."""
+    labelled = sum(1 for recipe in recipes if recipe.cuisine is not None)
+    return RawFileSummary(name=path.name, recipes=len(recipes), labelled=labelled)
+
+
+def _parse_json_lines(payload: bytes, name: str) -> list[RawRecipe]:
+    recipes: list[RawRecipe] = []
+    problems: list[str] = []
+    for number, line in enumerate(payload.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            recipes.append(_RECIPE.validate_json(line))
+        except ValidationError as error:
+            problems.extend(f"line {number}: {_message(e)}" for e in error.errors())
+    if problems:
+        raise DataError(_summarise_problems(name, problems))
+    return recipes
+
+
+def _describe(error: ValidationError, name: str, array: bool) -> str:
+    problems = []
+    for item in error.errors():
+        location = list(item["loc"])
+        if array and location and isinstance(location[0], int):
+            record = location.pop(0)
+            item = {**item, "loc": tuple(location)}
+            problems.append(f"record {record}: {_message(item)}")
+        else:
+            problems.append(_message(item))
+    return _summarise_problems(name, problems)
+
+
+def _message(item: object) -> str:
+    details = item if isinstance(item, dict) else {}
+    location = ".".join(str(part) for part in details.get("loc", ()))
+    kind = details.get("type", "")
+    if kind == "json_invalid":
+        return f"invalid JSON ({details.get('ctx', {}).get('error', details.get('msg'))})"
+    if kind == "missing":
+        return f"field {location!r} is missing"
+    if location:
+        return f"field {location!r}: {details.get('msg')}"
+    return str(details.get("msg"))
+
+
+def _summarise_problems(name: str, problems: list[str]) -> str:
+    shown = "; ".join(problems[:MAX_ERRORS_SHOWN])
+    more = len(problems) - MAX_ERRORS_SHOWN
+    suffix = f" (and {more} more)" if more > 0 else ""
+    return f"{name}: not in the What's Cooking schema: {shown}{suffix}"

@@ -1,0 +1,44 @@
+"""Where and who: the store, the S3 endpoint, the raw-data source (CUISINEFLOW_* variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_STORE = ".cuisineflow/store"
+
+
+class Settings(BaseSettings):
+    """Runtime settings read from CUISINEFLOW_* environment variables and an optional .env."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CUISINEFLOW_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    store: str = Field(
+        default=DEFAULT_STORE,
+        description="Store URI: a local folder (relative to the project) or s3://bucket/prefix.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint, e.g. http://127.0.0.1:9000."
+    )
+    region: str | None = Field(default=None, description="AWS region of the store's bucket.")
+    source: str | None = Field(
+        default=None, description="Where `run` imports raw data from when data/raw is absent."
+    )
+
+    def store_uri(self, project_root: Path) -> str:
+        """The store as an absolute URI: local paths are resolved against the project root."""
+        if "://" in self.store:
+            return self.store.rstrip("/")
+        path = Path(self.store).expanduser()
+        if not path.is_absolute():
+            path = project_root / path
+        return str(path.resolve())
+
+
+def get_settings() -> Settings:
+    """Read the settings now (never at import time)."""
+    return Settings()

@@ -1,0 +1,96 @@
+"""Driving DVC: the project's repository, its remote in the store, add/push/pull/status/repro."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cuisineflow.errors import ProjectError
+from cuisineflow.storage.store import Store
+
+REMOTE_NAME = "store"
+
+
+@dataclass(frozen=True)
+class DvcRepo:
+    """A DVC repository (the cuisineflow project) rooted at `root`."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> DvcRepo:
+        """The repository holding `start` (default: the current folder)."""
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / ".dvc").is_dir():
+                return cls(folder)
+        raise ProjectError(
+            f"{here} is not inside a DVC project (no .dvc folder here or above): "
+            "run cuisineflow from the project's folder, or `git init && dvc init` a new one"
+        )
+
+    def run(self, *args: str, quiet: bool = False, stream: bool = False) -> str:
+        """Run a DVC command in the repository; its output is returned, failures raised.
+
+        With `stream`, DVC writes straight to the terminal (progress of long commands).
+        """
+        command = [sys.executable, "-m", "dvc", *args]
+        env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+        if stream:
+            code = subprocess.run(command, cwd=self.root, env=env, check=False).returncode
+            if code != 0:
+                raise ProjectError(f"`dvc {' '.join(args)}` failed (exit {code}); see above")
+            return ""
+        result = subprocess.run(
+            command, cwd=self.root, env=env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            message = (result.stderr.strip() or result.stdout.strip()).splitlines()
+            detail = "\n".join(line for line in message if line.strip())[-2000:]
+            raise ProjectError(f"`dvc {' '.join(args)}` failed:\n{detail}")
+        if not quiet and result.stdout.strip():
+            print(result.stdout.rstrip())
+        return result.stdout
+
+    def configure_remote(self, store: Store) -> str:
+        """Point the default remote at <store>/dvc, in the untracked local config.
+
+        Credentials are never written: DVC takes them from the standard AWS chain.
+        """
+        url = store.url("dvc")
+        if not store.is_s3:
+            Path(url).mkdir(parents=True, exist_ok=True)
+        self.run("remote", "add", "--local", "--force", "--default", REMOTE_NAME, url, quiet=True)
+        if store.endpoint_url:
+            self.run(
+                "remote", "modify", "--local", REMOTE_NAME, "endpointurl", store.endpoint_url,
+                quiet=True,
+            )  # fmt: skip
+        else:
+            self.run(
+                "remote", "modify", "--local", "--unset", REMOTE_NAME, "endpointurl", quiet=True
+            )
+        return url
+
+    def add(self, path: str) -> None:
+        """Track a file or folder with DVC."""
+        self.run("add", path, quiet=True)
+
+    def push(self, *targets: str) -> str:
+        """Upload tracked data to the store's remote."""
+        return self.run("push", "--remote", REMOTE_NAME, *targets, stream=True)
+
+    def pull(self, *targets: str) -> str:
+        """Download tracked data from the store's remote into the workspace."""
+        return self.run("pull", "--remote", REMOTE_NAME, *targets, stream=True)
+
+    def status(self) -> str:
+        """Compare the workspace and cache with the store's remote."""
+        return self.run("status", "--cloud", "--remote", REMOTE_NAME, quiet=True)
+
+    def repro(self, *args: str) -> str:
+        """Reproduce the pipeline's stages that are out of date."""
+        return self.run("repro", *args, stream=True)

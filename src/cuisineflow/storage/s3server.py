@@ -1,0 +1,104 @@
+"""The embedded S3 endpoint: moto's server on loopback, for trials and tests.
+
+It is a real HTTP S3 endpoint, but it keeps every object in memory: stopping it loses
+them. Durable use goes to AWS S3 or another S3-compatible server.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# moto accepts any credentials; these name themselves so nobody mistakes them for real ones.
+EMBEDDED_ACCESS_KEY = "cuisineflow-embedded"
+EMBEDDED_SECRET_KEY = "cuisineflow-embedded-secret"
+EMBEDDED_REGION = "us-east-1"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on the host right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def s3_client(endpoint_url: str | None, region: str | None = None) -> Any:
+    """A boto3 S3 client with retries off, so a failing request fails in seconds."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region or EMBEDDED_REGION,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=120),
+    )
+
+
+@dataclass
+class EmbeddedS3:
+    """moto's threaded S3 server on loopback, with one bucket created."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    bucket: str = "cuisineflow"
+    _server: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        """The HTTP address clients connect to."""
+        return f"http://{self.host}:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """The variables that point cuisineflow (and DVC, boto3) at this endpoint."""
+        return {
+            "CUISINEFLOW_STORE": f"s3://{self.bucket}/cuisineflow",
+            "CUISINEFLOW_S3_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": EMBEDDED_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": EMBEDDED_SECRET_KEY,
+            "AWS_DEFAULT_REGION": EMBEDDED_REGION,
+        }
+
+    def start(self) -> EmbeddedS3:
+        """Start the server, wait until it answers, and create the bucket."""
+        from moto.server import ThreadedMotoServer
+
+        if self.host not in {"127.0.0.1", "localhost", "::1"}:
+            raise ValueError(f"the embedded S3 endpoint listens on loopback only, not {self.host}")
+        if self.port == 0:
+            self.port = free_port(self.host)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=EMBEDDED_ACCESS_KEY,
+            aws_secret_access_key=EMBEDDED_SECRET_KEY,
+            region_name=EMBEDDED_REGION,
+            config=Config(retries={"max_attempts": 1}),
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                client.create_bucket(Bucket=self.bucket)
+                return self
+            except Exception:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the server; every object it held is gone."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> EmbeddedS3:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,207 @@
+"""One API over the store: a local folder or an s3://bucket/prefix, through fsspec."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from cuisineflow.errors import CuisineflowError
+
+
+class StoreError(CuisineflowError):
+    """The store cannot be used: unreachable endpoint, missing bucket, refused credentials."""
+
+
+@dataclass(frozen=True)
+class Store:
+    """A store rooted at `uri`; every key is a relative, slash-separated path under it."""
+
+    uri: str
+    fs: fsspec.AbstractFileSystem
+    root: str
+    endpoint_url: str | None = None
+
+    @classmethod
+    def open(cls, uri: str, endpoint_url: str | None = None, region: str | None = None) -> Store:
+        """Open a store from a local path or an s3://bucket/prefix URI (nothing is contacted)."""
+        if uri.startswith("s3://"):
+            bucket_and_prefix = uri[len("s3://") :].strip("/")
+            if not bucket_and_prefix:
+                raise StoreError(f"store URI {uri!r} names no bucket: use s3://BUCKET[/PREFIX]")
+            return cls(
+                uri="s3://" + bucket_and_prefix,
+                fs=s3_filesystem(endpoint_url, region),
+                root=bucket_and_prefix,
+                endpoint_url=endpoint_url,
+            )
+        if "://" in uri and not uri.startswith("file://"):
+            raise StoreError(f"store URI {uri!r}: only local folders and s3:// are supported")
+        path = Path(uri.removeprefix("file://")).expanduser().resolve()
+        return cls(uri=str(path), fs=LocalFileSystem(auto_mkdir=True), root=str(path))
+
+    @property
+    def is_s3(self) -> bool:
+        """True when the store lives in an S3 bucket."""
+        return self.uri.startswith("s3://")
+
+    @property
+    def bucket(self) -> str | None:
+        """The bucket of an S3 store, None for a local one."""
+        return self.root.split("/", 1)[0] if self.is_s3 else None
+
+    def describe(self) -> str:
+        """The store as a person should read it in a message."""
+        if self.is_s3:
+            endpoint = self.endpoint_url or "AWS S3"
+            return f"bucket {self.bucket!r} ({self.uri}) at {endpoint}"
+        return f"local store {self.uri}"
+
+    def path(self, key: str = "") -> str:
+        """The filesystem path of a key."""
+        key = key.strip("/")
+        return posixpath.join(self.root, key) if key else self.root
+
+    def url(self, key: str = "") -> str:
+        """The full URI of a key, as other tools (DVC, DuckDB) take it."""
+        key = key.strip("/")
+        return f"{self.uri}/{key}" if key else self.uri
+
+    def check(self) -> None:
+        """Fail with a StoreError unless the store can be reached and listed."""
+        with self.errors():
+            if self.is_s3:
+                self.fs.ls(self.bucket, detail=False)
+            elif not Path(self.root).exists():
+                Path(self.root).mkdir(parents=True)
+
+    def exists(self, key: str) -> bool:
+        """Whether an object (or a folder with objects) exists at the key."""
+        with self.errors():
+            return bool(self.fs.exists(self.path(key)))
+
+    def read_bytes(self, key: str) -> bytes:
+        """The bytes of an object; FileNotFoundError when absent."""
+        with self.errors():
+            data: bytes = self.fs.cat_file(self.path(key))
+            return data
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Write an object so that readers see the old bytes or the new, never a part."""
+        with self.errors():
+            if self.is_s3:
+                # An S3 PUT is atomic: the object appears only once fully uploaded.
+                self.fs.pipe_file(self.path(key), data)
+                return
+            target = Path(self.path(key))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            try:
+                temporary.write_bytes(data)
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
+
+    def upload(self, local_path: Path, key: str) -> None:
+        """Copy a local file into the store atomically."""
+        with self.errors():
+            if self.is_s3:
+                self.fs.put_file(str(local_path), self.path(key))
+                return
+        self.write_bytes(key, Path(local_path).read_bytes())
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys of every object under a prefix, sorted, relative to the store root."""
+        with self.errors():
+            base = self.path(prefix)
+            if not self.fs.exists(base):
+                return []
+            found = self.fs.find(base)
+        root = self.root.rstrip("/") + "/"
+        return sorted(p.removeprefix(root) for p in found if not _is_temporary(p))
+
+    def delete(self, key: str) -> None:
+        """Delete an object, or everything under a prefix; absent keys are fine."""
+        with self.errors():
+            path = self.path(key)
+            if self.fs.exists(path):
+                self.fs.rm(path, recursive=True)
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn connection, bucket and credential failures into one clear StoreError."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except PermissionError as error:
+            raise StoreError(
+                f"access denied to {self.describe()}: check the AWS credentials ({error})"
+            ) from error
+        except FileNotFoundError as error:
+            if self.is_s3 and "bucket" in str(error).lower():
+                raise StoreError(
+                    f"{self.describe()}: the bucket does not exist; create it or fix "
+                    "CUISINEFLOW_STORE"
+                ) from error
+            raise
+        except Exception as error:
+            if _is_connection_error(error):
+                raise StoreError(
+                    f"cannot reach the S3 endpoint for {self.describe()}: {error}. "
+                    "Is the endpoint running and CUISINEFLOW_S3_ENDPOINT_URL right?"
+                ) from error
+            if _is_credentials_error(error):
+                raise StoreError(
+                    f"no usable AWS credentials for {self.describe()}: set AWS_ACCESS_KEY_ID "
+                    "and AWS_SECRET_ACCESS_KEY, or an AWS profile"
+                ) from error
+            raise
+
+
+def s3_filesystem(endpoint_url: str | None, region: str | None) -> fsspec.AbstractFileSystem:
+    """An s3fs filesystem that fails fast instead of retrying a dead endpoint for minutes."""
+    client_kwargs: dict[str, Any] = {}
+    if region:
+        client_kwargs["region_name"] = region
+    fs = fsspec.filesystem(
+        "s3",
+        endpoint_url=endpoint_url,
+        client_kwargs=client_kwargs,
+        config_kwargs={"retries": {"max_attempts": 2}, "connect_timeout": 5},
+        skip_instance_cache=True,
+        use_listings_cache=False,
+    )
+    fs.retries = 2
+    return fs
+
+
+def _is_temporary(path: str) -> bool:
+    name = posixpath.basename(path)
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(
+        names
+        & {
+            "EndpointConnectionError",
+            "ConnectionError",
+            "ClientConnectorError",
+            "ConnectTimeoutError",
+        }
+    )
+
+
+def _is_credentials_error(error: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"NoCredentialsError", "PartialCredentialsError"})

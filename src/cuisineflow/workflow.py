@@ -1,0 +1,69 @@
+"""The main job behind `cuisineflow run`: raw data in, pipeline reproduced, store updated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cuisineflow.data.acquire import RAW_DIR, import_raw
+from cuisineflow.errors import CuisineflowError, DataError
+from cuisineflow.settings import get_settings
+from cuisineflow.storage import open_store
+from cuisineflow.storage.dvc import DvcRepo
+
+
+@dataclass
+class RunSummary:
+    """What one run did, for the closing lines it prints."""
+
+    store: str
+    raw_origin: str
+    raw_files: list[str] = field(default_factory=list)
+
+    def render(self, seconds: float) -> str:
+        """A few lines a person reads at the end of the run."""
+        return "\n".join(
+            [
+                f"done in {seconds:.1f} s",
+                f"  raw data: {', '.join(self.raw_files) or 'none'} ({self.raw_origin})",
+                f"  store:    {self.store}",
+            ]
+        )
+
+
+def run_workflow(
+    source: str | None = None, force: bool = False, start: Path | None = None
+) -> RunSummary:
+    """Import raw data when absent, reproduce the DVC pipeline, push everything to the store."""
+    settings = get_settings()
+    repo = DvcRepo.find(start)
+    store = open_store(settings, repo.root)
+    store.check()
+    repo.configure_remote(store)
+    raw_origin = _ensure_raw_data(repo, source or settings.source)
+    if (repo.root / "dvc.yaml").exists():
+        repo.repro(*(["--force"] if force else []))
+    repo.push()
+    raw_dir = repo.root / RAW_DIR
+    files = sorted(p.name for p in raw_dir.iterdir() if not p.name.startswith("."))
+    return RunSummary(store=store.describe(), raw_origin=raw_origin, raw_files=files)
+
+
+def _ensure_raw_data(repo: DvcRepo, source: str | None) -> str:
+    raw_dir = repo.root / RAW_DIR
+    if raw_dir.is_dir() and any(raw_dir.iterdir()):
+        return "already in data/raw"
+    if (repo.root / f"{RAW_DIR}.dvc").exists():
+        try:
+            repo.pull(RAW_DIR)
+            return "pulled from the store"
+        except CuisineflowError:
+            if source is None:
+                raise
+    if source is None:
+        raise DataError(
+            "no raw data: data/raw is absent. Give --source PATH (or CUISINEFLOW_SOURCE) "
+            "pointing at What's Cooking's train.json.zip / test.json.zip or their folder"
+        )
+    import_raw(source, repo)
+    return f"imported from {source}"

@@ -1,0 +1,132 @@
+"""`cuisineflow data import|push|pull|status`: real DVC, a local store and the S3 endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import S3Endpoint, cli, git, make_recipes
+
+pytestmark = pytest.mark.integration
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_import_copies_bytes_unchanged_and_tracks_with_dvc(project: Path, tiny_zip: Path) -> None:
+    test_json = tiny_zip.parent / "test.json"
+    test_json.write_text(json.dumps(make_recipes(7, seed=1, labelled=False)))
+    result = cli("data", "import", str(tiny_zip.parent), cwd=project)
+    assert "imported test.json: 7 recipes, 0 with cuisine" in result.stdout
+    assert "imported train.json.zip: 40 recipes, 40 with cuisine" in result.stdout
+    raw = project / "data" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == ["test.json", "train.json.zip"]
+    assert digest(raw / "train.json.zip") == digest(tiny_zip)
+    assert digest(raw / "test.json") == digest(test_json)
+    assert "outs:" in (project / "data" / "raw.dvc").read_text()
+    assert (project / "data" / ".gitignore").read_text().strip() == "/raw"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "train.json: the file is empty"),
+        (b'[{"id": 1.5, "ingredients": ["salt"]}]', "record 0: field 'id'"),
+        (b'[{"id": 1, "ingredients": [["salt"]]}]', "record 0: field 'ingredients.0'"),
+    ],
+)
+def test_bad_source_writes_nothing(
+    project: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
+    source = tmp_path / "train.json"
+    source.write_bytes(content)
+    result = cli("data", "import", str(source), cwd=project, check=False)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "data").exists()
+
+
+def test_missing_source_and_kaggle_without_credentials(project: Path, tmp_path: Path) -> None:
+    missing = cli("data", "import", str(tmp_path / "nope.zip"), cwd=project, check=False)
+    assert missing.returncode == 1
+    assert f"{tmp_path / 'nope.zip'}: no such file or folder" in missing.stderr
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    kaggle = cli("data", "import", "kaggle:whats-cooking", cwd=project, env=env, check=False)
+    assert kaggle.returncode == 1
+    assert "download train.json.zip and test.json.zip by hand" in kaggle.stderr
+
+
+def test_bad_file_keeps_earlier_import_intact(
+    project: Path, tiny_zip: Path, tmp_path: Path
+) -> None:
+    cli("data", "import", str(tiny_zip), cwd=project)
+    before = digest(project / "data" / "raw" / "train.json.zip")
+    broken = tmp_path / "broken" / "train.json.zip"
+    broken.parent.mkdir()
+    broken.write_bytes(tiny_zip.read_bytes()[:100])
+    result = cli("data", "import", str(broken), cwd=project, check=False)
+    assert result.returncode == 1
+    assert "not a valid zip archive" in result.stderr
+    assert digest(project / "data" / "raw" / "train.json.zip") == before
+    assert sorted(p.name for p in (project / "data" / "raw").iterdir()) == ["train.json.zip"]
+
+
+def push_then_pull_in_a_clone(
+    project: Path, tiny_zip: Path, tmp_path: Path, env: dict[str, str]
+) -> Path:
+    cli("data", "import", str(tiny_zip), cwd=project, env=env)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "raw data", cwd=project)
+    before = cli("data", "status", cwd=project, env=env).stdout
+    assert "new:" in before
+    assert "raw" in before
+    cli("data", "push", cwd=project, env=env)
+    after = cli("data", "status", cwd=project, env=env).stdout
+    assert after.strip() == "Cache and remote 'store' are in sync."
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    assert not (clone / "data" / "raw").exists()
+    cli("data", "pull", cwd=clone, env=env)
+    assert digest(clone / "data" / "raw" / "train.json.zip") == digest(tiny_zip)
+    return clone
+
+
+def test_push_and_pull_through_a_local_store(project: Path, tiny_zip: Path, tmp_path: Path) -> None:
+    push_then_pull_in_a_clone(project, tiny_zip, tmp_path, env={})
+    assert (tmp_path / "store" / "dvc" / "files" / "md5").is_dir()
+    committed = (project / ".dvc" / "config").read_text()
+    assert "store" not in committed  # the remote lives in the untracked config.local
+
+
+def test_push_and_pull_through_the_s3_endpoint(
+    project: Path, tiny_zip: Path, tmp_path: Path, s3_endpoint: S3Endpoint
+) -> None:
+    env = s3_endpoint.store_env("dvc-roundtrip")
+    clone = push_then_pull_in_a_clone(project, tiny_zip, tmp_path, env=env)
+    local_config = (clone / ".dvc" / "config.local").read_text()
+    assert f"url = s3://{s3_endpoint.bucket}/dvc-roundtrip/dvc" in local_config
+    assert f"endpointurl = {s3_endpoint.url}" in local_config
+    assert "secret" not in local_config.lower()
+    assert "access_key" not in local_config.lower()
+
+
+def test_unreachable_store_is_one_clear_message(project: Path, tiny_zip: Path) -> None:
+    cli("data", "import", str(tiny_zip), cwd=project)
+    env = {
+        "CUISINEFLOW_STORE": "s3://somewhere/x",
+        "CUISINEFLOW_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+    }
+    result = cli("data", "push", cwd=project, env=env, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "error: cannot reach the S3 endpoint for bucket 'somewhere' (s3://somewhere/x) "
+        "at http://127.0.0.1:9"
+    )
+    assert "Traceback" not in result.stderr

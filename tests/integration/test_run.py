@@ -1,0 +1,42 @@
+"""`cuisineflow run`, the main job, on a tiny data set in a fresh project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import S3Endpoint, cli, git
+
+pytestmark = pytest.mark.integration
+
+
+def test_run_imports_then_reuses_raw_data(project: Path, tiny_zip: Path, tmp_path: Path) -> None:
+    first = cli("run", "--source", str(tiny_zip), cwd=project)
+    assert f"raw data: train.json.zip (imported from {tiny_zip})" in first.stdout
+    assert (project / "data" / "raw" / "train.json.zip").read_bytes() == tiny_zip.read_bytes()
+    assert any((tmp_path / "store" / "dvc" / "files" / "md5").rglob("*"))
+    second = cli("run", cwd=project)
+    assert "raw data: train.json.zip (already in data/raw)" in second.stdout
+
+
+def test_run_without_data_or_source_says_what_to_do(project: Path) -> None:
+    result = cli("run", cwd=project, check=False)
+    assert result.returncode == 1
+    assert "no raw data: data/raw is absent. Give --source PATH (or CUISINEFLOW_SOURCE)" in (
+        result.stderr
+    )
+
+
+def test_run_in_a_clone_pulls_raw_data_from_the_s3_store(
+    project: Path, tiny_zip: Path, tmp_path: Path, s3_endpoint: S3Endpoint
+) -> None:
+    env = {**s3_endpoint.store_env("run-clone"), "CUISINEFLOW_SOURCE": str(tiny_zip)}
+    cli("run", cwd=project, env=env)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "raw data", cwd=project)
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    result = cli("run", cwd=clone, env={k: v for k, v in env.items() if k != "CUISINEFLOW_SOURCE"})
+    assert "(pulled from the store)" in result.stdout
+    assert (clone / "data" / "raw" / "train.json.zip").read_bytes() == tiny_zip.read_bytes()

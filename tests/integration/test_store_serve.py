@@ -1,0 +1,64 @@
+"""`cuisineflow store serve`: starts, serves S3 over HTTP, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from cuisineflow.storage.s3server import free_port, s3_client
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_serves_the_bucket_then_stops_on_signal(
+    stop_signal: signal.Signals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cuisineflow",
+            "store",
+            "serve",
+            "--port",
+            str(port),
+            "--bucket",
+            "served",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first == f"Embedded S3 endpoint at http://127.0.0.1:{port} with bucket 'served'.\n"
+    assert "in memory only" in process.stdout.readline()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    client = s3_client(f"http://127.0.0.1:{port}")
+    client.put_object(Bucket="served", Key="hello.txt", Body=b"hi")
+    assert client.get_object(Bucket="served", Key="hello.txt")["Body"].read() == b"hi"
+    process.send_signal(stop_signal)
+    assert process.wait(timeout=15) == 0
+    assert process.stderr is not None
+    stdout, stderr = process.stdout.read(), process.stderr.read()
+    assert "export CUISINEFLOW_S3_ENDPOINT_URL=http://127.0.0.1:" in stdout
+    assert stderr.strip().endswith("Embedded S3 endpoint stopped.")
+    assert "Traceback" not in stderr
+
+
+def test_refuses_a_non_loopback_host() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cuisineflow", "store", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "listens on loopback only, not 0.0.0.0" in result.stderr

@@ -1,0 +1,37 @@
+"""Settings: CUISINEFLOW_* variables, the durable local default, no import-time work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cuisineflow.settings import DEFAULT_STORE, get_settings
+
+
+def test_defaults_to_a_local_store_inside_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CUISINEFLOW_STORE", raising=False)
+    settings = get_settings()
+    assert settings.store == DEFAULT_STORE
+    assert settings.store_uri(tmp_path) == str(tmp_path / ".cuisineflow" / "store")
+
+
+def test_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("CUISINEFLOW_S3_ENDPOINT_URL=http://127.0.0.1:9\n")
+    monkeypatch.setenv("CUISINEFLOW_STORE", "s3://bucket/prefix/")
+    settings = get_settings()
+    assert settings.store_uri(tmp_path) == "s3://bucket/prefix"
+    assert settings.s3_endpoint_url == "http://127.0.0.1:9"
+
+
+def test_importing_reads_and_creates_nothing(tmp_path: Path) -> None:
+    code = "import cuisineflow.cli, cuisineflow.settings, cuisineflow.storage"
+    env = {"CUISINEFLOW_STORE": "s3://"}  # invalid: would fail if read at import time
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True)
+    assert list(tmp_path.iterdir()) == []

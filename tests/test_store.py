@@ -1,0 +1,74 @@
+"""The store API on a local folder: the embedded default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cuisineflow.storage import Store, StoreError
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(str(tmp_path / "store"))
+
+
+def test_write_read_list_delete(store: Store) -> None:
+    store.write_bytes("registry/m/1/metadata.json", b"{}")
+    store.write_bytes("registry/m/1/model.npz", b"\x00\x01")
+    store.write_bytes("lake/raw/recipes.jsonl", b"line\n")
+    assert store.read_bytes("registry/m/1/model.npz") == b"\x00\x01"
+    assert store.list("registry") == ["registry/m/1/metadata.json", "registry/m/1/model.npz"]
+    assert store.exists("lake/raw/recipes.jsonl")
+    store.delete("registry/m")
+    assert store.list() == ["lake/raw/recipes.jsonl"]
+    assert not store.exists("registry/m/1/model.npz")
+    store.delete("nothing/here")  # absent keys are fine
+
+
+def test_missing_key_raises_file_not_found(store: Store) -> None:
+    with pytest.raises(FileNotFoundError):
+        store.read_bytes("absent.json")
+
+
+def test_failed_write_keeps_the_old_object_and_no_temporary(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.write_bytes("aliases/production.json", b'{"version": 1}')
+
+    def crash(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        store.write_bytes("aliases/production.json", b'{"version": 2}')
+    monkeypatch.undo()
+    assert store.read_bytes("aliases/production.json") == b'{"version": 1}'
+    assert sorted(p.name for p in Path(store.root, "aliases").iterdir()) == ["production.json"]
+
+
+def test_upload_copies_a_file(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "report.html"
+    source.write_bytes(b"<html></html>")
+    store.upload(source, "reports/model.html")
+    assert store.read_bytes("reports/model.html") == b"<html></html>"
+    assert store.url("reports/model.html") == f"{store.uri}/reports/model.html"
+
+
+def test_check_creates_a_missing_local_store(store: Store) -> None:
+    store.check()
+    assert Path(store.root).is_dir()
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("s3://", "names no bucket"),
+        ("gs://bucket/x", "only local folders and s3:// are supported"),
+    ],
+)
+def test_bad_store_uris(uri: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        Store.open(uri)
