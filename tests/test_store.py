@@ -41,7 +41,7 @@ def test_failed_write_keeps_the_old_object_and_no_temporary(
     def crash(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)  # the rename step of every atomic write
     with pytest.raises(OSError, match="disk full"):
         store.write_bytes("aliases/production.json", b'{"version": 2}')
     monkeypatch.undo()

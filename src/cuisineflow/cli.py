@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -144,6 +145,94 @@ def data_status() -> None:
     """Show what differs between the workspace and the store's DVC remote."""
     repo, _ = _repo_and_store()
     typer.echo(repo.status().rstrip())
+
+
+@app.command("validate")
+def validate() -> None:
+    """DVC stage: check data/raw against the rules in params.yaml (validate:).
+
+    Writes data/validated/recipes.parquet, data/quarantine/rejected.jsonl (each rejected
+    record with its reason) and metrics/validation.json; fails when the rejected fraction
+    is over validate.max_rejected_fraction.
+    """
+    from cuisineflow.stages import validate as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    result = stage.run(DvcRepo.find().root)
+    typer.echo(
+        f"validated {result.total} records: {len(result.valid)} kept, "
+        f"{len(result.rejected)} quarantined ({result.rejected_fraction:.2%})"
+    )
+    for rule, count in sorted(result.rejected_by_rule.items()):
+        typer.echo(f"  {rule}: {count}")
+
+
+@app.command("lake")
+def lake() -> None:
+    """DVC stage: publish the validated recipes as a Parquet lake in <store>/lake/.
+
+    Tables: recipes (Hive-partitioned by split and cuisine), recipe_ingredients (the
+    ingredient index, sorted by ingredient) and ingredients (the vocabulary with counts);
+    raw/recipes.jsonl and raw/recipes.csv for S3 Select; manifest.json with the raw data's
+    DVC hash.
+    """
+    from cuisineflow.stages import lake as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    manifest = stage.run(DvcRepo.find().root)
+    for name, table in manifest["tables"].items():
+        typer.echo(f"  {name}: {table['rows']} rows")
+    typer.echo(f"lake published to {manifest['store']}/lake (raw data {manifest['raw_hash']})")
+
+
+class OutputFormat(StrEnum):
+    """How `query` prints its result."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class QueryEngine(StrEnum):
+    """Which engine runs a query."""
+
+    duckdb = "duckdb"
+    s3select = "s3select"
+
+
+@app.command("query")
+def query_command(
+    sql: Annotated[str, typer.Argument(help="The SQL query.")],
+    engine: Annotated[
+        QueryEngine, typer.Option(help="duckdb: the Parquet lake; s3select: the raw copy in S3.")
+    ] = QueryEngine.duckdb,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table, csv, or json (one object a line).")
+    ] = OutputFormat.table,
+    limit: Annotated[int | None, typer.Option(min=0, help="At most this many rows.")] = None,
+    s3select_input: Annotated[
+        str, typer.Option(help="Raw copy S3 Select reads: jsonl or csv.")
+    ] = "jsonl",
+) -> None:
+    """SQL over the lake, in place (local or S3 store).
+
+    DuckDB tables: recipes(id, ingredients, n_ingredients, split, cuisine),
+    recipe_ingredients(ingredient, id, cuisine, split), ingredients(ingredient,
+    n_recipes, n_labelled). Example:
+
+      cuisineflow query "SELECT cuisine, count(*) AS n FROM recipes GROUP BY 1 ORDER BY n DESC"
+
+    With --engine s3select the query runs through S3 Select on the raw JSON Lines copy
+    (table s3object). The embedded endpoint only handles column lists, = with AND in
+    WHERE, and COUNT(*).
+    """
+    from cuisineflow.data import query
+    from cuisineflow.reports.text import format_table
+
+    if s3select_input not in {"jsonl", "csv"}:
+        raise CuisineflowError(f"--s3select-input must be jsonl or csv, not {s3select_input!r}")
+    table = query(sql, engine=engine.value, limit=limit, s3select_input=s3select_input)
+    typer.echo(format_table(table, output_format.value), nl=False)
 
 
 @app.command("run")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from cuisineflow.data.validation import InvalidJson, RawRecord
 from cuisineflow.errors import DataError
 from cuisineflow.schemas import RawRecipe
 
@@ -144,3 +146,33 @@ def _summarise_problems(name: str, problems: list[str]) -> str:
     more = len(problems) - MAX_ERRORS_SHOWN
     suffix = f" (and {more} more)" if more > 0 else ""
     return f"{name}: not in the What's Cooking schema: {shown}{suffix}"
+
+
+def split_name(path: Path) -> str:
+    """The split a raw file holds, from its name: train.json.zip -> train."""
+    return path.name.split(".", 1)[0]
+
+
+def load_raw_records(path: Path) -> list[RawRecord]:
+    """Every record of a raw file, unchecked, for the validation rules to judge one by one.
+
+    A JSON array that does not parse fails as a whole; in JSON Lines only the bad line does.
+    """
+    payload = json_payload(path)
+    split = split_name(path)
+    if payload.lstrip()[:1] == b"[":
+        try:
+            values = json.loads(payload)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path.name}: invalid JSON ({error})") from None
+        return [RawRecord(path.name, split, i, value) for i, value in enumerate(values)]
+    records = []
+    for number, line in enumerate(payload.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            value = InvalidJson(line.decode("utf-8", errors="replace"))
+        records.append(RawRecord(path.name, split, number, value))
+    return records

@@ -8,6 +8,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from cuisineflow.errors import ProjectError
 from cuisineflow.storage.store import Store
 
@@ -32,13 +34,24 @@ class DvcRepo:
             "run cuisineflow from the project's folder, or `git init && dvc init` a new one"
         )
 
+    def tracked_hash(self, dvc_file: str) -> str | None:
+        """The content hash DVC recorded for a tracked file or folder (its .dvc file)."""
+        path = self.root / dvc_file
+        if not path.exists():
+            return None
+        outs = (yaml.safe_load(path.read_text()) or {}).get("outs") or [{}]
+        value = outs[0].get("md5")
+        return str(value) if value else None
+
     def run(self, *args: str, quiet: bool = False, stream: bool = False) -> str:
         """Run a DVC command in the repository; its output is returned, failures raised.
 
         With `stream`, DVC writes straight to the terminal (progress of long commands).
         """
         command = [sys.executable, "-m", "dvc", *args]
-        env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+        # Stage commands (`cuisineflow validate`, ...) must run from this same environment.
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": path}
         if stream:
             code = subprocess.run(command, cwd=self.root, env=env, check=False).returncode
             if code != 0:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import posixpath
-import uuid
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from cuisineflow.errors import CuisineflowError
+from cuisineflow.storage.local import atomic_write_bytes, staged_folder
 
 
 class StoreError(CuisineflowError):
@@ -101,14 +101,7 @@ class Store:
                 # An S3 PUT is atomic: the object appears only once fully uploaded.
                 self.fs.pipe_file(self.path(key), data)
                 return
-            target = Path(self.path(key))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            try:
-                temporary.write_bytes(data)
-                os.replace(temporary, target)
-            finally:
-                temporary.unlink(missing_ok=True)
+            atomic_write_bytes(Path(self.path(key)), data)
 
     def upload(self, local_path: Path, key: str) -> None:
         """Copy a local file into the store atomically."""
@@ -117,6 +110,32 @@ class Store:
                 self.fs.put_file(str(local_path), self.path(key))
                 return
         self.write_bytes(key, Path(local_path).read_bytes())
+
+    def publish_folder(self, folder: Path, key: str, last: str) -> None:
+        """Replace everything under `key` with the local folder's files; `last` is written last.
+
+        A local store swaps whole folders by rename. On S3 each object is replaced by an
+        atomic PUT, stale objects are removed, and the file named `last` (a manifest that
+        readers check first) goes up only when the rest is in place.
+        """
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        names = {p.relative_to(folder).as_posix() for p in files}
+        if last not in names:
+            raise ValueError(f"{folder} has no {last} to publish last")
+        if not self.is_s3:
+            with staged_folder(Path(self.path(key))) as staging:
+                shutil.copytree(folder, staging, dirs_exist_ok=True)
+            return
+        with self.errors():
+            stale = set(self.list(key)) - {f"{key}/{name}" for name in names}
+            self.delete(f"{key}/{last}")
+            for path in files:
+                name = path.relative_to(folder).as_posix()
+                if name != last:
+                    self.fs.put_file(str(path), self.path(f"{key}/{name}"))
+            for stale_key in sorted(stale):
+                self.fs.rm(self.path(stale_key))
+            self.fs.put_file(str(folder / last), self.path(f"{key}/{last}"))
 
     def list(self, prefix: str = "") -> list[str]:
         """Keys of every object under a prefix, sorted, relative to the store root."""

@@ -1,0 +1,129 @@
+"""The Parquet lake: recipes by split and cuisine, an ingredient index, raw copies for S3 Select.
+
+Tables are built in a local folder, then published to `<store>/lake/` with the manifest
+written last, so a reader never takes a half-written lake for a finished one.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from cuisineflow.params import LakeParams
+
+LAKE = "lake"
+MANIFEST = "lake/manifest.json"
+LAKE_FORMAT_VERSION = 1
+# Table name -> folder under lake/ and whether it is Hive-partitioned.
+TABLES: dict[str, tuple[str, bool]] = {
+    "recipes": ("recipes", True),
+    "recipe_ingredients": ("recipe_ingredients", False),
+    "ingredients": ("ingredients", False),
+}
+RAW_JSONL = "lake/raw/recipes.jsonl"
+RAW_CSV = "lake/raw/recipes.csv"
+
+
+def ingredient_index(recipes: pa.Table) -> pa.Table:
+    """One row per (ingredient, recipe), sorted by ingredient so row groups cover narrow ranges."""
+    lengths = pc.list_value_length(recipes["ingredients"])
+    parents = pc.list_parent_indices(recipes["ingredients"])
+    index = pa.table(
+        {
+            "ingredient": pc.list_flatten(recipes["ingredients"]),
+            "id": pc.take(recipes["id"], parents),
+            "cuisine": pc.take(recipes["cuisine"], parents),
+            "split": pc.take(recipes["split"], parents),
+        }
+    )
+    assert index.num_rows == pc.sum(lengths).as_py()
+    return index.sort_by([("ingredient", "ascending"), ("id", "ascending")])
+
+
+def vocabulary(index: pa.Table) -> pa.Table:
+    """Every ingredient with the number of recipes (all splits, and labelled ones) holding it."""
+    labelled = pc.is_valid(index["cuisine"]).cast(pa.int64())
+    counts = (
+        pa.table({"ingredient": index["ingredient"], "labelled": labelled})
+        .group_by("ingredient")
+        .aggregate([("ingredient", "count"), ("labelled", "sum")])
+        .rename_columns(["ingredient", "n_recipes", "n_labelled"])
+    )
+    return counts.sort_by([("n_recipes", "descending"), ("ingredient", "ascending")])
+
+
+def raw_json_lines(recipes: pa.Table) -> bytes:
+    """One JSON object per line, `\\n` line ends: what S3 Select reads as JSON LINES."""
+    rows = recipes.select(["id", "cuisine", "split", "ingredients"]).to_pylist()
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+
+
+def raw_csv(recipes: pa.Table, separator: str) -> bytes:
+    """CSV with a header and `\\n` line ends; ingredients joined by a separator they never hold."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "cuisine", "split", "n_ingredients", "ingredients"])
+    for row in recipes.select(
+        ["id", "cuisine", "split", "n_ingredients", "ingredients"]
+    ).to_pylist():
+        joined = separator.join(row["ingredients"])
+        writer.writerow(
+            [row["id"], row["cuisine"] or "", row["split"], row["n_ingredients"], joined]
+        )
+    return out.getvalue().encode()
+
+
+def build_lake(recipes: pa.Table, params: LakeParams, folder: Path) -> dict[str, Any]:
+    """Write every lake table under `folder` (laid out as `<store>/lake/`); return the manifest."""
+    recipes = recipes.sort_by([("id", "ascending")])
+    ds.write_dataset(
+        recipes.select(["id", "ingredients", "n_ingredients", "split", "cuisine"]),
+        folder / "recipes",
+        format="parquet",
+        partitioning=["split", "cuisine"],
+        partitioning_flavor="hive",
+        basename_template="part-{i}.parquet",
+        existing_data_behavior="error",
+        preserve_order=True,  # same input, same bytes: the lake's checksums are reproducible
+    )
+    index = ingredient_index(recipes)
+    (folder / "recipe_ingredients").mkdir()
+    pq.write_table(
+        index,
+        folder / "recipe_ingredients" / "part-0.parquet",
+        row_group_size=params.index_row_group_size,
+        write_statistics=True,
+    )
+    vocab = vocabulary(index)
+    (folder / "ingredients").mkdir()
+    pq.write_table(vocab, folder / "ingredients" / "part-0.parquet")
+    (folder / "raw").mkdir()
+    (folder / "raw" / "recipes.jsonl").write_bytes(raw_json_lines(recipes))
+    (folder / "raw" / "recipes.csv").write_bytes(raw_csv(recipes, params.csv_separator))
+    tables = {
+        "recipes": {"path": "lake/recipes", "rows": recipes.num_rows},
+        "recipe_ingredients": {"path": "lake/recipe_ingredients", "rows": index.num_rows},
+        "ingredients": {"path": "lake/ingredients", "rows": vocab.num_rows},
+    }
+    tables["recipes"]["partitioning"] = ["split", "cuisine"]
+    tables["recipe_ingredients"]["sorted_by"] = ["ingredient", "id"]
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    return {
+        "format_version": LAKE_FORMAT_VERSION,
+        "tables": tables,
+        "raw_copies": {"jsonl": RAW_JSONL, "csv": RAW_CSV, "csv_separator": params.csv_separator},
+        "files": {path.relative_to(folder).as_posix(): _sha256(path) for path in files},
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

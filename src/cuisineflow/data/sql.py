@@ -1,0 +1,142 @@
+"""SQL over the lake, in place: DuckDB over Parquet, or S3 Select on the raw copies."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from cuisineflow.data.lake import MANIFEST, RAW_CSV, RAW_JSONL, TABLES
+from cuisineflow.errors import DataError, ProjectError
+from cuisineflow.storage import Store
+
+Engine = Literal["duckdb", "s3select"]
+BUILD_HINT = "build it with `cuisineflow run` (or `cuisineflow lake` after `cuisineflow validate`)"
+
+
+def query(
+    sql: str,
+    store: Store | None = None,
+    engine: Engine = "duckdb",
+    limit: int | None = None,
+    s3select_input: Literal["jsonl", "csv"] = "jsonl",
+    as_pandas: bool = False,
+) -> Any:
+    """Run SQL against the store's lake and return an Arrow table (or a pandas DataFrame).
+
+    DuckDB sees the tables `recipes`, `recipe_ingredients` and `ingredients`; filters and
+    column choices are pushed into the Parquet scan. S3 Select runs on the raw JSON Lines
+    or CSV copy (table `s3object`).
+    """
+    if store is None:
+        store = _default_store()
+    if engine == "duckdb":
+        table = _duckdb(sql, store, limit)
+    elif engine == "s3select":
+        table = _s3select(sql, store, s3select_input, limit)
+    else:
+        raise DataError(f"unknown engine {engine!r}: choose duckdb or s3select")
+    return table.to_pandas() if as_pandas else table
+
+
+def lake_dataset(store: Store, name: str) -> ds.Dataset:
+    """A lazily scanned Arrow dataset over one lake table."""
+    folder, partitioned = TABLES[name]
+    return ds.dataset(
+        store.path(f"lake/{folder}"),
+        filesystem=store.fs,
+        format="parquet",
+        partitioning="hive" if partitioned else None,
+    )
+
+
+def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:
+    _require_lake(store)
+    connection = duckdb.connect()
+    try:
+        for name in TABLES:
+            # Only tables the query names are opened: each costs a listing of the store.
+            if re.search(rf"\b{name}\b", sql, flags=re.IGNORECASE):
+                connection.register(name, lake_dataset(store, name))
+        relation = connection.sql(sql)
+        if relation is None:
+            raise DataError("the SQL returned no result set: give a SELECT query")
+        if limit is not None:
+            relation = relation.limit(limit)
+        return relation.fetch_arrow_table()
+    except duckdb.CatalogException as error:
+        tables = ", ".join(TABLES)
+        raise DataError(f"DuckDB: {error}\nThe lake's tables are: {tables}") from None
+    except duckdb.Error as error:
+        raise DataError(f"DuckDB: {error}") from None
+    finally:
+        connection.close()
+
+
+def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Table:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from cuisineflow.storage.s3server import s3_client
+
+    if not store.is_s3 or store.bucket is None:
+        raise DataError(
+            f"S3 Select needs an S3 store, and {store.describe()} is a folder: "
+            "use --engine duckdb, or set CUISINEFLOW_STORE=s3://bucket/prefix"
+        )
+    _require_lake(store)
+    key = store.path(RAW_JSONL if source == "jsonl" else RAW_CSV).split("/", 1)[1]
+    serialization: dict[str, Any] = (
+        {"JSON": {"Type": "LINES"}}
+        if source == "jsonl"
+        else {"CSV": {"FileHeaderInfo": "USE", "RecordDelimiter": "\n", "FieldDelimiter": ","}}
+    )
+    try:
+        response = s3_client(store.endpoint_url).select_object_content(
+            Bucket=store.bucket,
+            Key=key,
+            Expression=sql,
+            ExpressionType="SQL",
+            InputSerialization=serialization,
+            OutputSerialization={"JSON": {"RecordDelimiter": "\n"}},
+        )
+        payload = b"".join(
+            event["Records"]["Payload"] for event in response["Payload"] if "Records" in event
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in {"NotImplemented", "MethodNotAllowed", "XNotImplemented"}:
+            raise DataError(
+                f"the endpoint of {store.describe()} does not offer S3 Select: use --engine duckdb"
+            ) from None
+        raise DataError(
+            f"S3 Select refused the query ({error}); its SQL is limited, and the embedded "
+            "endpoint supports only column lists, = with AND in WHERE, and COUNT(*)"
+        ) from None
+    except BotoCoreError as error:
+        raise DataError(f"S3 Select failed at {store.describe()}: {error}") from None
+    rows = [json.loads(line) for line in payload.splitlines() if line.strip()]
+    if limit is not None:
+        rows = rows[:limit]  # S3 Select's own LIMIT is unreliable on some endpoints
+    return pa.Table.from_pylist(rows)
+
+
+def _require_lake(store: Store) -> None:
+    if not store.exists(MANIFEST):
+        raise DataError(f"no lake in {store.describe()} yet: {BUILD_HINT}")
+
+
+def _default_store() -> Store:
+    from cuisineflow.settings import get_settings
+    from cuisineflow.storage import open_store
+    from cuisineflow.storage.dvc import DvcRepo
+
+    try:
+        root = DvcRepo.find().root
+    except ProjectError:
+        root = Path.cwd()
+    return open_store(get_settings(), root)

@@ -1,0 +1,180 @@
+"""Validation rules for raw recipes (pure): each record is kept, normalised, or quarantined."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from cuisineflow.params import ValidateParams
+from cuisineflow.schemas import CUISINES
+
+# Reasons a record is quarantined, in the order they are checked.
+REJECT_RULES = (
+    "not_json",
+    "not_an_object",
+    "id_not_integer",
+    "duplicate_id",
+    "unknown_cuisine",
+    "ingredients_not_list",
+    "ingredient_not_string",
+    "no_ingredients",
+    "empty_ingredient",
+    "forbidden_character",
+    "too_many_ingredients",
+    "duplicate_recipe",
+)
+# Oddities fixed in place; the record is kept and the fix counted.
+NORMALISATIONS = ("whitespace", "case", "unicode", "repeated_ingredient")
+
+_SYMBOLS = re.compile("[\u00ae\u2122\u00a9]")  # ®, ™, © carry no meaning for cooking
+_KNOWN = frozenset(CUISINES)
+
+
+@dataclass(frozen=True)
+class InvalidJson:
+    """A JSON Lines line that does not parse, kept verbatim for the quarantine."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as read from a raw file, before any rule."""
+
+    source: str
+    split: str
+    position: int
+    value: Any
+
+
+@dataclass
+class ValidationResult:
+    """Kept recipes, quarantined records with reasons, and counts per rule."""
+
+    valid: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected_by_rule: Counter[str] = field(default_factory=Counter)
+    normalised: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        """Records seen: kept plus quarantined."""
+        return len(self.valid) + len(self.rejected)
+
+    @property
+    def rejected_fraction(self) -> float:
+        """Share of records quarantined."""
+        return len(self.rejected) / self.total if self.total else 0.0
+
+    def metrics(self) -> dict[str, Any]:
+        """Counts for metrics/validation.json."""
+        return {
+            "records": self.total,
+            "valid": len(self.valid),
+            "rejected": len(self.rejected),
+            "rejected_fraction": round(self.rejected_fraction, 6),
+            "rejected_by_rule": {rule: self.rejected_by_rule[rule] for rule in REJECT_RULES},
+            "normalised": {kind: self.normalised[kind] for kind in NORMALISATIONS},
+        }
+
+
+def normalise_ingredient(text: str) -> tuple[str, set[str]]:
+    """Canonical form of an ingredient (NFKC, no ®/™, lower case, single spaces) and its fixes."""
+    fixes: set[str] = set()
+    unified = _SYMBOLS.sub("", unicodedata.normalize("NFKC", text))
+    if unified != text:
+        fixes.add("unicode")
+    spaced = " ".join(unified.split())
+    if spaced != unified:
+        fixes.add("whitespace")
+    lowered = spaced.lower()
+    if lowered != spaced:
+        fixes.add("case")
+    return lowered, fixes
+
+
+def validate_records(records: list[RawRecord], params: ValidateParams) -> ValidationResult:
+    """Apply every rule; each record ends up in exactly one of valid or rejected."""
+    result = ValidationResult()
+    seen_ids: set[int] = set()
+    seen_recipes: set[tuple[str | None, tuple[str, ...]]] = set()
+    for record in records:
+        checked = _check(record, params, seen_ids)
+        if isinstance(checked, str):
+            _reject(result, record, checked)
+            continue
+        recipe, fixes = checked
+        key = (recipe["cuisine"], tuple(sorted(recipe["ingredients"])))
+        # Repeated labelled recipes weigh twice in training and leak across splits.
+        if recipe["cuisine"] is not None and params.duplicate_recipes == "quarantine":
+            if key in seen_recipes:
+                _reject(result, record, "duplicate_recipe")
+                continue
+            seen_recipes.add(key)
+        seen_ids.add(recipe["id"])
+        result.normalised.update(fixes)
+        result.valid.append(recipe)
+    return result
+
+
+def _check(
+    record: RawRecord, params: ValidateParams, seen_ids: set[int]
+) -> str | tuple[dict[str, Any], set[str]]:
+    value = record.value
+    if isinstance(value, InvalidJson):
+        return "not_json"
+    if not isinstance(value, dict):
+        return "not_an_object"
+    recipe_id = value.get("id")
+    if not isinstance(recipe_id, int) or isinstance(recipe_id, bool):
+        return "id_not_integer"
+    if recipe_id in seen_ids:
+        return "duplicate_id"
+    cuisine = value.get("cuisine")
+    if cuisine is not None:
+        if not isinstance(cuisine, str):
+            return "unknown_cuisine"
+        cuisine = " ".join(cuisine.split()).lower()
+        if cuisine not in _KNOWN:
+            return "unknown_cuisine"
+    ingredients = value.get("ingredients")
+    if not isinstance(ingredients, list):
+        return "ingredients_not_list"
+    if not all(isinstance(item, str) for item in ingredients):
+        return "ingredient_not_string"
+    if not ingredients:
+        return "no_ingredients"
+    fixes: set[str] = set()
+    normalised: list[str] = []
+    for item in ingredients:
+        text, item_fixes = normalise_ingredient(item)
+        if not text:
+            return "empty_ingredient"
+        if any(char in text for char in params.forbidden_characters) or not text.isprintable():
+            return "forbidden_character"
+        fixes |= item_fixes
+        normalised.append(text)
+    unique = list(dict.fromkeys(normalised))
+    if len(unique) != len(normalised):
+        fixes.add("repeated_ingredient")
+    if len(unique) > params.max_ingredients:
+        return "too_many_ingredients"
+    recipe = {
+        "id": recipe_id,
+        "cuisine": cuisine,
+        "ingredients": unique,
+        "n_ingredients": len(unique),
+        "split": record.split,
+    }
+    return recipe, fixes
+
+
+def _reject(result: ValidationResult, record: RawRecord, reason: str) -> None:
+    result.rejected_by_rule[reason] += 1
+    value = record.value.text if isinstance(record.value, InvalidJson) else record.value
+    result.rejected.append(
+        {"source": record.source, "position": record.position, "reason": reason, "record": value}
+    )

@@ -1,0 +1,1 @@
+"""Reports: plot functions returning figures, HTML rendering, text tables."""

@@ -1,0 +1,62 @@
+"""DVC stage `validate`: data/raw -> data/validated (Parquet) + data/quarantine + metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cuisineflow.data.acquire import RAW_DIR
+from cuisineflow.data.rawfiles import is_raw_file, load_raw_records
+from cuisineflow.data.validation import ValidationResult, validate_records
+from cuisineflow.errors import DataError
+from cuisineflow.params import load_params
+from cuisineflow.storage.dvc import DvcRepo
+from cuisineflow.storage.local import atomic_write_json, staged_folder
+
+VALIDATED_DIR = "data/validated"
+QUARANTINE_DIR = "data/quarantine"
+METRICS_FILE = "metrics/validation.json"
+
+RECIPE_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("cuisine", pa.string()),
+        ("ingredients", pa.list_(pa.string())),
+        ("n_ingredients", pa.int32()),
+        ("split", pa.string()),
+    ]
+)
+
+
+def run(root: Path) -> ValidationResult:
+    """Validate every raw file; fail when more than the allowed fraction is quarantined."""
+    params = load_params(root / "params.yaml").validate_
+    raw_files = sorted(p for p in (root / RAW_DIR).glob("*") if is_raw_file(p))
+    if not raw_files:
+        raise DataError(f"no raw files in {RAW_DIR}: run `cuisineflow data import SOURCE` first")
+    records = [record for path in raw_files for record in load_raw_records(path)]
+    result = validate_records(records, params)
+    raw_hash = DvcRepo(root).tracked_hash(f"{RAW_DIR}.dvc")
+    metadata = {"cuisineflow.raw_hash": raw_hash or "untracked"}
+    table = pa.Table.from_pylist(result.valid, schema=RECIPE_SCHEMA).replace_schema_metadata(
+        metadata
+    )
+    with staged_folder(root / VALIDATED_DIR) as folder:
+        pq.write_table(table, folder / "recipes.parquet")
+    with staged_folder(root / QUARANTINE_DIR) as folder:
+        lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in result.rejected)
+        (folder / "rejected.jsonl").write_text("".join(lines), encoding="utf-8")
+    metrics: dict[str, Any] = {**result.metrics(), "raw_hash": raw_hash}
+    metrics["max_rejected_fraction"] = params.max_rejected_fraction
+    atomic_write_json(root / METRICS_FILE, metrics)
+    if result.rejected_fraction > params.max_rejected_fraction:
+        raise DataError(
+            f"validation quarantined {len(result.rejected)} of {result.total} records "
+            f"({result.rejected_fraction:.2%}), over validate.max_rejected_fraction "
+            f"({params.max_rejected_fraction:.2%}); see {QUARANTINE_DIR}/rejected.jsonl"
+        )
+    return result

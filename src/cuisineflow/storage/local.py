@@ -1,0 +1,45 @@
+"""Local workspace writes that never leave a half-written file or folder behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write a file by a temporary name in the same folder, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def atomic_write_json(target: Path, value: Any) -> None:
+    """Write JSON (sorted keys, indented, newline-terminated) atomically."""
+    atomic_write_bytes(target, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty staging folder that replaces `target` only if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.staging")
+    staging.mkdir()
+    try:
+        yield staging
+        previous = target.with_name(f".{target.name}.{uuid.uuid4().hex}.previous")
+        if target.exists():
+            os.replace(target, previous)
+        os.replace(staging, target)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
