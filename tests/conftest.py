@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,13 +39,18 @@ GIT_ENV = {
 
 
 def make_recipes(n: int = 40, seed: int = 0, labelled: bool = True) -> list[dict[str, Any]]:
-    """Synthetic recipes: 3-6 typical ingredients of a cuisine plus a common one."""
+    """Synthetic recipes: 3-6 typical ingredients of a cuisine, salt, and one of their own
+    (so that no two recipes are duplicates)."""
     rng = random.Random(seed)
     cuisines = sorted(TYPICAL)
     recipes = []
     for i in range(n):
         cuisine = cuisines[i % len(cuisines)]
-        ingredients = [*rng.sample(TYPICAL[cuisine], rng.randint(3, 6)), "salt"]
+        ingredients = [
+            *rng.sample(TYPICAL[cuisine], rng.randint(3, 6)),
+            "salt",
+            f"garnish {seed}-{i}",
+        ]
         recipe: dict[str, Any] = {"id": 1000 + i, "ingredients": ingredients}
         if labelled:
             recipe["cuisine"] = cuisine
@@ -106,6 +112,33 @@ def init_project(folder: Path) -> Path:
     git("add", "-A", cwd=folder)
     git("commit", "-q", "-m", "init", cwd=folder)
     return folder
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def copy_of_project(target: Path) -> Path:
+    """This project's tracked and new files (not ignored ones), committed in a new repository.
+
+    Pipeline tests run here: dvc.yaml names the project's own modules as dependencies.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = PROJECT / name
+        if source.is_file() and not name.startswith(("data/", "metrics/")):
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    for generated in ("dvc.lock", "data/raw.dvc"):
+        (target / generated).unlink(missing_ok=True)
+    git("init", "-q", "-b", "main", cwd=target)
+    git("add", "-A", cwd=target)
+    git("commit", "-q", "-m", "copy", cwd=target)
+    return target
 
 
 @pytest.fixture

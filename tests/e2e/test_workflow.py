@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, git
+from tests.conftest import cli, copy_of_project
 
 pytestmark = pytest.mark.slow
-
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 def real_source() -> Path:
@@ -22,25 +18,6 @@ def real_source() -> Path:
     if not source or not Path(source).is_dir():
         pytest.skip("CUISINEFLOW_SOURCE does not name the What's Cooking folder")
     return Path(source)
-
-
-def copy_of_project(target: Path) -> Path:
-    """The project's tracked and new files (not ignored ones), as a fresh clone would hold."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = PROJECT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    git("init", "-q", "-b", "main", cwd=target)
-    git("add", "-A", cwd=target)
-    git("commit", "-q", "-m", "copy", cwd=target)
-    return target
 
 
 @pytest.fixture(scope="module")

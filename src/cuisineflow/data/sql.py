@@ -68,7 +68,7 @@ def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:
             raise DataError("the SQL returned no result set: give a SELECT query")
         if limit is not None:
             relation = relation.limit(limit)
-        return relation.fetch_arrow_table()
+        return relation.to_arrow_table()
     except duckdb.CatalogException as error:
         tables = ", ".join(TABLES)
         raise DataError(f"DuckDB: {error}\nThe lake's tables are: {tables}") from None

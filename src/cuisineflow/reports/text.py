@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 MAX_CELL = 60
 
@@ -14,23 +14,21 @@ MAX_CELL = 60
 def format_table(table: pa.Table, output_format: str) -> str:
     """Render a table as `table`, `csv` or `json` (one object per line)."""
     if output_format == "csv":
-        sink = io.BytesIO()
-        pacsv.write_csv(_flatten_lists(table), sink)
-        return sink.getvalue().decode()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(table.column_names)
+        for row in table.to_pylist():
+            writer.writerow([_csv_value(value) for value in row.values()])
+        return out.getvalue()
     if output_format == "json":
         rows = table.to_pylist()
         return "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     return _aligned(table)
 
 
-def _flatten_lists(table: pa.Table) -> pa.Table:
+def _csv_value(value: object) -> object:
     """CSV has no lists: join them with `|`, a character no ingredient holds."""
-    columns = []
-    for column in table.columns:
-        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-            column = pa.array(["|".join(v) if v is not None else None for v in column.to_pylist()])
-        columns.append(column)
-    return pa.table(columns, names=table.column_names)
+    return "|".join(map(str, value)) if isinstance(value, list) else value
 
 
 def _aligned(table: pa.Table) -> str:

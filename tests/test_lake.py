@@ -1,0 +1,163 @@
+"""The lake's tables and SQL over them in a local store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cuisineflow.data import query
+from cuisineflow.data.lake import build_lake, ingredient_index, raw_csv, vocabulary
+from cuisineflow.errors import DataError
+from cuisineflow.params import LakeParams
+from cuisineflow.stages.validate import RECIPE_SCHEMA
+from cuisineflow.storage import Store
+
+ROWS = [
+    {
+        "id": 3,
+        "cuisine": "thai",
+        "ingredients": ["fish sauce", "lime"],
+        "n_ingredients": 2,
+        "split": "train",
+    },
+    {
+        "id": 1,
+        "cuisine": "greek",
+        "ingredients": ["feta, crumbled", "lime"],
+        "n_ingredients": 2,
+        "split": "train",
+    },
+    {"id": 2, "cuisine": None, "ingredients": ["fish sauce"], "n_ingredients": 1, "split": "test"},
+]
+
+
+@pytest.fixture
+def recipes() -> pa.Table:
+    return pa.Table.from_pylist(ROWS, schema=RECIPE_SCHEMA)
+
+
+@pytest.fixture
+def store(tmp_path: Path, recipes: pa.Table) -> Store:
+    store = Store.open(str(tmp_path / "store"))
+    folder = tmp_path / "build"
+    folder.mkdir()
+    manifest = build_lake(recipes, LakeParams(index_row_group_size=256), folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    store.publish_folder(folder, "lake", last="manifest.json")
+    return store
+
+
+def test_ingredient_index_is_sorted_and_complete(recipes: pa.Table) -> None:
+    index = ingredient_index(recipes)
+    assert index.to_pylist() == [
+        {"ingredient": "feta, crumbled", "id": 1, "cuisine": "greek", "split": "train"},
+        {"ingredient": "fish sauce", "id": 2, "cuisine": None, "split": "test"},
+        {"ingredient": "fish sauce", "id": 3, "cuisine": "thai", "split": "train"},
+        {"ingredient": "lime", "id": 1, "cuisine": "greek", "split": "train"},
+        {"ingredient": "lime", "id": 3, "cuisine": "thai", "split": "train"},
+    ]
+    assert vocabulary(index).to_pylist() == [
+        {"ingredient": "fish sauce", "n_recipes": 2, "n_labelled": 1},
+        {"ingredient": "lime", "n_recipes": 2, "n_labelled": 2},
+        {"ingredient": "feta, crumbled", "n_recipes": 1, "n_labelled": 1},
+    ]
+
+
+def test_raw_csv_survives_commas_and_joins_with_the_separator(recipes: pa.Table) -> None:
+    text = raw_csv(recipes, "|").decode()
+    assert "\r" not in text
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert rows["1"] == {
+        "id": "1",
+        "cuisine": "greek",
+        "split": "train",
+        "n_ingredients": "2",
+        "ingredients": "feta, crumbled|lime",
+    }
+    assert rows["2"]["cuisine"] == ""
+
+
+def test_lake_layout_in_the_store(store: Store) -> None:
+    keys = store.list("lake")
+    assert "lake/recipes/split=train/cuisine=thai/part-0.parquet" in keys
+    assert "lake/recipes/split=test/cuisine=__HIVE_DEFAULT_PARTITION__/part-0.parquet" in keys
+    assert {"lake/raw/recipes.jsonl", "lake/raw/recipes.csv", "lake/manifest.json"} <= set(keys)
+    manifest = json.loads(store.read_bytes("lake/manifest.json"))
+    assert manifest["tables"]["recipe_ingredients"]["rows"] == 5
+    lines = store.read_bytes("lake/raw/recipes.jsonl").decode().splitlines()
+    assert json.loads(lines[0]) == {"id": 1, "cuisine": "greek", "split": "train",
+                                    "ingredients": ["feta, crumbled", "lime"]}  # fmt: skip
+
+
+def test_index_row_groups_let_readers_skip(tmp_path: Path) -> None:
+    many = [
+        {"id": i, "cuisine": "thai", "ingredients": [f"ingredient {i:05d}"], "n_ingredients": 1,
+         "split": "train"}
+        for i in range(3000)
+    ]  # fmt: skip
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    build_lake(
+        pa.Table.from_pylist(many, schema=RECIPE_SCHEMA),
+        LakeParams(index_row_group_size=256),
+        folder,
+    )
+    metadata = pq.ParquetFile(folder / "recipe_ingredients" / "part-0.parquet").metadata
+    assert metadata.num_row_groups == 12
+    # Row groups cover disjoint, increasing ingredient ranges: a lookup touches one of them.
+    ranges = [
+        (
+            metadata.row_group(i).column(0).statistics.min,
+            metadata.row_group(i).column(0).statistics.max,
+        )
+        for i in range(metadata.num_row_groups)
+    ]
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
+
+
+def test_sql_over_the_lake(store: Store) -> None:
+    per_cuisine = query(
+        "SELECT cuisine, count(*) AS n FROM recipes WHERE split = 'train' GROUP BY 1 ORDER BY 1",
+        store=store,
+    )
+    assert per_cuisine.to_pylist() == [{"cuisine": "greek", "n": 1}, {"cuisine": "thai", "n": 1}]
+    containing = query(
+        "SELECT id FROM recipe_ingredients WHERE ingredient = 'fish sauce' ORDER BY id", store=store
+    )
+    assert containing.column("id").to_pylist() == [2, 3]
+    frame = query("SELECT * FROM ingredients", store=store, limit=1, as_pandas=True)
+    assert frame.to_dict("records") == [
+        {"ingredient": "fish sauce", "n_recipes": 2, "n_labelled": 1}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELEC 1", 'DuckDB: Parser Error: syntax error at or near "SELEC"'),
+        ("SELECT nope FROM recipes", 'Referenced column "nope" not found'),
+        ("SELECT * FROM dishes", "The lake's tables are: recipes, recipe_ingredients, ingredients"),
+    ],
+)
+def test_bad_sql_gets_the_engine_message(store: Store, sql: str, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        query(sql, store=store)
+
+
+def test_query_before_the_lake_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(
+        DataError, match=r"no lake in local store .* yet: build it with `cuisineflow run`"
+    ):
+        query("SELECT 1 FROM recipes", store=Store.open(str(tmp_path)))
+
+
+def test_s3select_needs_an_s3_store(store: Store) -> None:
+    with pytest.raises(DataError, match="S3 Select needs an S3 store"):
+        query("SELECT * FROM s3object s", store=store, engine="s3select")

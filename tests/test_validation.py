@@ -1,0 +1,116 @@
+"""Validation rules: each one fires on the record built to break it, and the counts add up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cuisineflow.data.validation import (
+    REJECT_RULES,
+    InvalidJson,
+    RawRecord,
+    normalise_ingredient,
+    validate_records,
+)
+from cuisineflow.params import ValidateParams
+
+GOOD = {"id": 1, "cuisine": "greek", "ingredients": ["feta cheese", "olive oil", "oregano"]}
+
+BAD: dict[str, Any] = {
+    "not_json": InvalidJson('{"id": 2, "ingredients": ['),
+    "not_an_object": [2, "greek"],
+    "id_not_integer": {"id": "3", "ingredients": ["salt"]},
+    "duplicate_id": {"id": 1, "ingredients": ["salt"]},
+    "unknown_cuisine": {"id": 4, "cuisine": "martian", "ingredients": ["salt"]},
+    "ingredients_not_list": {"id": 5, "ingredients": "salt, pepper"},
+    "ingredient_not_string": {"id": 6, "ingredients": ["salt", 7]},
+    "no_ingredients": {"id": 7, "ingredients": []},
+    "empty_ingredient": {"id": 8, "ingredients": ["salt", "  "]},
+    "forbidden_character": {"id": 9, "ingredients": ["salt|pepper"]},
+    "too_many_ingredients": {"id": 10, "ingredients": [f"spice {i}" for i in range(6)]},
+    "duplicate_recipe": {
+        "id": 11,
+        "cuisine": "greek",
+        "ingredients": ["oregano", "Feta Cheese", "olive oil"],
+    },
+}
+
+
+def records(values: list[Any]) -> list[RawRecord]:
+    return [RawRecord("train.jsonl", "train", i + 1, v) for i, v in enumerate(values)]
+
+
+def test_every_rule_fires_once_and_counts_add_up() -> None:
+    params = ValidateParams(max_ingredients=5)
+    result = validate_records(records([GOOD, *BAD.values()]), params)
+    assert [row["reason"] for row in result.rejected] == list(BAD)
+    assert set(BAD) == set(REJECT_RULES)
+    assert result.metrics()["rejected_by_rule"] == dict.fromkeys(REJECT_RULES, 1)
+    assert [row["id"] for row in result.valid] == [1]
+    assert len(result.valid) + len(result.rejected) == result.total == 1 + len(BAD)
+    assert result.rejected_fraction == pytest.approx(12 / 13)
+    # The quarantine keeps the record as it came, with where it came from.
+    unknown = result.rejected[4]
+    assert unknown == {
+        "source": "train.jsonl",
+        "position": 6,
+        "reason": "unknown_cuisine",
+        "record": BAD["unknown_cuisine"],
+    }
+    assert result.rejected[0]["record"] == '{"id": 2, "ingredients": ['
+
+
+def test_duplicates_can_be_kept() -> None:
+    twin = {**GOOD, "id": 2}
+    result = validate_records(records([GOOD, twin]), ValidateParams(duplicate_recipes="keep"))
+    assert [row["id"] for row in result.valid] == [1, 2]
+
+
+def test_unlabelled_duplicates_are_kept() -> None:
+    first = {"id": 1, "ingredients": ["salt", "water"]}
+    result = validate_records(records([first, {**first, "id": 2}]), ValidateParams())
+    assert len(result.valid) == 2
+
+
+def test_normalisation_fixes_and_counts_oddities() -> None:
+    odd = {
+        "id": 5,
+        "cuisine": " Italian ",
+        "ingredients": [
+            "Parmigiano\u00a0Reggiano",
+            "  olive   oil ",
+            "Knorr\u00ae Bouillon",
+            "olive oil",
+        ],
+    }
+    result = validate_records(records([odd]), ValidateParams())
+    assert result.valid == [
+        {
+            "id": 5,
+            "cuisine": "italian",
+            "ingredients": ["parmigiano reggiano", "olive oil", "knorr bouillon"],
+            "n_ingredients": 3,
+            "split": "train",
+        }
+    ]
+    assert result.metrics()["normalised"] == {
+        "whitespace": 1,
+        "case": 1,
+        "unicode": 1,
+        "repeated_ingredient": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "fixes"),
+    [
+        ("garlic", "garlic", set()),
+        ("Garlic", "garlic", {"case"}),
+        ("creme\u0301 fraiche", "cremé fraiche", {"unicode"}),
+        ("  sea   salt\t", "sea salt", {"whitespace"}),
+        ("\uff33oy sauce", "soy sauce", {"unicode", "case"}),
+    ],
+)
+def test_normalise_ingredient(raw: str, expected: str, fixes: set[str]) -> None:
+    assert normalise_ingredient(raw) == (expected, fixes)
