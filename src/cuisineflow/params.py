@@ -27,6 +27,7 @@ class ValidateParams(_Section):
 class LakeParams(_Section):
     """Layout of the Parquet lake written by the `lake` stage."""
 
+    recipes_row_group_size: int = Field(default=8192, ge=256)
     index_row_group_size: int = Field(default=4096, ge=256)
     csv_separator: str = Field(default="|", min_length=1, max_length=1)
 

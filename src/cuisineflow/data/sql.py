@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from cuisineflow.data.lake import MANIFEST, RAW_CSV, RAW_JSONL, TABLES
+from cuisineflow.data.tables import LAKE_SCHEMAS, RECIPES_PARTITIONING
 from cuisineflow.errors import DataError, ProjectError
 from cuisineflow.storage import Store
 
@@ -44,25 +46,54 @@ def query(
     return table.to_pandas() if as_pandas else table
 
 
-def lake_dataset(store: Store, name: str) -> ds.Dataset:
-    """A lazily scanned Arrow dataset over one lake table."""
+def lake_dataset(store: Store, name: str, manifest: dict[str, Any]) -> ds.Dataset:
+    """A lazily scanned Arrow dataset over one lake table, its files taken from the manifest.
+
+    Files and sizes come from the manifest: no listing and no HEAD per file, which would
+    otherwise dominate small queries on S3.
+    """
     folder, partitioned = TABLES[name]
-    return ds.dataset(
-        store.path(f"lake/{folder}"),
-        filesystem=store.fs,
-        format="parquet",
-        partitioning="hive" if partitioned else None,
-    )
+    prefix = f"{folder}/"
+    files = {key: entry for key, entry in manifest["files"].items() if key.startswith(prefix)}
+    schema = LAKE_SCHEMAS[name]
+    partition_schema = pa.schema([schema.field(c) for c in RECIPES_PARTITIONING if partitioned])
+    hive = ds.partitioning(partition_schema, flavor="hive")
+    filesystem = store.arrow_filesystem
+    parquet = ds.ParquetFileFormat()
+    fragments = [
+        parquet.make_fragment(
+            store.path(f"lake/{key}"),
+            filesystem=filesystem,
+            partition_expression=hive.parse(key[len(prefix) :]) if partitioned else None,
+            file_size=entry["size"],
+        )
+        for key, entry in sorted(files.items())
+    ]
+    return ds.FileSystemDataset(fragments, schema=schema, format=parquet, filesystem=filesystem)
+
+
+@functools.cache
+def _database() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process; each query gets its own cursor (connect costs 12 ms)."""
+    return duckdb.connect()
+
+
+def read_manifest(store: Store) -> dict[str, Any]:
+    """The lake's manifest, or a DataError saying how to build the lake."""
+    try:
+        manifest: dict[str, Any] = json.loads(store.read_bytes(MANIFEST))
+    except FileNotFoundError:
+        raise DataError(f"no lake in {store.describe()} yet: {BUILD_HINT}") from None
+    return manifest
 
 
 def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:
-    _require_lake(store)
-    connection = duckdb.connect()
+    manifest = read_manifest(store)
+    connection = _database().cursor()
     try:
         for name in TABLES:
-            # Only tables the query names are opened: each costs a listing of the store.
             if re.search(rf"\b{name}\b", sql, flags=re.IGNORECASE):
-                connection.register(name, lake_dataset(store, name))
+                connection.register(name, lake_dataset(store, name, manifest))
         relation = connection.sql(sql)
         if relation is None:
             raise DataError("the SQL returned no result set: give a SELECT query")
@@ -88,7 +119,7 @@ def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Tabl
             f"S3 Select needs an S3 store, and {store.describe()} is a folder: "
             "use --engine duckdb, or set CUISINEFLOW_STORE=s3://bucket/prefix"
         )
-    _require_lake(store)
+    read_manifest(store)
     key = store.path(RAW_JSONL if source == "jsonl" else RAW_CSV).split("/", 1)[1]
     serialization: dict[str, Any] = (
         {"JSON": {"Type": "LINES"}}
@@ -123,11 +154,6 @@ def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Tabl
     if limit is not None:
         rows = rows[:limit]  # S3 Select's own LIMIT is unreliable on some endpoints
     return pa.Table.from_pylist(rows)
-
-
-def _require_lake(store: Store) -> None:
-    if not store.exists(MANIFEST):
-        raise DataError(f"no lake in {store.describe()} yet: {BUILD_HINT}")
 
 
 def _default_store() -> Store:

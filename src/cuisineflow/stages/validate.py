@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from cuisineflow.data.acquire import RAW_DIR
 from cuisineflow.data.rawfiles import is_raw_file, load_raw_records
+from cuisineflow.data.tables import RECIPE_SCHEMA
 from cuisineflow.data.validation import ValidationResult, validate_records
 from cuisineflow.errors import DataError
 from cuisineflow.params import load_params
@@ -20,16 +21,6 @@ from cuisineflow.storage.local import atomic_write_json, staged_folder
 VALIDATED_DIR = "data/validated"
 QUARANTINE_DIR = "data/quarantine"
 METRICS_FILE = "metrics/validation.json"
-
-RECIPE_SCHEMA = pa.schema(
-    [
-        ("id", pa.int64()),
-        ("cuisine", pa.string()),
-        ("ingredients", pa.list_(pa.string())),
-        ("n_ingredients", pa.int32()),
-        ("split", pa.string()),
-    ]
-)
 
 
 def run(root: Path) -> ValidationResult:

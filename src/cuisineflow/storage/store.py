@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import posixpath
 import shutil
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
+import pyarrow.fs as pafs
 from fsspec.implementations.local import LocalFileSystem
 
 from cuisineflow.errors import CuisineflowError
@@ -29,6 +31,7 @@ class Store:
     fs: fsspec.AbstractFileSystem
     root: str
     endpoint_url: str | None = None
+    region: str | None = None
 
     @classmethod
     def open(cls, uri: str, endpoint_url: str | None = None, region: str | None = None) -> Store:
@@ -42,6 +45,7 @@ class Store:
                 fs=s3_filesystem(endpoint_url, region),
                 root=bucket_and_prefix,
                 endpoint_url=endpoint_url,
+                region=region,
             )
         if "://" in uri and not uri.startswith("file://"):
             raise StoreError(f"store URI {uri!r}: only local folders and s3:// are supported")
@@ -74,6 +78,31 @@ class Store:
         """The full URI of a key, as other tools (DVC, DuckDB) take it."""
         key = key.strip("/")
         return f"{self.uri}/{key}" if key else self.uri
+
+    @functools.cached_property
+    def arrow_filesystem(self) -> pafs.FileSystem:
+        """A native (C++) Arrow filesystem for the store, for fast Parquet scans (made once)."""
+        if not self.is_s3:
+            return pafs.LocalFileSystem()
+        import botocore.session
+
+        credentials = botocore.session.get_session().get_credentials()
+        if credentials is None:
+            raise StoreError(
+                f"no usable AWS credentials for {self.describe()}: set AWS_ACCESS_KEY_ID "
+                "and AWS_SECRET_ACCESS_KEY, or an AWS profile"
+            )
+        frozen = credentials.get_frozen_credentials()
+        options: dict[str, Any] = {
+            "access_key": frozen.access_key,
+            "secret_key": frozen.secret_key,
+            "session_token": frozen.token,
+            "region": self.region or "us-east-1",
+        }
+        if self.endpoint_url:
+            scheme, _, address = self.endpoint_url.partition("://")
+            options |= {"endpoint_override": address.rstrip("/"), "scheme": scheme}
+        return pafs.S3FileSystem(**options)
 
     def check(self) -> None:
         """Fail with a StoreError unless the store can be reached and listed."""
@@ -198,6 +227,9 @@ def s3_filesystem(endpoint_url: str | None, region: str | None) -> fsspec.Abstra
         config_kwargs={"retries": {"max_attempts": 2}, "connect_timeout": 5},
         skip_instance_cache=True,
         use_listings_cache=False,
+        # Parquet readers ask for exact byte ranges (footer, column chunks); s3fs's default
+        # 50 MB read-ahead would fetch whole files instead.
+        default_block_size=256 * 1024,
     )
     fs.retries = 2
     return fs
