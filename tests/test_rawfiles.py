@@ -18,7 +18,7 @@ def test_reads_kaggle_zip_with_labels(tmp_path: Path) -> None:
     assert len(recipes) == 12
     assert recipes[0].id == 1000
     assert recipes[0].cuisine == "chinese"
-    assert recipes[0].ingredients[-1] == "salt"
+    assert recipes[0].ingredients[-2:] == ["salt", "garnish 0-0"]
 
 
 def test_reads_json_lines_without_cuisine(tmp_path: Path) -> None:
