@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -183,6 +184,101 @@ def lake() -> None:
     for name, table in manifest["tables"].items():
         typer.echo(f"  {name}: {table['rows']} rows")
     typer.echo(f"lake published to {manifest['store']}/lake (raw data {manifest['raw_hash']})")
+
+
+@app.command("split")
+def split() -> None:
+    """DVC stage: stratified train / valid / test split of the labelled recipes (split:)."""
+    from cuisineflow.stages import split as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    counts = stage.run(DvcRepo.find().root)
+    typer.echo(", ".join(f"{name}: {n}" for name, n in counts.items()))
+
+
+@app.command("featurize")
+def featurize() -> None:
+    """DVC stage: fit the vectorisers of params.yaml (featurize:), write the feature matrices."""
+    from cuisineflow.stages import featurize as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    summary = stage.run(DvcRepo.find().root)
+    typer.echo(f"{summary['n_features']} features learnt from {summary['n_fit']} recipes")
+
+
+@app.command("train")
+def train() -> None:
+    """DVC stage: fit and calibrate the model of params.yaml (train:) into models/cuisine."""
+    from cuisineflow.stages import train as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    summary = stage.run(DvcRepo.find().root)
+    typer.echo(
+        f"{summary['model']} fit on {summary['fit_rows']} recipes in {summary['fit_seconds']} s; "
+        f"artifact {summary['artifact_mb']} MB"
+    )
+
+
+@app.command("evaluate")
+def evaluate_command() -> None:
+    """DVC stage: score models/cuisine on held-out recipes; write metrics/ and plots/."""
+    from cuisineflow.stages import evaluate as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    for name, metrics in stage.run(DvcRepo.find().root).items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+        typer.echo(f"{name} ({metrics['n']} recipes): {shown}")
+
+
+class PredictionFormat(StrEnum):
+    """How `predict` writes its predictions."""
+
+    jsonl = "jsonl"
+    kaggle_csv = "kaggle-csv"
+
+
+@app.command("predict")
+def predict(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="JSON array, JSON Lines or Kaggle zip.")
+    ],
+    model: Annotated[
+        Path | None, typer.Option(help="Model folder [default: the pipeline's models/cuisine].")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write here (atomically) instead of standard output.")
+    ] = None,
+    output_format: Annotated[
+        PredictionFormat,
+        typer.Option(
+            "--format", help="jsonl: id, cuisine, confidence, top 3; kaggle-csv: id,cuisine."
+        ),
+    ] = PredictionFormat.jsonl,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Skip malformed records (and say how many) instead of failing.")
+    ] = False,
+) -> None:
+    """Batch prediction for Kaggle-format recipes ({id, ingredients}; cuisine is ignored)."""
+    from cuisineflow.data.batch import read_batch
+    from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor, format_predictions
+    from cuisineflow.storage.dvc import DvcRepo
+    from cuisineflow.storage.local import atomic_write_bytes
+
+    batch = read_batch(input_path, skip_invalid=skip_invalid)
+    folder = model if model is not None else DvcRepo.find().root / PIPELINE_MODEL_DIR
+    predictor = Predictor(folder)
+    predictions = predictor.predict([r.ingredients for r in batch.recipes])
+    ids = [r.id for r in batch.recipes]
+    text = format_predictions(ids, predictions, output_format.value)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_bytes(output, text.encode())
+        typer.echo(f"{len(predictions)} predictions written to {output}", err=True)
+    if batch.skipped:
+        typer.echo(
+            f"skipped {len(batch.skipped)} invalid records, first: {batch.skipped[0]}", err=True
+        )
 
 
 class OutputFormat(StrEnum):

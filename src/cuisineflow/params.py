@@ -32,6 +32,55 @@ class LakeParams(_Section):
     csv_separator: str = Field(default="|", min_length=1, max_length=1)
 
 
+class SplitParams(_Section):
+    """Stratified train / valid / test split of the labelled recipes."""
+
+    seed: int = 42
+    valid_size: float = Field(default=0.1, gt=0, lt=0.5)
+    test_size: float = Field(default=0.1, gt=0, lt=0.5)
+
+
+class FeatureBlockParams(_Section):
+    """One TF-IDF vectoriser over normalised ingredients."""
+
+    analyzer: Literal["words", "words_and_bigrams", "ingredients", "word_pairs", "ingredient_pairs"]
+    min_df: int = Field(default=1, ge=1)
+    sublinear_tf: bool = True
+    weight: float = Field(default=1.0, gt=0)
+
+
+def _default_blocks() -> list[FeatureBlockParams]:
+    return [
+        FeatureBlockParams(analyzer="words_and_bigrams", min_df=1),
+        FeatureBlockParams(analyzer="word_pairs", min_df=2),
+    ]
+
+
+class FeaturizeParams(_Section):
+    """Vectorisers, side by side, and which split rows the vocabulary is learnt from."""
+
+    blocks: list[FeatureBlockParams] = Field(default_factory=_default_blocks, min_length=1)
+    fit_on: Literal["train", "train_valid"] = "train_valid"
+
+
+class TrainParams(_Section):
+    """The model, its regularisation and its probability calibration."""
+
+    model: Literal["linear_svc", "logistic_regression"] = "linear_svc"
+    C: float = Field(default=0.5, gt=0)
+    calibration: Literal["temperature", "sigmoid"] = "temperature"
+    calibration_folds: int = Field(default=5, ge=2)
+    max_iter: int = Field(default=2000, ge=10)
+    seed: int = 0
+
+
+class EvaluateParams(_Section):
+    """How the evaluation summarises."""
+
+    calibration_bins: int = Field(default=15, ge=2)
+    top_k: int = Field(default=3, ge=1)
+
+
 class Params(_Section):
     """Every section of params.yaml; absent sections take their defaults."""
 
@@ -39,6 +88,10 @@ class Params(_Section):
 
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
     lake: LakeParams = Field(default_factory=LakeParams)
+    split: SplitParams = Field(default_factory=SplitParams)
+    featurize: FeaturizeParams = Field(default_factory=FeaturizeParams)
+    train: TrainParams = Field(default_factory=TrainParams)
+    evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
 
 
 def load_params(path: Path = Path("params.yaml")) -> Params:

@@ -174,5 +174,5 @@ def load_raw_records(path: Path) -> list[RawRecord]:
             value = json.loads(line)
         except json.JSONDecodeError:
             value = InvalidJson(line.decode("utf-8", errors="replace"))
-        records.append(RawRecord(path.name, split, number, value))
+        records.append(RawRecord(path.name, split, number, value, in_lines=True))
     return records

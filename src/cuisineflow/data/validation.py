@@ -46,8 +46,14 @@ class RawRecord:
 
     source: str
     split: str
-    position: int
+    position: int  # index in a JSON array, line number in JSON Lines
     value: Any
+    in_lines: bool = False
+
+    @property
+    def where(self) -> str:
+        """The record as a person finds it in the file: record N (1-based) or line N."""
+        return f"line {self.position}" if self.in_lines else f"record {self.position + 1}"
 
 
 @dataclass

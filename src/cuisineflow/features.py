@@ -1,0 +1,184 @@
+"""Ingredient normalisation and vectorisers (pure): recipes -> sparse TF-IDF feature blocks.
+
+The same code turns recipes into features at training and at serving time; a fitted
+featurizer is plain data (vocabularies and IDF weights), saved without pickle.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations, pairwise
+
+import numpy as np
+import scipy.sparse as sp
+
+from cuisineflow.params import FeatureBlockParams
+
+_MARKS = re.compile(r"[®™©]")
+_PARENTHESES = re.compile(r"\([^)]*\)")
+_QUANTITY = re.compile(
+    r"\b\d+(?:[.,/]\d+)?\s*(?:%|oz\.?|ounce|ounces|lb\.?|lbs\.?|g|kg|ml|inch)?(?=\s|$)"
+    r"|\boz\.?(?=\s|$)|\blb\.?(?=\s|$)"
+)
+_NOT_LETTERS = re.compile(r"[^a-z ]+")
+# Words that describe preparation or packaging rather than what the ingredient is.
+DESCRIPTORS = frozenset(
+    (
+        "fresh chopped large ground dried minced sliced diced grated shredded whole boneless "
+        "skinless low fat reduced sodium free fine finely light lean medium small extra virgin "
+        "unsalted cooked uncooked frozen canned"
+    ).split()
+)
+
+
+def singular(word: str) -> str:
+    """A crude English singular: tomatoes -> tomato, berries -> berry, leaves stay."""
+    if len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("oes", "ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def normalise_ingredient(text: str) -> str:
+    """Canonical words of an ingredient: no accents, brands' marks, quantities or descriptors."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    text = _PARENTHESES.sub(" ", _MARKS.sub("", text))
+    text = text.replace("&", " and ").replace("\u2019", "'").replace("'", "")
+    text = _NOT_LETTERS.sub(" ", _QUANTITY.sub(" ", text))
+    words = [singular(word) for word in text.split()]
+    kept = [word for word in words if word not in DESCRIPTORS]
+    return " ".join(kept or words)  # an ingredient made only of descriptors keeps them
+
+
+def normalise_recipe(ingredients: Iterable[str]) -> list[str]:
+    """Normalised ingredients of a recipe, empty ones dropped, sorted: order never matters."""
+    return sorted(n for n in (normalise_ingredient(i) for i in ingredients) if n)
+
+
+def words(recipe: Sequence[str]) -> list[str]:
+    """Every word of every ingredient."""
+    return [word for ingredient in recipe for word in ingredient.split()]
+
+
+def words_and_bigrams(recipe: Sequence[str]) -> list[str]:
+    """Words, and pairs of neighbouring words inside one ingredient (olive_oil)."""
+    terms: list[str] = []
+    for ingredient in recipe:
+        parts = ingredient.split()
+        terms += parts
+        terms += [f"{a}_{b}" for a, b in pairwise(parts)]
+    return terms
+
+
+def whole_ingredients(recipe: Sequence[str]) -> list[str]:
+    """Each ingredient as one term."""
+    return [ingredient.replace(" ", "_") for ingredient in recipe]
+
+
+def word_pairs(recipe: Sequence[str]) -> list[str]:
+    """Every pair of distinct words in the recipe: which flavours meet (a 2015 top-5 idea)."""
+    distinct = sorted({word for ingredient in recipe for word in ingredient.split()})
+    return [f"{a}|{b}" for a, b in combinations(distinct, 2)]
+
+
+def ingredient_pairs(recipe: Sequence[str]) -> list[str]:
+    """Every pair of distinct ingredients in the recipe."""
+    distinct = sorted({ingredient.replace(" ", "_") for ingredient in recipe})
+    return [f"{a}|{b}" for a, b in combinations(distinct, 2)]
+
+
+ANALYZERS: dict[str, Callable[[Sequence[str]], list[str]]] = {
+    "words": words,
+    "words_and_bigrams": words_and_bigrams,
+    "ingredients": whole_ingredients,
+    "word_pairs": word_pairs,
+    "ingredient_pairs": ingredient_pairs,
+}
+
+
+@dataclass
+class FittedBlock:
+    """One vectoriser after fitting: its terms (column order) and their IDF weights."""
+
+    params: FeatureBlockParams
+    terms: list[str]
+    idf: np.ndarray
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.index = {term: i for i, term in enumerate(self.terms)}
+
+    def transform(self, recipes: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """TF-IDF rows (sublinear tf, L2-normalised, times the block weight)."""
+        analyzer, index = ANALYZERS[self.params.analyzer], self.index
+        rows: list[int] = []
+        columns: list[int] = []
+        counts: list[int] = []
+        # Plain Python per term, numpy once per block: per-row numpy calls cost more.
+        for row, recipe in enumerate(recipes):
+            for term, count in Counter(analyzer(recipe)).items():
+                column = index.get(term)
+                if column is not None:
+                    rows.append(row)
+                    columns.append(column)
+                    counts.append(count)
+        row_index = np.array(rows, dtype=np.int64)
+        column_index = np.array(columns, dtype=np.int64)
+        values = np.array(counts, dtype=np.float64)
+        if self.params.sublinear_tf:
+            values = 1.0 + np.log(values)
+        values *= self.idf[column_index]
+        norms = np.sqrt(np.bincount(row_index, weights=values * values, minlength=len(recipes)))
+        values *= self.params.weight / norms[row_index]
+        shape = (len(recipes), len(self.terms))
+        matrix = sp.csr_matrix((values.astype(np.float32), (row_index, column_index)), shape=shape)
+        matrix.sort_indices()
+        return matrix
+
+
+def fit_block(params: FeatureBlockParams, recipes: Sequence[Sequence[str]]) -> FittedBlock:
+    """Learn a block's vocabulary (terms in at least min_df recipes) and smoothed IDF."""
+    analyzer = ANALYZERS[params.analyzer]
+    document_frequency: Counter[str] = Counter()
+    for recipe in recipes:
+        document_frequency.update(set(analyzer(recipe)))
+    terms = sorted(t for t, df in document_frequency.items() if df >= params.min_df)
+    df = np.array([document_frequency[t] for t in terms], dtype=np.float64)
+    idf = np.log((1 + len(recipes)) / (1 + df)) + 1.0  # as scikit-learn's smooth_idf
+    return FittedBlock(params=params, terms=terms, idf=idf.astype(np.float32))
+
+
+@dataclass
+class Featurizer:
+    """Several fitted blocks side by side: recipes (raw ingredient lists) -> one CSR matrix."""
+
+    blocks: list[FittedBlock]
+
+    @classmethod
+    def fit(
+        cls, params: Sequence[FeatureBlockParams], recipes: Sequence[Sequence[str]]
+    ) -> Featurizer:
+        """Fit every block on the raw recipes."""
+        normalised = [normalise_recipe(r) for r in recipes]
+        return cls([fit_block(p, normalised) for p in params])
+
+    @property
+    def n_features(self) -> int:
+        """Columns of the feature matrix."""
+        return sum(len(block.terms) for block in self.blocks)
+
+    def transform(self, recipes: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Feature rows for raw recipes, in order."""
+        normalised = [normalise_recipe(r) for r in recipes]
+        matrices = [block.transform(normalised) for block in self.blocks]
+        return sp.hstack(matrices, format="csr", dtype=np.float32)

@@ -1,0 +1,1 @@
+"""Model construction, training, evaluation (pure) and export to the serving format."""

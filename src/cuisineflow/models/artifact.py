@@ -1,0 +1,118 @@
+"""The servable model on disk: JSON, term lists and .npy arrays; it loads without pickle."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cuisineflow.errors import CuisineflowError
+from cuisineflow.features import Featurizer, FittedBlock
+from cuisineflow.models.linear import LinearClassifier
+from cuisineflow.params import FeatureBlockParams
+
+FORMAT = "cuisineflow-linear"
+FORMAT_VERSION = 1
+SPEC = "model.json"
+FEATURIZER_SPEC = "featurizer.json"
+
+
+class ModelError(CuisineflowError):
+    """A model artifact that is missing, partial, tampered with, or of an unknown format."""
+
+
+def save_featurizer(folder: Path, featurizer: Featurizer) -> list[dict[str, Any]]:
+    """Write each block's terms (one a line) and IDF weights; return the blocks' entries."""
+    folder.mkdir(parents=True, exist_ok=True)
+    blocks = []
+    for i, block in enumerate(featurizer.blocks):
+        terms, idf = f"terms-{i}.txt", f"idf-{i}.npy"
+        (folder / terms).write_text("".join(t + "\n" for t in block.terms), "utf-8")
+        np.save(folder / idf, np.ascontiguousarray(block.idf), allow_pickle=False)
+        blocks.append({"params": block.params.model_dump(), "terms": terms, "idf": idf})
+    (folder / FEATURIZER_SPEC).write_text(json.dumps(blocks, indent=2, sort_keys=True) + "\n")
+    return blocks
+
+
+def load_featurizer(folder: Path, blocks: list[dict[str, Any]] | None = None) -> Featurizer:
+    """Read the blocks written by save_featurizer."""
+    if blocks is None:
+        blocks = json.loads((folder / FEATURIZER_SPEC).read_text())
+    return Featurizer(
+        [
+            FittedBlock(
+                params=FeatureBlockParams.model_validate(entry["params"]),
+                terms=(folder / entry["terms"]).read_text("utf-8").splitlines(),
+                idf=_array(folder / entry["idf"]),
+            )
+            for entry in blocks
+        ]
+    )
+
+
+def save_model(
+    folder: Path, featurizer: Featurizer, classifier: LinearClassifier
+) -> dict[str, Any]:
+    """Write the artifact's files into a folder; return its spec, checksums included."""
+    blocks = save_featurizer(folder, featurizer)
+    arrays = {
+        "coef": classifier.coef,
+        "intercept": classifier.intercept,
+        "calibration": classifier.calibration_params,
+    }
+    for name, array in arrays.items():
+        np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+    files = sorted(p.name for p in folder.iterdir() if p.name != SPEC)
+    spec = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "classes": list(classifier.classes),
+        "calibration": classifier.calibration,
+        "blocks": blocks,
+        "n_features": featurizer.n_features,
+        "sha256": {name: _sha256(folder / name) for name in files},
+    }
+    (folder / SPEC).write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    return spec
+
+
+def load_model(folder: Path) -> tuple[Featurizer, LinearClassifier, dict[str, Any]]:
+    """Read and verify an artifact: every file must match the checksum in model.json."""
+    try:
+        spec = json.loads((folder / SPEC).read_text())
+    except FileNotFoundError:
+        raise ModelError(f"{folder}: no {SPEC}; not a cuisineflow model folder") from None
+    except json.JSONDecodeError as error:
+        raise ModelError(f"{folder / SPEC}: not valid JSON ({error})") from None
+    if spec.get("format") != FORMAT or spec.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{folder}: unknown model format {spec.get('format')!r}")
+    for name, expected in spec["sha256"].items():
+        path = folder / name
+        if not path.exists():
+            raise ModelError(f"{folder}: {name} is missing: the artifact is partial")
+        if _sha256(path) != expected:
+            raise ModelError(f"{folder}: {name} does not match its checksum: refusing to load")
+    classifier = LinearClassifier(
+        classes=tuple(spec["classes"]),
+        coef=_array(folder / "coef.npy"),
+        intercept=_array(folder / "intercept.npy"),
+        calibration=spec["calibration"],
+        calibration_params=_array(folder / "calibration.npy"),
+    )
+    return load_featurizer(folder, spec["blocks"]), classifier, spec
+
+
+def _array(path: Path) -> np.ndarray:
+    loaded: np.ndarray = np.load(path, allow_pickle=False)  # never unpickle
+    return loaded
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

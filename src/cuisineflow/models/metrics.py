@@ -1,0 +1,88 @@
+"""Evaluation metrics (pure numpy): accuracy, F1, top-k, calibration, confusion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts: rows are true classes, columns predicted classes."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (truth, predicted), 1)
+    return matrix
+
+
+def per_class(confusion: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and support of each class (0 where undefined)."""
+    true_positive = np.diag(confusion).astype(np.float64)
+    predicted = confusion.sum(axis=0).astype(np.float64)
+    support = confusion.sum(axis=1).astype(np.float64)
+    precision = np.divide(
+        true_positive, predicted, out=np.zeros_like(true_positive), where=predicted > 0
+    )
+    recall = np.divide(true_positive, support, out=np.zeros_like(true_positive), where=support > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": support}
+
+
+def top_k_accuracy(probabilities: np.ndarray, truth: np.ndarray, k: int) -> float:
+    """Share of rows whose true class is among the k most probable."""
+    top = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    return float(np.mean(np.any(top == truth[:, None], axis=1)))
+
+
+def calibration_bins(
+    probabilities: np.ndarray, truth: np.ndarray, n_bins: int
+) -> list[dict[str, float]]:
+    """Per confidence bin: rows, mean confidence and accuracy of the top prediction."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == truth
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # Bins are (lo, hi]; a confidence of exactly 0 cannot happen with n_classes >= 2.
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    bins = []
+    for b in range(n_bins):
+        mask = which == b
+        count = int(mask.sum())
+        bins.append(
+            {
+                "lower": float(edges[b]),
+                "upper": float(edges[b + 1]),
+                "count": count,
+                "confidence": float(confidence[mask].mean()) if count else 0.0,
+                "accuracy": float(correct[mask].mean()) if count else 0.0,
+            }
+        )
+    return bins
+
+
+def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, n_bins: int) -> float:
+    """Weighted mean gap between confidence and accuracy over confidence bins."""
+    bins = calibration_bins(probabilities, truth, n_bins)
+    total = sum(b["count"] for b in bins)
+    return float(sum(b["count"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / total)
+
+
+def evaluate(
+    probabilities: np.ndarray, truth: np.ndarray, classes: tuple[str, ...], n_bins: int, k: int
+) -> dict[str, Any]:
+    """Every summary metric, the per-class table and the confusion matrix."""
+    predicted = probabilities.argmax(axis=1)
+    confusion = confusion_matrix(truth, predicted, len(classes))
+    table = per_class(confusion)
+    return {
+        "accuracy": float(np.mean(predicted == truth)),
+        "macro_f1": float(table["f1"].mean()),
+        f"top_{k}_accuracy": top_k_accuracy(probabilities, truth, k),
+        "expected_calibration_error": expected_calibration_error(probabilities, truth, n_bins),
+        "n": len(truth),
+        "per_cuisine": {
+            cuisine: {name: float(values[i]) for name, values in table.items()}
+            for i, cuisine in enumerate(classes)
+        },
+        "confusion": confusion.tolist(),
+        "calibration": calibration_bins(probabilities, truth, n_bins),
+    }

@@ -1,0 +1,53 @@
+"""Model construction and fitting (scikit-learn), then export to a plain LinearClassifier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from cuisineflow.models.linear import LinearClassifier
+from cuisineflow.params import TrainParams
+
+
+def build_estimator(params: TrainParams) -> CalibratedClassifierCV:
+    """The model params.yaml names, wrapped in cross-validated probability calibration."""
+    if params.model == "linear_svc":
+        base = LinearSVC(C=params.C, max_iter=params.max_iter, random_state=params.seed)
+    else:
+        base = LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=params.seed)
+    # ensemble=False: one model fit on all rows; the calibrator learns from out-of-fold scores.
+    return CalibratedClassifierCV(
+        base, method=params.calibration, cv=params.calibration_folds, ensemble=False
+    )
+
+
+def fit(features: sp.csr_matrix, labels: Sequence[str], params: TrainParams) -> LinearClassifier:
+    """Fit and calibrate; return the model as arrays (no scikit-learn object survives)."""
+    estimator = build_estimator(params).fit(features, np.asarray(labels))
+    return export(estimator)
+
+
+def export(estimator: CalibratedClassifierCV) -> LinearClassifier:
+    """The fitted linear model and its calibrator as plain arrays."""
+    (calibrated,) = estimator.calibrated_classifiers_
+    linear = calibrated.estimator
+    classes = tuple(str(c) for c in estimator.classes_)
+    if estimator.method == "temperature":
+        (scaler,) = calibrated.calibrators
+        parameters = np.array([scaler.beta_], dtype=np.float64)
+    else:
+        a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
+        b = np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64)
+        parameters = np.vstack([a, b])
+    return LinearClassifier(
+        classes=classes,
+        coef=np.asarray(linear.coef_, dtype=np.float32),
+        intercept=np.asarray(linear.intercept_, dtype=np.float32),
+        calibration=estimator.method,
+        calibration_params=parameters,
+    )

@@ -1,0 +1,69 @@
+"""Predictor: one model version loaded once; recipes -> predictions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cuisineflow.models.artifact import load_model
+
+# Where the pipeline's `train` stage writes the model, relative to the project.
+PIPELINE_MODEL_DIR = "models/cuisine"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The most likely cuisine, its probability, and the top alternatives."""
+
+    cuisine: str
+    confidence: float
+    top: list[dict[str, Any]]
+
+
+class Predictor:
+    """A verified model artifact, ready to predict."""
+
+    def __init__(self, folder: Path, top_k: int = 3) -> None:
+        self.featurizer, self.classifier, self.spec = load_model(folder)
+        self.top_k = top_k
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The cuisines the model knows, in column order."""
+        return self.classifier.classes
+
+    def predict_proba(self, recipes: list[list[str]]) -> np.ndarray:
+        """Calibrated probabilities, one row per recipe."""
+        return self.classifier.predict_proba(self.featurizer.transform(recipes))
+
+    def predict(self, recipes: list[list[str]]) -> list[Prediction]:
+        """Predictions in input order."""
+        if not recipes:
+            return []
+        probabilities = self.predict_proba(recipes)
+        order = np.argsort(-probabilities, axis=1, kind="stable")[:, : self.top_k]
+        results = []
+        for row, best in zip(probabilities, order, strict=True):
+            top = [
+                {"cuisine": self.classes[i], "probability": round(float(row[i]), 6)} for i in best
+            ]
+            results.append(Prediction(top[0]["cuisine"], top[0]["probability"], top))
+        return results
+
+
+def format_predictions(
+    ids: list[int | str | None], predictions: list[Prediction], output_format: str
+) -> str:
+    """JSON Lines ({id, cuisine, confidence, top}) or Kaggle's `id,cuisine` CSV."""
+    if output_format == "kaggle-csv":
+        lines = ["id,cuisine"] + [f"{i},{p.cuisine}" for i, p in zip(ids, predictions, strict=True)]
+        return "\n".join(lines) + "\n"
+    rows = (
+        {"id": i, "cuisine": p.cuisine, "confidence": p.confidence, "top": p.top}
+        for i, p in zip(ids, predictions, strict=True)
+    )
+    return "".join(json.dumps(row) + "\n" for row in rows)

@@ -1,0 +1,94 @@
+"""DVC stage `evaluate`: the saved model on held-out recipes -> metrics/ and plots/."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from cuisineflow.models.metrics import evaluate
+from cuisineflow.params import load_params
+from cuisineflow.predict import Predictor
+from cuisineflow.stages.featurize import fit_splits
+from cuisineflow.stages.split import SPLIT_DIR
+from cuisineflow.stages.train import MODEL_DIR
+from cuisineflow.storage.local import atomic_write_json
+
+PLOTS_DIR = "plots"
+
+
+def run(root: Path) -> dict[str, Any]:
+    """Score the artifact as it will be served on every split it never learnt from."""
+    params = load_params(root / "params.yaml")
+    predictor = Predictor(root / MODEL_DIR)
+    held_out = [n for n in ("valid", "test") if n not in fit_splits(params.featurize.fit_on)]
+    summary: dict[str, Any] = {}
+    for name in held_out:
+        table = pq.read_table(root / SPLIT_DIR / f"{name}.parquet")
+        probabilities = predictor.predict_proba(table["ingredients"].to_pylist())
+        index = {c: i for i, c in enumerate(predictor.classes)}
+        truth = np.array([index[c] for c in table["cuisine"].to_pylist()])
+        result = evaluate(
+            probabilities,
+            truth,
+            predictor.classes,
+            n_bins=params.evaluate.calibration_bins,
+            k=params.evaluate.top_k,
+        )
+        summary[name] = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
+        atomic_write_json(root / "metrics" / f"per_cuisine_{name}.json", result["per_cuisine"])
+        if name == "test":
+            _write_plots(root / PLOTS_DIR, result, predictor.classes, truth, probabilities)
+    atomic_write_json(root / "metrics" / "evaluate.json", summary)
+    return summary
+
+
+def _write_plots(
+    folder: Path,
+    result: dict[str, Any],
+    classes: tuple[str, ...],
+    truth: np.ndarray,
+    probabilities: np.ndarray,
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    predicted = probabilities.argmax(axis=1)
+    _write_csv(
+        folder / "confusion.csv",
+        ["actual", "predicted"],
+        [[classes[t], classes[p]] for t, p in zip(truth, predicted, strict=True)],
+    )
+    _write_csv(
+        folder / "calibration.csv",
+        ["confidence", "accuracy", "count"],
+        [
+            [round(b["confidence"], 4), round(b["accuracy"], 4), b["count"]]
+            for b in result["calibration"]
+            if b["count"]
+        ],
+    )
+    _write_csv(
+        folder / "per_cuisine.csv",
+        ["cuisine", "precision", "recall", "f1", "support"],
+        [
+            [
+                c,
+                round(m["precision"], 4),
+                round(m["recall"], 4),
+                round(m["f1"], 4),
+                int(m["support"]),
+            ]
+            for c, m in result["per_cuisine"].items()
+        ],
+    )
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    temporary.replace(path)

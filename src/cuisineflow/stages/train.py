@@ -1,0 +1,48 @@
+"""DVC stage `train`: fit the model of params.yaml on the features; save the servable artifact."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+
+from cuisineflow.models import train
+from cuisineflow.models.artifact import load_featurizer, save_model
+from cuisineflow.params import load_params
+from cuisineflow.predict import PIPELINE_MODEL_DIR
+from cuisineflow.stages.featurize import FEATURES_DIR, fit_splits
+from cuisineflow.stages.split import SPLIT_DIR
+from cuisineflow.storage.local import atomic_write_json, staged_folder
+
+MODEL_DIR = PIPELINE_MODEL_DIR
+
+
+def run(root: Path) -> dict[str, Any]:
+    """Fit and calibrate on the fitting splits, then write models/cuisine."""
+    params = load_params(root / "params.yaml")
+    names = fit_splits(params.featurize.fit_on)
+    features = sp.vstack([sp.load_npz(root / FEATURES_DIR / f"{n}.npz") for n in names]).tocsr()
+    labels = [
+        label
+        for n in names
+        for label in pq.read_table(root / SPLIT_DIR / f"{n}.parquet")["cuisine"].to_pylist()
+    ]
+    started = time.perf_counter()
+    classifier = train.fit(features, labels, params.train)
+    seconds = time.perf_counter() - started
+    featurizer = load_featurizer(root / FEATURES_DIR / "featurizer")
+    with staged_folder(root / MODEL_DIR) as folder:
+        spec = save_model(folder, featurizer, classifier)
+    size = sum(p.stat().st_size for p in (root / MODEL_DIR).iterdir())
+    summary = {
+        "model": params.train.model,
+        "fit_rows": features.shape[0],
+        "n_features": spec["n_features"],
+        "fit_seconds": round(seconds, 1),
+        "artifact_mb": round(size / 1e6, 2),
+    }
+    atomic_write_json(root / "metrics" / "train.json", summary)
+    return summary
