@@ -1,0 +1,128 @@
+"""The whole pipeline through DVC on a small data set written here, then predict and experiments."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli, copy_of_project, git, make_recipes, write_kaggle_zip
+
+pytestmark = pytest.mark.integration
+
+
+def dvc(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("pipeline")
+    project = copy_of_project(base / "project")
+    source = base / "source"
+    write_kaggle_zip(source / "train.json.zip", make_recipes(240))
+    unlabelled = [{**r, "id": 9000 + i} for i, r in enumerate(make_recipes(12, 5, False))]
+    (source / "test.json").write_text(json.dumps(unlabelled))
+    env = {"CUISINEFLOW_STORE": str(base / "store")}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        cli("run", "--source", str(source), cwd=project)
+        git("add", "-A", cwd=project)
+        git("commit", "-q", "-m", "pipeline run", cwd=project)
+        yield project
+
+
+def test_pipeline_writes_metrics_plots_and_model(project: Path) -> None:
+    split = json.loads((project / "metrics" / "split.json").read_text())
+    assert split == {"train": 192, "valid": 24, "test": 24}
+    evaluation = json.loads((project / "metrics" / "evaluate.json").read_text())
+    assert list(evaluation) == ["test"]  # valid is learnt from under the default fit_on
+    test = evaluation["test"]
+    assert test["n"] == 24
+    assert test["accuracy"] >= 0.9  # four cuisines with distinct typical ingredients
+    assert 0.0 <= test["expected_calibration_error"] <= 1.0
+    per_cuisine = json.loads((project / "metrics" / "per_cuisine_test.json").read_text())
+    assert sorted(per_cuisine) == ["chinese", "indian", "italian", "mexican"]
+    assert (project / "plots" / "confusion.csv").read_text().startswith("actual,predicted\n")
+    assert len((project / "plots" / "confusion.csv").read_text().splitlines()) == 25
+    spec = json.loads((project / "models" / "cuisine" / "model.json").read_text())
+    assert spec["classes"] == ["chinese", "indian", "italian", "mexican"]
+
+
+def test_predict_jsonl_and_kaggle_csv(project: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(
+        '{"id": 1, "ingredients": ["soy sauce", "ginger", "scallions", "sesame oil"]}\n'
+        '{"id": 2, "cuisine": "ignored", "ingredients": ["tortillas", "cumin", "black beans"]}\n'
+        '{"id": 3, "ingredients": ["SESAME OIL", "Scallions", "ginger", "Soy Sauce"]}\n'
+    )
+    lines = [json.loads(x) for x in cli("predict", str(batch), cwd=project).stdout.splitlines()]
+    assert [(p["id"], p["cuisine"]) for p in lines] == [
+        (1, "chinese"),
+        (2, "mexican"),
+        (3, "chinese"),
+    ]
+    assert len(lines[0]["top"]) == 3
+    assert lines[0]["top"][0] == {"cuisine": "chinese", "probability": lines[0]["confidence"]}
+    # Order and letter case of ingredients change nothing.
+    assert lines[0]["top"] == lines[2]["top"]
+    out = tmp_path / "submission.csv"
+    cli("predict", str(batch), "--format", "kaggle-csv", "--output", str(out), cwd=project)
+    assert out.read_text() == "id,cuisine\n1,chinese\n2,mexican\n3,chinese\n"
+
+
+def test_malformed_records_are_named_or_skipped(project: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "batch.json"
+    batch.write_text(
+        json.dumps(
+            [
+                {"id": 1, "ingredients": ["cumin", "lime"]},
+                {"id": 2, "ingredients": []},
+                {"id": 3, "ingredients": "cumin"},
+                {"id": 4, "ingredients": ["basil", "pasta"]},
+            ]
+        )
+    )
+    failed = cli("predict", str(batch), cwd=project, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("error: batch.json: record 2: field 'ingredients': List should")
+    assert "--skip-invalid" in failed.stderr
+    skipped = cli("predict", str(batch), "--skip-invalid", "--format", "kaggle-csv", cwd=project)
+    assert skipped.stdout == "id,cuisine\n1,mexican\n4,italian\n"
+    assert "skipped 2 invalid records, first: batch.json: record 2" in skipped.stderr
+
+
+def test_repro_with_nothing_changed_runs_no_stage(project: Path) -> None:
+    output = dvc("repro", cwd=project)
+    assert "Running stage" not in output
+    assert "up to date" in output
+
+
+def test_forced_repro_gives_identical_model_and_metrics(project: Path) -> None:
+    before_model = (project / "models" / "cuisine" / "model.json").read_text()
+    before_metrics = (project / "metrics" / "evaluate.json").read_text()
+    dvc("repro", "--force", cwd=project)
+    assert (project / "models" / "cuisine" / "model.json").read_text() == before_model
+    assert (project / "metrics" / "evaluate.json").read_text() == before_metrics
+    assert git("status", "--porcelain", cwd=project) == ""
+
+
+def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None:
+    output = dvc("exp", "run", "-S", "train.C=2.0", "--name", "wider-c", cwd=project)
+    ran = {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+    assert ran == {"train", "evaluate"}
+    table = json.loads(dvc("exp", "show", "--json", cwd=project))
+    names = json.dumps(table)
+    assert "wider-c" in names
+    assert '"C": 2.0' in names or '"train.C": 2.0' in names

@@ -1,0 +1,80 @@
+"""Ingredient normalisation, analyzers, and TF-IDF blocks that match scikit-learn's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from cuisineflow.features import (
+    ANALYZERS,
+    Featurizer,
+    fit_block,
+    normalise_ingredient,
+    normalise_recipe,
+)
+from cuisineflow.params import FeatureBlockParams
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Fresh Basil Leaves", "basil leave"),
+        ("2 oz. Crème Fraîche", "creme fraiche"),
+        ("Hellmann's® Real Mayonnaise", "hellmann real mayonnaise"),
+        ("tomatoes (peeled)", "tomato"),
+        ("low-fat sour cream", "sour cream"),
+        ("ground", "ground"),  # only descriptors: kept rather than emptied
+        ("berries", "berry"),
+    ],
+)
+def test_normalise_ingredient(raw: str, expected: str) -> None:
+    assert normalise_ingredient(raw) == expected
+
+
+def test_recipe_order_and_case_do_not_matter() -> None:
+    a = normalise_recipe(["Soy Sauce", "ginger", "SCALLIONS"])
+    b = normalise_recipe(["scallions", "soy sauce", "Ginger"])
+    assert a == b == ["ginger", "scallion", "soy sauce"]
+
+
+def test_analyzers() -> None:
+    recipe = ["olive oil", "garlic"]
+    assert ANALYZERS["words_and_bigrams"](recipe) == ["olive", "oil", "olive_oil", "garlic"]
+    assert ANALYZERS["word_pairs"](recipe) == ["garlic|oil", "garlic|olive", "oil|olive"]
+    assert ANALYZERS["ingredients"](recipe) == ["olive_oil", "garlic"]
+    assert ANALYZERS["ingredient_pairs"](recipe) == ["garlic|olive_oil"]
+
+
+@pytest.mark.parametrize("analyzer", ["words_and_bigrams", "word_pairs"])
+def test_block_matches_scikit_learn_tfidf(analyzer: str) -> None:
+    corpus = [
+        ["olive oil", "garlic", "basil"],
+        ["soy sauce", "garlic", "ginger", "garlic"],
+        ["olive oil", "tomato"],
+        ["ginger", "soy sauce", "scallion"],
+    ]
+    params = FeatureBlockParams(analyzer=analyzer, min_df=1)
+    ours = fit_block(params, corpus)
+    reference = TfidfVectorizer(
+        analyzer=ANALYZERS[analyzer], sublinear_tf=True, smooth_idf=True, norm="l2", lowercase=False
+    )
+    expected = reference.fit_transform(corpus)
+    assert ours.terms == list(reference.get_feature_names_out())
+    np.testing.assert_allclose(ours.idf, reference.idf_, rtol=1e-6)
+    np.testing.assert_allclose(ours.transform(corpus).toarray(), expected.toarray(), rtol=1e-6)
+
+
+def test_featurizer_stacks_weighted_blocks_and_ignores_unknown_terms() -> None:
+    recipes = [["Olive Oil", "garlic"], ["soy sauce", "ginger"], ["garlic", "ginger"]]
+    blocks = [
+        FeatureBlockParams(analyzer="words", weight=1.0),
+        FeatureBlockParams(analyzer="ingredient_pairs", min_df=1, weight=0.5),
+    ]
+    featurizer = Featurizer.fit(blocks, recipes)
+    assert featurizer.n_features == 6 + 3
+    matrix = featurizer.transform([["garlic", "olive oil"], ["durian"]]).toarray()
+    words_part, pairs_part = matrix[:, :6], matrix[:, 6:]
+    assert np.linalg.norm(words_part[0]) == pytest.approx(1.0, rel=1e-6)
+    assert np.linalg.norm(pairs_part[0]) == pytest.approx(0.5, rel=1e-6)
+    assert not matrix[1].any()  # nothing known about a durian recipe

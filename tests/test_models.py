@@ -1,0 +1,101 @@
+"""Training, export to plain arrays, and the artifact that loads without pickle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cuisineflow.features import Featurizer
+from cuisineflow.models import train
+from cuisineflow.models.artifact import ModelError, load_model, save_model
+from cuisineflow.params import FeatureBlockParams, TrainParams
+from tests.conftest import make_recipes
+
+BLOCKS = [
+    FeatureBlockParams(analyzer="words_and_bigrams"),
+    FeatureBlockParams(analyzer="word_pairs"),
+]
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[Featurizer, object, list[str]]:
+    recipes = make_recipes(80)
+    ingredients = [r["ingredients"] for r in recipes]
+    labels = [r["cuisine"] for r in recipes]
+    featurizer = Featurizer.fit(BLOCKS, ingredients)
+    return featurizer, featurizer.transform(ingredients), labels
+
+
+@pytest.mark.parametrize("model", ["linear_svc", "logistic_regression"])
+@pytest.mark.parametrize("calibration", ["temperature", "sigmoid"])
+def test_exported_arrays_reproduce_scikit_learn(data: tuple, model: str, calibration: str) -> None:
+    _, features, labels = data
+    params = TrainParams(model=model, calibration=calibration, calibration_folds=3)
+    estimator = train.build_estimator(params).fit(features, np.asarray(labels))
+    exported = train.export(estimator)
+    assert exported.classes == ("chinese", "indian", "italian", "mexican")
+    np.testing.assert_allclose(
+        exported.predict_proba(features), estimator.predict_proba(features), atol=1e-5
+    )
+
+
+def test_training_is_deterministic(data: tuple) -> None:
+    _, features, labels = data
+    first = train.fit(features, labels, TrainParams(calibration_folds=3))
+    second = train.fit(features, labels, TrainParams(calibration_folds=3))
+    np.testing.assert_array_equal(first.coef, second.coef)
+    np.testing.assert_array_equal(first.calibration_params, second.calibration_params)
+
+
+@pytest.fixture
+def artifact(data: tuple, tmp_path: Path) -> Path:
+    featurizer, features, labels = data
+    classifier = train.fit(features, labels, TrainParams(calibration_folds=3))
+    save_model(tmp_path / "model", featurizer, classifier)
+    return tmp_path / "model"
+
+
+def test_artifact_round_trip(artifact: Path, data: tuple) -> None:
+    featurizer, features, _ = data
+    loaded_featurizer, classifier, spec = load_model(artifact)
+    assert spec["format"] == "cuisineflow-linear"
+    assert sorted(spec["sha256"]) == [
+        "calibration.npy", "coef.npy", "featurizer.json", "idf-0.npy", "idf-1.npy",
+        "intercept.npy", "terms-0.txt", "terms-1.txt",
+    ]  # fmt: skip
+    again = loaded_featurizer.transform([["soy sauce", "ginger"]])
+    assert (again != featurizer.transform([["soy sauce", "ginger"]])).nnz == 0
+    assert classifier.predict_proba(features).shape == (80, 4)
+
+
+def test_tampered_artifact_is_refused(artifact: Path) -> None:
+    coef = np.load(artifact / "coef.npy")
+    coef[0, 0] += 1.0
+    np.save(artifact / "coef.npy", coef)
+    with pytest.raises(ModelError, match=r"coef.npy does not match its checksum: refusing to load"):
+        load_model(artifact)
+
+
+def test_partial_artifact_is_refused(artifact: Path) -> None:
+    (artifact / "terms-1.txt").unlink()
+    with pytest.raises(ModelError, match="terms-1.txt is missing: the artifact is partial"):
+        load_model(artifact)
+
+
+def test_pickled_arrays_are_never_loaded(artifact: Path) -> None:
+    spec = json.loads((artifact / "model.json").read_text())
+    np.save(artifact / "intercept.npy", np.array([object()], dtype=object), allow_pickle=True)
+    spec["sha256"]["intercept.npy"] = (
+        __import__("hashlib").sha256((artifact / "intercept.npy").read_bytes()).hexdigest()
+    )
+    (artifact / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        load_model(artifact)
+
+
+def test_not_a_model_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no model.json; not a cuisineflow model folder"):
+        load_model(tmp_path)
