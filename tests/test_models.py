@@ -81,7 +81,7 @@ def test_tampered_artifact_is_refused(artifact: Path) -> None:
 
 def test_partial_artifact_is_refused(artifact: Path) -> None:
     (artifact / "terms-1.txt").unlink()
-    with pytest.raises(ModelError, match="terms-1.txt is missing: the artifact is partial"):
+    with pytest.raises(ModelError, match=r"terms-1\.txt is missing: the artifact is partial"):
         load_model(artifact)
 
 
@@ -97,5 +97,5 @@ def test_pickled_arrays_are_never_loaded(artifact: Path) -> None:
 
 
 def test_not_a_model_folder(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="no model.json; not a cuisineflow model folder"):
+    with pytest.raises(ModelError, match=r"no model\.json; not a cuisineflow model folder"):
         load_model(tmp_path)

@@ -230,6 +230,39 @@ def evaluate_command() -> None:
         typer.echo(f"{name} ({metrics['n']} recipes): {shown}")
 
 
+class OutputFormat(StrEnum):
+    """How `query` prints its result."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command("experiments")
+def experiments(
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table, csv, or json (one object a line).")
+    ] = OutputFormat.table,
+) -> None:
+    """Compare DVC experiments: key params and test metrics, one row per experiment.
+
+    Run experiments with DVC, e.g. `dvc exp run -S train.C=1.0`, or queue a sweep with
+    `dvc exp run --queue -S train.C=0.3,0.5,1.0` and `dvc queue start`. For every column,
+    use `dvc exp show`.
+    """
+    import json
+
+    import pyarrow as pa
+
+    from cuisineflow.reports.experiments import experiment_rows
+    from cuisineflow.reports.text import format_table
+    from cuisineflow.storage.dvc import DvcRepo
+
+    shown = DvcRepo.find().run("exp", "show", "--json", quiet=True)
+    rows = experiment_rows(json.loads(shown))
+    typer.echo(format_table(pa.Table.from_pylist(rows), output_format.value), nl=False)
+
+
 class PredictionFormat(StrEnum):
     """How `predict` writes its predictions."""
 
@@ -279,14 +312,6 @@ def predict(
         typer.echo(
             f"skipped {len(batch.skipped)} invalid records, first: {batch.skipped[0]}", err=True
         )
-
-
-class OutputFormat(StrEnum):
-    """How `query` prints its result."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 class QueryEngine(StrEnum):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cuisineflow.data.acquire import RAW_DIR, import_raw
 from cuisineflow.errors import CuisineflowError, DataError
@@ -19,6 +21,7 @@ class RunSummary:
     store: str
     raw_origin: str
     raw_files: list[str] = field(default_factory=list)
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     def render(self, seconds: float) -> str:
         """A few lines a person reads at the end of the run."""
@@ -27,6 +30,12 @@ class RunSummary:
                 f"done in {seconds:.1f} s",
                 f"  raw data: {', '.join(self.raw_files) or 'none'} ({self.raw_origin})",
                 f"  store:    {self.store}",
+                *(
+                    f"  {split} ({m['n']} held-out recipes): accuracy {m['accuracy']:.4f}, "
+                    f"macro-F1 {m['macro_f1']:.4f}, calibration error "
+                    f"{m['expected_calibration_error']:.4f}"
+                    for split, m in self.evaluation.items()
+                ),
             ]
         )
 
@@ -46,7 +55,9 @@ def run_workflow(
     repo.push()
     raw_dir = repo.root / RAW_DIR
     files = sorted(p.name for p in raw_dir.iterdir() if not p.name.startswith("."))
-    return RunSummary(store=store.describe(), raw_origin=raw_origin, raw_files=files)
+    evaluation_file = repo.root / "metrics" / "evaluate.json"
+    evaluation = json.loads(evaluation_file.read_text()) if evaluation_file.exists() else {}
+    return RunSummary(store.describe(), raw_origin, files, evaluation)
 
 
 def _ensure_raw_data(repo: DvcRepo, source: str | None) -> str:

@@ -125,4 +125,9 @@ def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None
     table = json.loads(dvc("exp", "show", "--json", cwd=project))
     names = json.dumps(table)
     assert "wider-c" in names
-    assert '"C": 2.0' in names or '"train.C": 2.0' in names
+    assert '"C": 2.0' in names
+    shown = cli("experiments", "--format", "json", cwd=project).stdout.splitlines()
+    rows = {row["experiment"].strip(): row for row in map(json.loads, shown)}
+    assert rows["wider-c"]["train.C"] == 2.0
+    assert rows["main"]["train.C"] == 0.5  # the workspace now holds the experiment
+    assert rows["wider-c"]["accuracy"] >= 0.9
