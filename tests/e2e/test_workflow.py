@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import random
 from pathlib import Path
 
 import pytest
 
+from cuisineflow.schemas import CUISINES
 from tests.conftest import cli, copy_of_project
+
+# The held-out bar the default params must clear on the real data (see the README).
+MIN_ACCURACY = 0.80
 
 pytestmark = pytest.mark.slow
 
@@ -43,3 +49,64 @@ def test_raw_data_is_imported_unchanged_and_pushed(workflow_run: tuple[Path, str
         "data", "status", cwd=project, env={"CUISINEFLOW_STORE": str(project.parent / "store")}
     )
     assert status.stdout.strip() == "Cache and remote 'store' are in sync."
+
+
+def test_model_is_strong_on_its_held_out_test_split(workflow_run: tuple[Path, str]) -> None:
+    project, stdout = workflow_run
+    test = json.loads((project / "metrics" / "evaluate.json").read_text())["test"]
+    assert test["n"] > 3000
+    assert test["accuracy"] >= MIN_ACCURACY
+    assert test["top_3_accuracy"] >= 0.92
+    assert test["expected_calibration_error"] <= 0.05
+    assert f"test ({test['n']} held-out recipes): accuracy {test['accuracy']:.4f}" in stdout
+
+
+UNMISTAKABLE = [
+    (
+        ["soy sauce", "ginger", "scallions", "sesame oil", "rice vinegar"],
+        {"chinese", "korean", "japanese"},
+    ),
+    (["corn tortillas", "salsa", "cumin", "jalapeno chilies", "black beans"], {"mexican"}),
+    (["garam masala", "turmeric", "ghee", "basmati rice", "cumin seed"], {"indian"}),
+    (["spaghetti", "parmesan cheese", "fresh basil", "olive oil", "garlic"], {"italian"}),
+    (["fish sauce", "lemongrass", "coconut milk", "thai basil", "lime"], {"thai"}),
+]
+
+
+def test_unmistakable_recipes_and_invariances(
+    workflow_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    project, _ = workflow_run
+    rng = random.Random(7)
+    rows = []
+    for i, (ingredients, _) in enumerate(UNMISTAKABLE):
+        shuffled = rng.sample(ingredients, len(ingredients))
+        rows.append({"id": i, "ingredients": ingredients})
+        rows.append({"id": 100 + i, "ingredients": [s.upper() for s in shuffled]})
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    predictions = {
+        p["id"]: p
+        for p in map(json.loads, cli("predict", str(batch), cwd=project).stdout.splitlines())
+    }
+    for i, (_, expected) in enumerate(UNMISTAKABLE):
+        assert predictions[i]["cuisine"] in expected
+        assert predictions[100 + i]["top"] == predictions[i]["top"]
+
+
+def test_predicts_the_unlabelled_recipes(workflow_run: tuple[Path, str], tmp_path: Path) -> None:
+    project, _ = workflow_run
+    out = tmp_path / "submission.csv"
+    cli(
+        "predict",
+        str(real_source() / "test.json.zip"),
+        "--format",
+        "kaggle-csv",
+        "--output",
+        str(out),
+        cwd=project,
+    )
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,cuisine"
+    assert len(lines) == 9944 + 1
+    assert {line.split(",")[1] for line in lines[1:]} <= set(CUISINES)

@@ -1,0 +1,107 @@
+"""Benchmark: each model of params.yaml side by side on the pipeline's split.
+
+For linear_svc and logistic_regression (with the featurize params of params.yaml):
+fit time (vectorise + fit + calibrate), predict throughput through the served artifact
+(batches of 1 and of 1,000), artifact size, peak memory of the fit (its own process),
+and held-out test accuracy.
+
+Usage: .venv/bin/python benchmarks/train.py [--project .] [--models linear_svc,logistic_regression]
+Needs data/split from a pipeline run (`make run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def measure(project: Path, model: str) -> dict[str, float]:
+    """Fit one model in this process and measure it (run in a child process per model)."""
+    from cuisineflow.features import Featurizer
+    from cuisineflow.models import train
+    from cuisineflow.models.artifact import save_model
+    from cuisineflow.params import load_params
+    from cuisineflow.predict import Predictor
+    from cuisineflow.stages.featurize import fit_splits
+
+    params = load_params(project / "params.yaml")
+    split = project / "data" / "split"
+    fitting = pa.concat_tables(
+        pq.read_table(split / f"{n}.parquet") for n in fit_splits(params.featurize.fit_on)
+    )
+    test = pq.read_table(split / "test.parquet")
+    started = time.perf_counter()
+    featurizer = Featurizer.fit(params.featurize.blocks, fitting["ingredients"].to_pylist())
+    features = featurizer.transform(fitting["ingredients"].to_pylist())
+    train_params = params.train.model_copy(update={"model": model})
+    classifier = train.fit(features, fitting["cuisine"].to_pylist(), train_params)
+    fit_seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as folder:
+        save_model(Path(folder), featurizer, classifier)
+        size = sum(p.stat().st_size for p in Path(folder).iterdir())
+        predictor = Predictor(Path(folder))
+        recipes = test["ingredients"].to_pylist()
+        singles = []
+        for recipe in recipes[:300]:
+            begin = time.perf_counter()
+            predictor.predict([recipe])
+            singles.append(time.perf_counter() - begin)
+        batches = []
+        for start in range(0, 3000, 1000):
+            begin = time.perf_counter()
+            predictor.predict(recipes[start : start + 1000])
+            batches.append(time.perf_counter() - begin)
+        probabilities = predictor.predict_proba(recipes)
+    truth = np.array(test["cuisine"].to_pylist())
+    accuracy = float(np.mean(np.array(predictor.classes)[probabilities.argmax(axis=1)] == truth))
+    return {
+        "fit_s": fit_seconds,
+        "single_ms": statistics.median(singles) * 1000,
+        "single_per_s": 1 / statistics.median(singles),
+        "batch1000_per_s": 1000 / statistics.median(batches),
+        "size_mb": size / 1e6,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "test_accuracy": accuracy,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=Path, default=Path("."))
+    parser.add_argument("--models", default="linear_svc,logistic_regression")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.project, args.one)))
+        return
+    if not (args.project / "data" / "split" / "train.parquet").exists():
+        parser.error(f"no data/split in {args.project}: run `make run` first")
+    print(
+        f"{'model':22} {'fit s':>7} {'1 recipe ms':>12} {'1/s':>7} {'batch 1000 /s':>14} "
+        f"{'MB':>6} {'peak MB':>8} {'test acc':>9}"
+    )
+    for model in args.models.split(","):
+        command = [sys.executable, __file__, "--project", str(args.project), "--one", model]
+        result = json.loads(
+            subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        )
+        print(
+            f"{model:22} {result['fit_s']:7.1f} {result['single_ms']:12.2f} "
+            f"{result['single_per_s']:7.0f} {result['batch1000_per_s']:14.0f} "
+            f"{result['size_mb']:6.1f} {result['peak_mb']:8.0f} {result['test_accuracy']:9.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
