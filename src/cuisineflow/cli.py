@@ -15,6 +15,7 @@ from cuisineflow import __version__
 from cuisineflow.errors import CuisineflowError
 
 if TYPE_CHECKING:
+    from cuisineflow.registry import Registry
     from cuisineflow.storage import Store
     from cuisineflow.storage.dvc import DvcRepo
 
@@ -28,8 +29,12 @@ store_app = typer.Typer(
 )
 data_app = typer.Typer(help="Raw data: import it, and move it to and from the store with DVC.",
                        no_args_is_help=True)  # fmt: skip
+models_app = typer.Typer(
+    help="The model registry in the store: versions, aliases, lineage.", no_args_is_help=True
+)
 app.add_typer(store_app, name="store")
 app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
 
 
 def _version(value: bool) -> None:
@@ -261,6 +266,137 @@ def experiments(
     shown = DvcRepo.find().run("exp", "show", "--json", quiet=True)
     rows = experiment_rows(json.loads(shown))
     typer.echo(format_table(pa.Table.from_pylist(rows), output_format.value), nl=False)
+
+
+@app.command("register")
+def register() -> None:
+    """DVC stage: register models/cuisine in <store>/registry with its lineage (register:).
+
+    Registering content that is already there returns its existing version.
+    """
+    from cuisineflow.stages import register as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    result = stage.run(DvcRepo.find().root)
+    state = "registered" if result["created"] else "already registered as"
+    typer.echo(
+        f"{state} {result['name']}@{result['version']} ({result['alias']}) in {result['store']}"
+    )
+
+
+def _registry() -> Registry:
+    from cuisineflow.registry import Registry
+    from cuisineflow.settings import get_settings
+    from cuisineflow.storage import open_store
+
+    root = _project_root()
+    return Registry(open_store(get_settings(), root))
+
+
+def _project_root() -> Path:
+    from cuisineflow.errors import ProjectError
+    from cuisineflow.storage.dvc import DvcRepo
+
+    try:
+        return DvcRepo.find().root
+    except ProjectError:
+        return Path.cwd()
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Every model version in the registry, with its aliases and test accuracy."""
+    registry = _registry()
+    rows = []
+    for name in registry.names():
+        aliases = registry.aliases(name)
+        for version in registry.versions(name):
+            metadata = registry.metadata(name, version)
+            test = (metadata.get("metrics") or {}).get("test") or {}
+            rows.append(
+                {
+                    "model": f"{name}@{version}",
+                    "aliases": ", ".join(a for a, v in sorted(aliases.items()) if v == version),
+                    "created_at": metadata.get("created_at"),
+                    "test_accuracy": round(test["accuracy"], 4) if "accuracy" in test else None,
+                    "content_sha256": str(metadata.get("content_sha256"))[:12],
+                }
+            )
+    if not rows:
+        typer.echo(f"no models in {registry.store.describe()}: run `cuisineflow run`")
+        return
+    import pyarrow as pa
+
+    from cuisineflow.reports.text import format_table
+
+    typer.echo(format_table(pa.Table.from_pylist(rows), "table"), nl=False)
+
+
+@models_app.command("show")
+def models_show(ref: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")]) -> None:
+    """A version's metadata: lineage (data hashes, git commit), params, metrics, checksums."""
+    import json
+
+    from cuisineflow.registry import ModelRef
+
+    registry = _registry()
+    parsed = ModelRef.parse(ref)
+    if parsed.name is None:
+        raise CuisineflowError("models show takes NAME@VERSION or NAME@ALIAS")
+    metadata = registry.metadata(parsed.name, registry.resolve(parsed))
+    lineage = metadata.get("lineage", {})
+    typer.echo(f"{metadata['name']}@{metadata['version']}  created {metadata['created_at']}")
+    typer.echo(f"  raw data       {lineage.get('raw_data', {}).get('dvc_md5')}")
+    typer.echo(f"  training data  {lineage.get('training_data', {}).get('dvc_md5')}")
+    git = lineage.get("git", {})
+    typer.echo(f"  git commit     {git.get('commit')}{' (dirty)' if git.get('dirty') else ''}")
+    typer.echo(f"  content        {metadata['content_sha256']}")
+    typer.echo(json.dumps(metadata, indent=2))
+
+
+@models_app.command("promote")
+def models_promote(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")],
+    alias: Annotated[str, typer.Option(help="Alias to point at it, e.g. production.")],
+) -> None:
+    """Point an alias (production, staging, ...) at a version, atomically."""
+    from cuisineflow.registry import ModelRef
+
+    parsed = ModelRef.parse(ref)
+    version = _registry().promote(parsed, alias)
+    typer.echo(f"{parsed.name}@{alias} -> version {version}")
+
+
+@models_app.command("verify")
+def models_verify(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION, NAME@ALIAS or a folder.")],
+) -> None:
+    """Download a version and check every file against its checksums; exit 1 if any fails."""
+    from cuisineflow.registry import ModelRef
+
+    metadata = _registry().verify(ModelRef.parse(ref))
+    typer.echo(f"ok: {ref} (version {metadata.get('version')}) verifies")
+
+
+@models_app.command("export")
+def models_export(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION, NAME@ALIAS or a folder.")],
+    folder: Annotated[Path, typer.Argument(help="Where to write the artifact and its metadata.")],
+) -> None:
+    """Copy a verified version (artifact files + metadata.json) into a local folder."""
+    import json
+    import shutil
+    import tempfile
+
+    from cuisineflow.registry import METADATA, ModelRef
+    from cuisineflow.storage.local import atomic_write_json, staged_folder
+
+    with tempfile.TemporaryDirectory() as cache:
+        local, metadata = _registry().fetch(ModelRef.parse(ref), Path(cache))
+        with staged_folder(folder) as staging:
+            shutil.copytree(local, staging, dirs_exist_ok=True)
+            atomic_write_json(staging / METADATA, metadata)
+    typer.echo(f"exported {ref} to {folder} ({json.dumps(metadata.get('version'))})")
 
 
 class PredictionFormat(StrEnum):

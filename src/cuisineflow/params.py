@@ -81,6 +81,13 @@ class EvaluateParams(_Section):
     top_k: int = Field(default=3, ge=1)
 
 
+class RegisterParams(_Section):
+    """Which registry name the pipeline's model goes under, and the alias it then gets."""
+
+    name: str = Field(default="cuisine", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    alias: str = Field(default="latest", pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
+
+
 class Params(_Section):
     """Every section of params.yaml; absent sections take their defaults."""
 
@@ -92,6 +99,7 @@ class Params(_Section):
     featurize: FeaturizeParams = Field(default_factory=FeaturizeParams)
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
+    register_: RegisterParams = Field(default_factory=RegisterParams, alias="register")
 
 
 def load_params(path: Path = Path("params.yaml")) -> Params:

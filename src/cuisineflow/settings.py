@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     source: str | None = Field(
         default=None, description="Where `run` imports raw data from when data/raw is absent."
     )
+    model: str = Field(
+        default="cuisine@latest",
+        description="Model the server loads: NAME@ALIAS, NAME@VERSION or a folder.",
+    )
+    model_cache: str = Field(
+        default=".cuisineflow/cache/models", description="Local copies of registry versions."
+    )
+    reload_token: str | None = Field(
+        default=None, description="Bearer token that POST /v1/model/reload requires."
+    )
 
     def store_uri(self, project_root: Path) -> str:
         """The store as an absolute URI: local paths are resolved against the project root."""

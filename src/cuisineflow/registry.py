@@ -1,0 +1,217 @@
+"""The model registry in the store: versions with lineage, aliases, verified loads.
+
+<store>/registry/<name>/<version>/          the artifact's files + metadata.json (written last)
+<store>/registry/<name>/aliases/<alias>.json  {"version": ...}, replaced atomically
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cuisineflow.errors import CuisineflowError
+from cuisineflow.models.artifact import SPEC, ModelError, load_model
+from cuisineflow.storage import Store
+from cuisineflow.storage.local import staged_folder
+
+METADATA = "metadata.json"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+class RegistryError(CuisineflowError):
+    """A registry reference that cannot be resolved, or a version that fails verification."""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """NAME@VERSION, NAME@ALIAS, or a local folder."""
+
+    name: str | None
+    selector: str | None
+    path: Path | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelRef:
+        """Read a reference; anything without '@' that exists on disk is a local folder."""
+        if "@" not in text:
+            path = Path(text)
+            if path.is_dir():
+                return cls(None, None, path)
+            raise RegistryError(
+                f"model reference {text!r}: not a folder, and not NAME@VERSION or NAME@ALIAS"
+            )
+        name, _, selector = text.partition("@")
+        if not _NAME.match(name) or not _NAME.match(selector):
+            raise RegistryError(f"model reference {text!r}: expected NAME@VERSION or NAME@ALIAS")
+        return cls(name, selector)
+
+    def __str__(self) -> str:
+        return str(self.path) if self.path else f"{self.name}@{self.selector}"
+
+
+def content_hash(folder: Path) -> str:
+    """sha256 over the artifact's file names and bytes: the identity of a model."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name != METADATA):
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class Registry:
+    """Model versions and aliases under <store>/registry/."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _key(self, name: str, *parts: str) -> str:
+        return "/".join(["registry", name, *parts])
+
+    def versions(self, name: str) -> list[int]:
+        """Complete versions of a model (those whose metadata.json exists), ascending."""
+        found = set()
+        for key in self.store.list(self._key(name)):
+            parts = key.split("/")
+            if len(parts) == 4 and parts[3] == METADATA and parts[2].isdigit():
+                found.add(int(parts[2]))
+        return sorted(found)
+
+    def names(self) -> list[str]:
+        """Every model name in the registry."""
+        return sorted(
+            {key.split("/")[1] for key in self.store.list("registry") if key.count("/") >= 3}
+        )
+
+    def metadata(self, name: str, version: int) -> dict[str, Any]:
+        """The metadata of one version."""
+        try:
+            data: dict[str, Any] = json.loads(
+                self.store.read_bytes(self._key(name, str(version), METADATA))
+            )
+        except FileNotFoundError:
+            raise RegistryError(f"{name}@{version} is not in {self.store.describe()}") from None
+        return data
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """Alias -> version for a model."""
+        result = {}
+        for key in self.store.list(self._key(name, "aliases")):
+            alias = key.rsplit("/", 1)[1].removesuffix(".json")
+            result[alias] = int(json.loads(self.store.read_bytes(key))["version"])
+        return result
+
+    def register(self, name: str, folder: Path, lineage: dict[str, Any]) -> tuple[int, bool]:
+        """Add the artifact in `folder` as a new version, unless the same content exists.
+
+        Returns (version, created). Files go up first and metadata.json last, so a version
+        interrupted half-way is never listed or loaded.
+        """
+        if not _NAME.match(name):
+            raise RegistryError(f"model name {name!r}: use lower-case letters, digits, - _ .")
+        load_model(folder)  # refuse to register an artifact that does not verify
+        identity = content_hash(folder)
+        existing = self.versions(name)
+        for version in existing:
+            if self.metadata(name, version).get("content_sha256") == identity:
+                return version, False
+        version = (existing[-1] if existing else 0) + 1
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != METADATA)
+        for path in files:
+            self.store.upload(path, self._key(name, str(version), path.name))
+        metadata = {
+            "name": name,
+            "version": version,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "content_sha256": identity,
+            "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
+            **lineage,
+        }
+        self.store.write_bytes(
+            self._key(name, str(version), METADATA), json.dumps(metadata, indent=2).encode()
+        )
+        return version, True
+
+    def resolve(self, ref: ModelRef) -> int:
+        """The version a NAME@VERSION or NAME@ALIAS reference means now."""
+        name, selector = _parts(ref)
+        if selector.isdigit():
+            version = int(selector)
+            if version not in self.versions(name):
+                raise RegistryError(f"{ref} is not in {self.store.describe()}")
+            return version
+        aliases = self.aliases(name)
+        if selector not in aliases:
+            known = ", ".join(sorted(aliases)) or "none"
+            raise RegistryError(f"{ref}: no alias {selector!r} (aliases: {known})")
+        return aliases[selector]
+
+    def promote(self, ref: ModelRef, alias: str) -> int:
+        """Point an alias at the version a reference resolves to (one atomic write)."""
+        if not _NAME.match(alias) or alias.isdigit():
+            raise RegistryError(f"alias {alias!r}: use a name such as production or staging")
+        version = self.resolve(ref)
+        body = {
+            "version": version,
+            "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        name, _ = _parts(ref)
+        self.store.write_bytes(
+            self._key(name, "aliases", f"{alias}.json"), json.dumps(body).encode()
+        )
+        return version
+
+    def fetch(self, ref: ModelRef, cache: Path) -> tuple[Path, dict[str, Any]]:
+        """A verified local copy of a version (downloaded once into `cache`) and its metadata."""
+        if ref.path is not None:
+            load_model(ref.path)
+            return ref.path, {"name": ref.path.name, "version": "local", "path": str(ref.path)}
+        name, _ = _parts(ref)
+        version = self.resolve(ref)
+        metadata = self.metadata(name, version)
+        target = cache / name / str(version)
+        if not _verified(target, metadata):
+            with staged_folder(target) as staging:
+                for file_name in metadata["sha256"]:
+                    key = self._key(name, str(version), file_name)
+                    try:
+                        (staging / file_name).write_bytes(self.store.read_bytes(key))
+                    except FileNotFoundError:
+                        raise RegistryError(
+                            f"{name}@{version}: {file_name} is missing in the store"
+                        ) from None
+                if not _verified(staging, metadata):
+                    raise RegistryError(
+                        f"{name}@{version}: files in the store do not match their checksums"
+                    )
+        try:
+            load_model(target)
+        except ModelError as error:
+            raise RegistryError(f"{name}@{version}: {error}") from None
+        return target, metadata
+
+    def verify(self, ref: ModelRef) -> dict[str, Any]:
+        """Check every file of a version against its metadata, reading it from the store."""
+        with tempfile.TemporaryDirectory() as cache:
+            _, metadata = self.fetch(ref, Path(cache))
+        return metadata
+
+
+def _verified(folder: Path, metadata: dict[str, Any]) -> bool:
+    if not (folder / SPEC).exists():
+        return False
+    for name, expected in metadata["sha256"].items():
+        path = folder / name
+        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+            return False
+    return True
+
+
+def _parts(ref: ModelRef) -> tuple[str, str]:
+    if ref.name is None or ref.selector is None:
+        raise RegistryError(f"{ref} is a local folder, not a registry reference")
+    return ref.name, ref.selector

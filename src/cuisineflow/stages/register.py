@@ -1,0 +1,78 @@
+"""DVC stage `register`: put models/cuisine in the store's registry with its lineage."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cuisineflow.params import load_params
+from cuisineflow.predict import PIPELINE_MODEL_DIR
+from cuisineflow.registry import ModelRef, Registry
+from cuisineflow.settings import get_settings
+from cuisineflow.storage import open_store
+from cuisineflow.storage.dvc import DvcRepo
+from cuisineflow.storage.local import atomic_write_json
+
+REGISTERED = "models/registered.json"
+LIBRARIES = ("cuisineflow", "numpy", "scipy", "scikit-learn", "pyarrow", "dvc")
+
+
+def lineage(root: Path) -> dict[str, Any]:
+    """Where the model came from: params, metrics, data hashes, code commit, libraries."""
+    lock = yaml.safe_load((root / "dvc.lock").read_text()) if (root / "dvc.lock").exists() else {}
+    split_outs = ((lock or {}).get("stages", {}).get("split", {}) or {}).get("outs", [])
+    metrics_file = root / "metrics" / "evaluate.json"
+    return {
+        "params": yaml.safe_load((root / "params.yaml").read_text()),
+        "metrics": json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
+        "lineage": {
+            "raw_data": {"path": "data/raw", "dvc_md5": DvcRepo(root).tracked_hash("data/raw.dvc")},
+            "training_data": {
+                "path": "data/split",
+                "dvc_md5": next(
+                    (o.get("md5") for o in split_outs if o.get("path") == "data/split"), None
+                ),
+            },
+            "git": _git(root),
+        },
+        "libraries": {"python": platform.python_version()}
+        | {name: package_version(name) for name in LIBRARIES},
+        "monitoring_reference": None,  # filled by the monitoring profile, when computed
+    }
+
+
+def run(root: Path) -> dict[str, Any]:
+    """Register the pipeline's model; the same content keeps its existing version."""
+    params = load_params(root / "params.yaml").register_
+    registry = Registry(open_store(get_settings(), root))
+    version, created = registry.register(params.name, root / PIPELINE_MODEL_DIR, lineage(root))
+    registry.promote(ModelRef(params.name, str(version)), params.alias)
+    metadata = registry.metadata(params.name, version)
+    summary = {
+        "name": params.name,
+        "version": version,
+        "alias": params.alias,
+        "created": created,
+        "content_sha256": metadata["content_sha256"],
+        "store": registry.store.uri,
+    }
+    atomic_write_json(root / REGISTERED, summary)
+    return summary
+
+
+def _git(root: Path) -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        result = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
