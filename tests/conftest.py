@@ -205,3 +205,28 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint
     yield S3Endpoint(env["CUISINEFLOW_S3_ENDPOINT_URL"], bucket, env)
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real model artifact trained on 120 synthetic recipes of four cuisines."""
+    from cuisineflow.features import Featurizer
+    from cuisineflow.models import train
+    from cuisineflow.models.artifact import save_model
+    from cuisineflow.params import FeatureBlockParams, TrainParams
+
+    recipes = make_recipes(120)
+    ingredients = [r["ingredients"] for r in recipes]
+    blocks = [
+        FeatureBlockParams(analyzer="words_and_bigrams"),
+        FeatureBlockParams(analyzer="word_pairs"),
+    ]
+    featurizer = Featurizer.fit(blocks, ingredients)
+    classifier = train.fit(
+        featurizer.transform(ingredients),
+        [r["cuisine"] for r in recipes],
+        TrainParams(calibration_folds=3),
+    )
+    folder = tmp_path_factory.mktemp("tiny-model") / "model"
+    save_model(folder, featurizer, classifier)
+    return folder

@@ -399,6 +399,60 @@ def models_export(
     typer.echo(f"exported {ref} to {folder} ({json.dumps(metadata.get('version'))})")
 
 
+@app.command("serve")
+def serve(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="NAME@ALIAS, NAME@VERSION or a folder [env: CUISINEFLOW_MODEL, default "
+            "cuisine@latest]."
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the model over HTTP (FastAPI on uvicorn).
+
+    POST /v1/predict, GET /v1/model, POST /v1/model/reload (bearer CUISINEFLOW_RELOAD_TOKEN),
+    GET /healthz, /readyz, /metrics (Prometheus), /openapi.json. The model is fetched from
+    the store's registry, verified against its checksums, and loaded once per worker.
+    """
+    import os
+    import socket
+
+    import uvicorn
+
+    if model is not None:
+        os.environ["CUISINEFLOW_MODEL"] = model
+    # Workers inherit a pre-bound socket with TCP_NODELAY set: uvicorn's own socket for
+    # several workers leaves it off, and every response then waits ~40 ms for an ACK.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        raise CuisineflowError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    typer.echo(f"serving on http://{host}:{port} with {workers} worker(s)", err=True)
+    config = uvicorn.Config(
+        "cuisineflow.serve.app:app_from_settings",
+        factory=True,
+        fd=sock.fileno(),
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",  # a model that does not load or verify stops the server
+    )
+    server = uvicorn.Server(config)
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        server.run(sockets=[sock])
+
+
 class PredictionFormat(StrEnum):
     """How `predict` writes its predictions."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
 CUISINES: tuple[str, ...] = (
     "brazilian", "british", "cajun_creole", "chinese", "filipino", "french", "greek",
@@ -19,3 +21,61 @@ class RawRecipe(BaseModel):
     id: StrictInt
     cuisine: StrictStr | None = None
     ingredients: list[StrictStr]
+
+
+# Limits of one prediction request: a recipe of Kaggle's has at most 65 ingredients.
+MAX_RECIPES_PER_REQUEST = 1000
+MAX_INGREDIENTS_PER_RECIPE = 100
+MAX_INGREDIENT_LENGTH = 200
+
+Ingredient = Annotated[
+    StrictStr,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INGREDIENT_LENGTH),
+]
+
+
+class RecipeIn(BaseModel):
+    """A recipe to predict: an optional id and its ingredients."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: StrictInt | StrictStr | None = None
+    ingredients: list[Ingredient] = Field(min_length=1, max_length=MAX_INGREDIENTS_PER_RECIPE)
+
+
+class PredictRequest(BaseModel):
+    """Several recipes, `{"recipes": [...]}`; a single `{"ingredients": [...]}` is also taken."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recipes: list[RecipeIn] = Field(min_length=1, max_length=MAX_RECIPES_PER_REQUEST)
+
+
+class TopCuisine(BaseModel):
+    """One of the most likely cuisines."""
+
+    cuisine: str
+    probability: float
+
+
+class PredictionOut(BaseModel):
+    """The prediction for one recipe."""
+
+    id: int | str | None
+    cuisine: str
+    confidence: float
+    top: list[TopCuisine]
+
+
+class ModelInfo(BaseModel):
+    """Which model answered."""
+
+    name: str
+    version: str
+
+
+class PredictResponse(BaseModel):
+    """Predictions in request order, and the model that made them."""
+
+    model: ModelInfo
+    predictions: list[PredictionOut]

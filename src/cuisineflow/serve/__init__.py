@@ -1,0 +1,1 @@
+"""The HTTP model server: FastAPI app factory, routes, the loaded model."""

@@ -1,0 +1,193 @@
+"""FastAPI app factory: /v1/predict, /v1/model, reload, health, Prometheus metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from cuisineflow import __version__
+from cuisineflow.errors import CuisineflowError
+from cuisineflow.schemas import PredictRequest, PredictResponse, RecipeIn
+from cuisineflow.serve.model import ModelHolder
+
+MAX_BODY_BYTES = 1_000_000
+
+
+class Metrics:
+    """Prometheus metrics of one app (its own registry, so apps in one process don't clash)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "cuisineflow_requests", "HTTP requests", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "cuisineflow_request_seconds", "Request latency", ["route"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )  # fmt: skip
+        self.predictions = Counter(
+            "cuisineflow_predictions", "Predictions by cuisine", ["cuisine"], registry=self.registry
+        )
+        self.model = Gauge(
+            "cuisineflow_model_info", "The model being served", ["name", "version"],
+            registry=self.registry,
+        )  # fmt: skip
+
+
+def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    """Each problem with the field it concerns, e.g. recipes.0.ingredients."""
+    problems = []
+    for item in error.errors():
+        # Drop "body" and the union's branch names FastAPI puts in front of the field.
+        parts = [str(p) for p in item["loc"] if p not in {"body", "PredictRequest", "RecipeIn"}]
+        problems.append({"field": ".".join(parts) or "body", "message": item["msg"]})
+    return problems
+
+
+def create_app(holder: ModelHolder, reload_token: str | None = None) -> FastAPI:
+    """The server around a model holder; the model is loaded at startup."""
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        loaded = holder.load()  # a model that fails to load or verify stops the start
+        metrics.model.labels(loaded.name, loaded.version).set(1)
+        yield
+
+    app = FastAPI(
+        title="cuisineflow",
+        version=__version__,
+        description="Predicts a recipe's cuisine from its ingredients.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            response: Response = JSONResponse(
+                {"detail": [{"field": "body", "message": f"larger than {MAX_BODY_BYTES} bytes"}]},
+                status_code=413,
+            )
+        else:
+            response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.requests.labels(path, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(time.perf_counter() - started)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _errors(error)}, status_code=422)
+
+    @app.post("/v1/predict", response_model=PredictResponse)
+    def predict(payload: PredictRequest | RecipeIn) -> PredictResponse:
+        """Predict the cuisine of each recipe: {"recipes": [...]} or one {"ingredients": [...]}."""
+        recipes = payload.recipes if isinstance(payload, PredictRequest) else [payload]
+        loaded = holder.current
+        if loaded is None:
+            raise HTTPException(503, "no model loaded yet")
+        predictions = loaded.predictor.predict([r.ingredients for r in recipes])
+        for prediction in predictions:
+            metrics.predictions.labels(prediction.cuisine).inc()
+        return PredictResponse.model_validate(
+            {
+                "model": {"name": loaded.name, "version": loaded.version},
+                "predictions": [
+                    {"id": r.id, "cuisine": p.cuisine, "confidence": p.confidence, "top": p.top}
+                    for r, p in zip(recipes, predictions, strict=True)
+                ],
+            }
+        )
+
+    @app.get("/v1/model")
+    def model() -> dict[str, Any]:
+        loaded = holder.current
+        if loaded is None:
+            raise HTTPException(503, "no model loaded yet")
+        return {
+            "name": loaded.name,
+            "version": loaded.version,
+            "reference": holder.ref,
+            "classes": list(loaded.predictor.classes),
+            "created_at": loaded.metadata.get("created_at"),
+            "lineage": loaded.metadata.get("lineage"),
+            "metrics": loaded.metadata.get("metrics"),
+        }
+
+    @app.post("/v1/model/reload")
+    def reload(authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        expected = f"Bearer {reload_token}" if reload_token else None
+        if (
+            expected is None
+            or authorization is None
+            or not secrets.compare_digest(authorization, expected)
+        ):
+            raise HTTPException(401, "a valid bearer token (CUISINEFLOW_RELOAD_TOKEN) is required")
+        previous = holder.current
+        try:
+            loaded = holder.load()
+        except (CuisineflowError, OSError, ValueError) as error:
+            version = previous.version if previous else None
+            raise HTTPException(
+                409, f"reload failed, still serving version {version}: {error}"
+            ) from None
+        if previous is not None:
+            metrics.model.remove(previous.name, previous.version)
+        metrics.model.labels(loaded.name, loaded.version).set(1)
+        return {
+            "name": loaded.name,
+            "version": loaded.version,
+            "previous": previous.version if previous else None,
+        }
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        ready = holder.current is not None
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def app_from_settings() -> FastAPI:
+    """The app for `uvicorn --factory` workers: settings from the environment."""
+    from cuisineflow.registry import Registry
+    from cuisineflow.settings import get_settings
+    from cuisineflow.storage import open_store
+
+    settings = get_settings()
+    root = Path.cwd()
+    registry = Registry(open_store(settings, root))
+    holder = ModelHolder(settings.model, registry, root / settings.model_cache)
+    return create_app(holder, settings.reload_token)

@@ -1,0 +1,48 @@
+"""The model being served: loaded from the registry (or a folder), swapped atomically on reload."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cuisineflow.predict import Predictor
+from cuisineflow.registry import ModelRef, Registry
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified predictor and where it came from."""
+
+    predictor: Predictor
+    name: str
+    version: str
+    metadata: dict[str, Any]
+
+
+def load(ref_text: str, registry: Registry | None, cache: Path) -> LoadedModel:
+    """Fetch, verify and load a model reference (NAME@VERSION, NAME@ALIAS or a folder)."""
+    ref = ModelRef.parse(ref_text)
+    if ref.path is not None:
+        return LoadedModel(Predictor(ref.path), ref.path.name, "local", {"path": str(ref.path)})
+    if registry is None:
+        raise ValueError("a registry reference needs a store")
+    folder, metadata = registry.fetch(ref, cache)
+    return LoadedModel(Predictor(folder), str(ref.name), str(metadata["version"]), metadata)
+
+
+class ModelHolder:
+    """Holds the current model; a reload replaces it only once the new one has loaded."""
+
+    def __init__(self, ref: str, registry: Registry | None, cache: Path) -> None:
+        self.ref, self.registry, self.cache = ref, registry, cache
+        self._lock = threading.Lock()
+        self.current: LoadedModel | None = None
+
+    def load(self) -> LoadedModel:
+        """(Re)load the reference; on failure the previous model keeps serving."""
+        with self._lock:
+            loaded = load(self.ref, self.registry, self.cache)
+            self.current = loaded
+            return loaded
