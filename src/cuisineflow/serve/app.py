@@ -57,7 +57,8 @@ def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
     for item in error.errors():
         # Drop "body" and the union's branch names FastAPI puts in front of the field.
         parts = [str(p) for p in item["loc"] if p not in {"body", "PredictRequest", "RecipeIn"}]
-        problems.append({"field": ".".join(parts) or "body", "message": item["msg"]})
+        field = "body" if item["type"] == "json_invalid" else ".".join(parts) or "body"
+        problems.append({"field": field, "message": item["msg"]})
     return problems
 
 
