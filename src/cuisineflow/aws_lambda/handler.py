@@ -1,0 +1,122 @@
+"""Lambda handler: API Gateway REST (v1) and HTTP API (v2) proxy events, or direct calls.
+
+Requests and responses are the HTTP server's: POST /v1/predict with {"recipes": [...]} or
+{"ingredients": [...]}; GET /v1/model; GET /healthz. The model named by
+CUISINEFLOW_MODEL_URI (a registry version folder, s3:// or local) is loaded once per
+cold start and verified against its checksums.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+
+from cuisineflow.aws_lambda.loader import fetch_version
+from cuisineflow.predict import Predictor
+from cuisineflow.schemas import PredictRequest, PredictResponse, RecipeIn
+
+_MODEL: tuple[Predictor, dict[str, Any]] | None = None
+MAX_BODY_BYTES = 1_000_000
+
+
+def model() -> tuple[Predictor, dict[str, Any]]:
+    """The predictor, loaded on first use (the cold start) and kept for warm invocations."""
+    global _MODEL
+    if _MODEL is None:
+        uri = os.environ.get("CUISINEFLOW_MODEL_URI")
+        if not uri:
+            raise RuntimeError("CUISINEFLOW_MODEL_URI is not set")
+        folder, metadata = fetch_version(uri, os.environ.get("CUISINEFLOW_S3_ENDPOINT_URL"))
+        _MODEL = (Predictor(folder), metadata)
+    return _MODEL
+
+
+def predict(payload: Any) -> tuple[int, dict[str, Any]]:
+    """Status and JSON body for a prediction request."""
+    # Validate against the shape the payload claims, so errors name its own fields.
+    single = isinstance(payload, dict) and "recipes" not in payload and "ingredients" in payload
+    try:
+        if single:
+            recipes = [RecipeIn.model_validate(payload)]
+        else:
+            recipes = PredictRequest.model_validate(payload).recipes
+    except ValidationError as error:
+        return 400, {"detail": _problems(error)}
+    predictor, metadata = model()
+    predictions = predictor.predict([r.ingredients for r in recipes])
+    response = PredictResponse.model_validate(
+        {
+            "model": {
+                "name": metadata.get("name", "model"),
+                "version": str(metadata.get("version", "local")),
+            },
+            "predictions": [
+                {"id": r.id, "cuisine": p.cuisine, "confidence": p.confidence, "top": p.top}
+                for r, p in zip(recipes, predictions, strict=True)
+            ],
+        }
+    )
+    return 200, response.model_dump()
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Lambda entry point."""
+    if "httpMethod" in event or event.get("version") == "2.0":
+        return _http(event)
+    status, body = predict(event)  # a direct invocation: the request JSON itself
+    return body if status == 200 else {"statusCode": status, **body}
+
+
+def _http(event: dict[str, Any]) -> dict[str, Any]:
+    if event.get("version") == "2.0":
+        method = event["requestContext"]["http"]["method"]
+        path = event.get("rawPath", "/")
+    else:
+        method, path = event["httpMethod"], event.get("path", "/")
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    request_id = headers.get("x-request-id") or uuid.uuid4().hex
+    if method == "GET" and path == "/healthz":
+        return _response(200, {"status": "ok"}, request_id)
+    if method == "GET" and path == "/v1/model":
+        predictor, metadata = model()
+        info = {"name": metadata.get("name"), "version": str(metadata.get("version")),
+                "classes": list(predictor.classes), "lineage": metadata.get("lineage")}  # fmt: skip
+        return _response(200, info, request_id)
+    if method != "POST" or path != "/v1/predict":
+        return _response(404, {"detail": f"no route {method} {path}"}, request_id)
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        raw = base64.b64decode(raw).decode("utf-8", errors="replace")
+    if len(raw) > MAX_BODY_BYTES:
+        return _response(
+            413, {"detail": [{"field": "body", "message": "larger than 1 MB"}]}, request_id
+        )
+    try:
+        payload = json.loads(raw)
+    except json.JSONDecodeError as error:
+        return _response(
+            400, {"detail": [{"field": "body", "message": f"not valid JSON: {error}"}]}, request_id
+        )
+    status, body = predict(payload)
+    return _response(status, body, request_id)
+
+
+def _response(status: int, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json", "x-request-id": request_id},
+        "body": json.dumps(body),
+    }
+
+
+def _problems(error: ValidationError) -> list[dict[str, str]]:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "body"
+        problems.append({"field": field, "message": item["msg"]})
+    return problems

@@ -1,0 +1,131 @@
+"""The Lambda handler with real-shaped API Gateway events, its model read from the S3 endpoint.
+
+No Lambda runtime can run here (no container engine): the handler is called as the
+runtime calls it, with the event shapes API Gateway sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cuisineflow.aws_lambda import handler as lambda_handler
+from cuisineflow.registry import Registry
+from cuisineflow.storage import Store
+from tests.conftest import S3Endpoint
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def model_on_s3(s3_endpoint: S3Endpoint, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    for name, value in s3_endpoint.env.items():
+        monkeypatch.setenv(name, value)
+    store = Store.open(f"s3://{s3_endpoint.bucket}/lambda", endpoint_url=s3_endpoint.url)
+    version, _ = Registry(store).register(
+        "cuisine", tiny_model, {"lineage": {"git": {"commit": "abc"}}}
+    )
+    uri = f"s3://{s3_endpoint.bucket}/lambda/registry/cuisine/{version}"
+    monkeypatch.setenv("CUISINEFLOW_MODEL_URI", uri)
+    monkeypatch.setattr(lambda_handler, "_MODEL", None)  # a cold start for each test
+    return uri
+
+
+def v1_event(method: str, path: str, body: str | None, base64_body: bool = False) -> dict[str, Any]:
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", "X-Request-ID": "req-1"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/prod{path}",
+                           "stage": "prod", "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"},
+        "body": base64.b64encode(body.encode()).decode() if base64_body and body else body,
+        "isBase64Encoded": base64_body,
+    }  # fmt: skip
+
+
+def v2_event(method: str, path: str, body: str | None) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {"accountId": "123456789012", "apiId": "api-id", "domainName": "id.execute-api.us-east-1.amazonaws.com",
+                           "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "agent"},
+                           "requestId": "id", "routeKey": f"{method} {path}", "stage": "$default", "timeEpoch": 1583348638390},
+        "body": body,
+        "isBase64Encoded": False,
+    }  # fmt: skip
+
+
+RECIPES = json.dumps({"recipes": [{"id": 1, "ingredients": ["soy sauce", "ginger", "scallions"]}]})
+
+
+@pytest.mark.parametrize("base64_body", [False, True])
+def test_rest_api_v1_event(model_on_s3: str, base64_body: bool) -> None:
+    response = lambda_handler.handler(v1_event("POST", "/v1/predict", RECIPES, base64_body), None)
+    assert response["statusCode"] == 200
+    assert response["headers"]["x-request-id"] == "req-1"
+    body = json.loads(response["body"])
+    assert body["model"] == {"name": "cuisine", "version": "1"}
+    assert body["predictions"][0]["id"] == 1
+    assert body["predictions"][0]["cuisine"] == "chinese"
+
+
+def test_http_api_v2_event_and_model_route(model_on_s3: str) -> None:
+    single = json.dumps({"ingredients": ["tortillas", "cumin", "black beans"]})
+    response = lambda_handler.handler(v2_event("POST", "/v1/predict", single), None)
+    assert json.loads(response["body"])["predictions"][0]["cuisine"] == "mexican"
+    info = json.loads(lambda_handler.handler(v2_event("GET", "/v1/model", None), None)["body"])
+    assert info["version"] == "1"
+    assert info["lineage"] == {"git": {"commit": "abc"}}
+    assert lambda_handler.handler(v2_event("GET", "/nowhere", None), None)["statusCode"] == 404
+
+
+def test_direct_invocation(model_on_s3: str) -> None:
+    result = lambda_handler.handler({"ingredients": ["basil", "pasta", "parmesan cheese"]}, None)
+    assert result["predictions"][0]["cuisine"] == "italian"
+    bad = lambda_handler.handler({"ingredients": []}, None)
+    assert bad["statusCode"] == 400
+    assert bad["detail"][0]["field"] == "ingredients"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("not json", "body"),
+        ('{"recipes": [{"ingredients": [1]}]}', "recipes.0.ingredients.0"),
+        ('{"ingredients": ["salt"], "colour": "red"}', "colour"),
+        (json.dumps({"recipes": [{"ingredients": ["salt"]}] * 10_000}), "recipes"),
+        (json.dumps({"ingredients": ["x" * 1_000_000]}), "body"),
+    ],
+)
+def test_bad_requests_are_400_naming_the_field(model_on_s3: str, body: str, field: str) -> None:
+    response = lambda_handler.handler(v1_event("POST", "/v1/predict", body), None)
+    assert response["statusCode"] in {400, 413}
+    assert field in [p["field"] for p in json.loads(response["body"])["detail"]]
+
+
+def test_tampered_model_is_refused_at_cold_start(model_on_s3: str, s3_endpoint: S3Endpoint) -> None:
+    from cuisineflow.storage.s3server import s3_client
+
+    client = s3_client(s3_endpoint.url)
+    key = model_on_s3.removeprefix(f"s3://{s3_endpoint.bucket}/") + "/intercept.npy"
+    original = client.get_object(Bucket=s3_endpoint.bucket, Key=key)["Body"].read()
+    client.put_object(Bucket=s3_endpoint.bucket, Key=key, Body=original[:-4] + b"\x00" * 4)
+    try:
+        with pytest.raises(
+            Exception, match=r"intercept\.npy of the model does not match its checksum"
+        ):
+            lambda_handler.handler({"ingredients": ["salt"]}, None)
+    finally:
+        client.put_object(Bucket=s3_endpoint.bucket, Key=key, Body=original)
