@@ -12,11 +12,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from cuisineflow.params import FeatureBlockParams
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 _MARKS = re.compile(r"[®™©]")
 _PARENTHESES = re.compile(r"\([^)]*\)")
@@ -118,8 +121,10 @@ class FittedBlock:
     def __post_init__(self) -> None:
         self.index = {term: i for i, term in enumerate(self.terms)}
 
-    def transform(self, recipes: Sequence[Sequence[str]]) -> sp.csr_matrix:
-        """TF-IDF rows (sublinear tf, L2-normalised, times the block weight)."""
+    def entries(
+        self, recipes: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """TF-IDF entries (row, column, value): sublinear tf, L2-normalised, times the weight."""
         analyzer, index = ANALYZERS[self.params.analyzer], self.index
         rows: list[int] = []
         columns: list[int] = []
@@ -140,10 +145,51 @@ class FittedBlock:
         values *= self.idf[column_index]
         norms = np.sqrt(np.bincount(row_index, weights=values * values, minlength=len(recipes)))
         values *= self.params.weight / norms[row_index]
-        shape = (len(recipes), len(self.terms))
-        matrix = sp.csr_matrix((values.astype(np.float32), (row_index, column_index)), shape=shape)
-        matrix.sort_indices()
-        return matrix
+        return row_index, column_index, values.astype(np.float32)
+
+    def transform(self, recipes: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """The block's rows as a scipy CSR matrix."""
+        return SparseRows.from_entries(
+            [self.entries(recipes)], len(recipes), len(self.terms)
+        ).to_scipy()
+
+
+@dataclass(frozen=True)
+class SparseRows:
+    """CSR arrays in plain numpy: serving needs no scipy (it would not fit a Lambda zip)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_columns: int
+
+    @classmethod
+    def from_entries(
+        cls,
+        blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        n_rows: int,
+        n_columns: int,
+    ) -> SparseRows:
+        """Rows from (row, column, value) entries; columns sorted within each row."""
+        rows = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, np.int64)
+        columns = np.concatenate([b[1] for b in blocks]) if blocks else np.zeros(0, np.int64)
+        values = np.concatenate([b[2] for b in blocks]) if blocks else np.zeros(0, np.float32)
+        order = np.lexsort((columns, rows))
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        return cls(indptr, columns[order], values[order], n_columns)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return len(self.indptr) - 1
+
+    def to_scipy(self) -> sp.csr_matrix:
+        """The same rows as a scipy CSR matrix (training needs scipy anyway)."""
+        import scipy.sparse
+
+        shape = (self.n_rows, self.n_columns)
+        return scipy.sparse.csr_matrix((self.data, self.indices, self.indptr), shape=shape)
 
 
 def fit_block(params: FeatureBlockParams, recipes: Sequence[Sequence[str]]) -> FittedBlock:
@@ -177,8 +223,16 @@ class Featurizer:
         """Columns of the feature matrix."""
         return sum(len(block.terms) for block in self.blocks)
 
-    def transform(self, recipes: Sequence[Sequence[str]]) -> sp.csr_matrix:
-        """Feature rows for raw recipes, in order."""
+    def rows(self, recipes: Sequence[Sequence[str]]) -> SparseRows:
+        """Feature rows for raw recipes, in order, as plain numpy CSR arrays."""
         normalised = [normalise_recipe(r) for r in recipes]
-        matrices = [block.transform(normalised) for block in self.blocks]
-        return sp.hstack(matrices, format="csr", dtype=np.float32)
+        entries, offset = [], 0
+        for block in self.blocks:
+            row, column, value = block.entries(normalised)
+            entries.append((row, column + offset, value))
+            offset += len(block.terms)
+        return SparseRows.from_entries(entries, len(recipes), offset)
+
+    def transform(self, recipes: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Feature rows for raw recipes, in order, as a scipy CSR matrix."""
+        return self.rows(recipes).to_scipy()

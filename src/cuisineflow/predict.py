@@ -38,7 +38,7 @@ class Predictor:
 
     def predict_proba(self, recipes: list[list[str]]) -> np.ndarray:
         """Calibrated probabilities, one row per recipe."""
-        return self.classifier.predict_proba(self.featurizer.transform(recipes))
+        return self.classifier.predict_proba(self.featurizer.rows(recipes))
 
     def predict(self, recipes: list[list[str]]) -> list[Prediction]:
         """Predictions in input order."""

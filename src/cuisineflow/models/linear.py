@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import (
+    TYPE_CHECKING,
+    Literal,
+)
 
 import numpy as np
-import scipy.sparse as sp
+
+from cuisineflow.features import SparseRows
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+ROWS_PER_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -20,12 +30,32 @@ class LinearClassifier:
     # temperature: [beta] (softmax(beta * scores)); sigmoid: rows a and b per class.
     calibration_params: np.ndarray
 
-    def scores(self, features: sp.csr_matrix) -> np.ndarray:
+    def scores(self, features: sp.csr_matrix | SparseRows) -> np.ndarray:
         """Decision values, one column per class."""
-        result: np.ndarray = features @ self.coef.T + self.intercept
-        return np.asarray(result, dtype=np.float64)
+        if not isinstance(features, SparseRows):
+            result: np.ndarray = features @ self.coef.T + self.intercept
+            return np.asarray(result, dtype=np.float64)
+        scores = np.zeros((features.n_rows, len(self.classes)), dtype=np.float64)
+        weights = self._coef_by_feature
+        # In chunks of rows, so the gathered coefficients stay small in memory.
+        for start in range(0, features.n_rows, ROWS_PER_CHUNK):
+            stop = min(start + ROWS_PER_CHUNK, features.n_rows)
+            lo, hi = features.indptr[start], features.indptr[stop]
+            if hi == lo:
+                continue
+            contributions = weights[features.indices[lo:hi]] * features.data[lo:hi, None]
+            filled = np.diff(features.indptr[start : stop + 1]) > 0
+            starts = features.indptr[start:stop][filled] - lo
+            scores[np.arange(start, stop)[filled]] = np.add.reduceat(contributions, starts, axis=0)
+        total: np.ndarray = scores + self.intercept
+        return total
 
-    def predict_proba(self, features: sp.csr_matrix) -> np.ndarray:
+    @functools.cached_property
+    def _coef_by_feature(self) -> np.ndarray:
+        """coef transposed and contiguous: one row per feature, gathered fast."""
+        return np.ascontiguousarray(self.coef.T, dtype=np.float64)
+
+    def predict_proba(self, features: sp.csr_matrix | SparseRows) -> np.ndarray:
         """Calibrated class probabilities, rows summing to one."""
         scores = self.scores(features)
         if self.calibration == "temperature":
