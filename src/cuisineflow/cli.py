@@ -29,12 +29,14 @@ store_app = typer.Typer(
 )
 data_app = typer.Typer(help="Raw data: import it, and move it to and from the store with DVC.",
                        no_args_is_help=True)  # fmt: skip
+lambda_app = typer.Typer(help="AWS Lambda: build the deployment package.", no_args_is_help=True)
 models_app = typer.Typer(
     help="The model registry in the store: versions, aliases, lineage.", no_args_is_help=True
 )
 app.add_typer(store_app, name="store")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
+app.add_typer(lambda_app, name="lambda")
 
 
 def _version(value: bool) -> None:
@@ -451,6 +453,26 @@ def serve(
         Multiprocess(config, sockets=[sock]).run()
     else:
         server.run(sockets=[sock])
+
+
+@lambda_app.command("package")
+def lambda_package(
+    output: Annotated[Path, typer.Option(help="Where to write the zip.")] = Path("dist/lambda.zip"),
+    arch: Annotated[str, typer.Option(help="x86_64 or arm64.")] = "x86_64",
+) -> None:
+    """Build the Lambda zip for the python3.12 runtime from manylinux wheels.
+
+    It holds only what inference needs (numpy, pydantic, PyYAML and cuisineflow's
+    prediction modules) and is checked against Lambda's limits. Deploy it with
+    deploy/lambda/template.yaml (SAM).
+    """
+    from cuisineflow.aws_lambda.package import build
+
+    size = build(output, arch)
+    typer.echo(
+        f"{output}: {size.zipped / 2**20:.1f} MB zipped, {size.unzipped / 2**20:.1f} MB unzipped "
+        "(limits: 50 MB zipped for direct upload, 250 MB unzipped)"
+    )
 
 
 class PredictionFormat(StrEnum):
