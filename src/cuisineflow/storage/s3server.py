@@ -64,7 +64,11 @@ class EmbeddedS3:
 
     def start(self) -> EmbeddedS3:
         """Start the server, wait until it answers, and create the bucket."""
+        import logging
+
         from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
 
         if self.host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError(f"the embedded S3 endpoint listens on loopback only, not {self.host}")

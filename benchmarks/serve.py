@@ -1,0 +1,204 @@
+"""Benchmark: serving the same model in-process, over our HTTP server, over MLflow, and Lambda.
+
+  in-process   Predictor.predict on one recipe and on 1,000 (the floor)
+  HTTP         p50, p99 and requests/s at 1, 16 and 64 concurrent clients (wrk), for
+               `cuisineflow serve` and `mlflow models serve`, same model, same workers
+  Lambda       cold init (import + model load from the embedded S3 endpoint), zip size
+
+Usage: make bench-serve   (or: .venv/bin/python benchmarks/serve.py --model models/cuisine)
+Needs wrk (apt-get install wrk) and the `bench` dependency group (MLflow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cuisineflow.predict import Predictor
+from cuisineflow.storage.s3server import free_port
+
+RECIPE = ["soy sauce", "ginger", "scallions", "sesame oil", "garlic", "rice vinegar", "sugar",
+          "chicken breasts", "cornstarch", "water"]  # fmt: skip
+LEVELS = (1, 16, 64)
+
+
+def in_process(model: Path) -> None:
+    predictor = Predictor(model)
+    for _ in range(100):
+        predictor.predict([RECIPE])
+    single = []
+    for _ in range(2000):
+        begin = time.perf_counter()
+        predictor.predict([RECIPE])
+        single.append(time.perf_counter() - begin)
+    batch = [RECIPE] * 1000
+    begin = time.perf_counter()
+    predictor.predict(batch)
+    seconds = time.perf_counter() - begin
+    single.sort()
+    print(f"in-process: one recipe p50 {single[1000] * 1e3:.3f} ms, p99 {single[1980] * 1e3:.3f} ms; "
+          f"1,000 recipes in {seconds * 1e3:.0f} ms ({1000 / seconds:,.0f}/s)")  # fmt: skip
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} not ready")
+
+
+def wrk(url: str, body: dict[str, Any], connections: int, seconds: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = [[{json.dumps(body)}]]\n"
+        )
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    os.unlink(script.name)
+
+    def millis(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.MULTILINE)
+        assert match, out
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert rate, out
+    return {"p50": millis("50"), "p99": millis("99"), "rps": float(rate.group(1)),
+            "errors": float(errors.group(1)) if errors else 0.0}  # fmt: skip
+
+
+def serve_ours(model: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "cuisineflow", "serve", "--model", str(model), "--port", str(port),
+               "--workers", str(workers)]  # fmt: skip
+    return subprocess.Popen(command, stderr=subprocess.DEVNULL)
+
+
+def serve_mlflow(model: Path, workers: int, port: int, folder: Path) -> subprocess.Popen[bytes]:
+    code = f"""
+import mlflow.pyfunc
+from cuisineflow.predict import Predictor
+
+class Cuisine(mlflow.pyfunc.PythonModel):
+    def load_context(self, context):
+        self.predictor = Predictor(__import__("pathlib").Path(context.artifacts["model"]))
+    def predict(self, context, model_input, params=None):
+        return [p.cuisine for p in self.predictor.predict(list(model_input["ingredients"]))]
+
+mlflow.pyfunc.save_model({str(folder / "pyfunc")!r}, python_model=Cuisine(), artifacts={{"model": {str(model)!r}}})
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    mlflow = Path(sys.executable).parent / "mlflow"
+    command = [str(mlflow), "models", "serve", "-m", str(folder / "pyfunc"), "-p", str(port),
+               "--env-manager", "local", "--workers", str(workers), "--host", "127.0.0.1"]  # fmt: skip
+    # mlflow starts `uvicorn` through the shell: it must find this environment's.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.Popen(command, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
+
+
+def http(model: Path, workers: int, seconds: int) -> None:
+    print(f"HTTP, {workers} workers, {seconds} s per level; one recipe per request")
+    print(f"{'server':10} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
+    results: dict[str, dict[int, dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in ("cuisineflow", "mlflow"):
+            port = free_port()
+            if name == "cuisineflow":
+                process = serve_ours(model, workers, port)
+                url, ready, body = (
+                    f"http://127.0.0.1:{port}/v1/predict",
+                    "/readyz",
+                    {"ingredients": RECIPE},
+                )
+            else:
+                process = serve_mlflow(model, workers, port, Path(folder))
+                url, ready, body = (
+                    f"http://127.0.0.1:{port}/invocations",
+                    "/ping",
+                    {"dataframe_records": [{"ingredients": RECIPE}]},
+                )
+            try:
+                wait_ready(f"http://127.0.0.1:{port}{ready}", process)
+                check = httpx.post(url, json=body, timeout=10)
+                assert check.status_code == 200, check.text
+                results[name] = {}
+                for level in LEVELS:
+                    result = wrk(url, body, level, seconds)
+                    results[name][level] = result
+                    print(f"{name:10} {level:7} {result['p50']:8.2f} {result['p99']:8.2f} "
+                          f"{result['rps']:8.0f} {result['errors']:8.0f}")  # fmt: skip
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+    for level in LEVELS:
+        ratio = results["cuisineflow"][level]["rps"] / results["mlflow"][level]["rps"]
+        print(f"throughput at {level} clients: cuisineflow / mlflow = {ratio:.1f}x")
+
+
+def lambda_cold_init(model: Path, runs: int) -> None:
+    from cuisineflow.registry import Registry
+    from cuisineflow.storage import Store
+    from cuisineflow.storage.s3server import EmbeddedS3
+
+    with EmbeddedS3(bucket="bench-lambda") as s3:
+        env = {**os.environ, **s3.environment()}
+        os.environ.update(s3.environment())
+        store = Store.open("s3://bench-lambda/store", endpoint_url=s3.endpoint_url)
+        version, _ = Registry(store).register("cuisine", model, {})
+        env["CUISINEFLOW_MODEL_URI"] = f"s3://bench-lambda/store/registry/cuisine/{version}"
+        code = ("import time; t = time.perf_counter(); import cuisineflow.aws_lambda.handler as h; "
+                "h.model(); print(time.perf_counter() - t)")  # fmt: skip
+        times = [float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                      text=True, check=True).stdout) for _ in range(runs)]  # fmt: skip
+    print(f"Lambda cold init (import + load from S3 + verify): median {statistics.median(times):.2f} s "
+          f"over {runs} runs")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "lambda.zip"
+        out = subprocess.run([sys.executable, "-m", "cuisineflow", "lambda", "package", "--output", str(output)],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        print(f"Lambda package: {out.strip()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("models/cuisine"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    if not (args.model / "model.json").exists():
+        parser.error(f"{args.model} is not a model folder: run `make run` first")
+    if shutil.which("wrk") is None:
+        parser.error("wrk is needed for the HTTP part: apt-get install wrk")
+    in_process(args.model)
+    http(args.model.resolve(), args.workers, args.seconds)
+    lambda_cold_init(args.model.resolve(), args.runs)
+
+
+if __name__ == "__main__":
+    main()
