@@ -86,11 +86,18 @@ def wrk(url: str, body: dict[str, Any], connections: int, seconds: int) -> dict[
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
     assert rate, out
+    assert total, out
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
     return {"p50": millis("50"), "p99": millis("99"), "rps": float(rate.group(1)),
-            "errors": float(errors.group(1)) if errors else 0.0}  # fmt: skip
+            "errors": float(errors), "requests": float(total.group(1))}  # fmt: skip
 
 
 def serve_ours(model: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
@@ -123,7 +130,9 @@ mlflow.pyfunc.save_model({str(folder / "pyfunc")!r}, python_model=Cuisine(), art
 
 def http(model: Path, workers: int, seconds: int) -> None:
     print(f"HTTP, {workers} workers, {seconds} s per level; one recipe per request")
-    print(f"{'server':10} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
+    print(
+        f"{'server':10} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'requests':>9} {'errors':>7}"
+    )
     results: dict[str, dict[int, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in ("cuisineflow", "mlflow"):
@@ -151,7 +160,7 @@ def http(model: Path, workers: int, seconds: int) -> None:
                     result = wrk(url, body, level, seconds)
                     results[name][level] = result
                     print(f"{name:10} {level:7} {result['p50']:8.2f} {result['p99']:8.2f} "
-                          f"{result['rps']:8.0f} {result['errors']:8.0f}")  # fmt: skip
+                          f"{result['rps']:8.0f} {result['requests']:9.0f} {result['errors']:7.0f}")  # fmt: skip
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)

@@ -180,3 +180,19 @@ def test_reload_needs_the_token_and_keeps_serving_on_failure(
         httpx.post(f"{url}/v1/predict", json={"ingredients": ["salt"]}).json()["model"]["version"]
         == "2"
     )
+
+
+def test_fuzzing_the_openapi_schema_finds_no_server_error(
+    server: tuple[str, Registry, Path],
+) -> None:
+    url, _, _ = server
+    schemathesis = Path(sys.executable).parent / "schemathesis"
+    result = subprocess.run(
+        [str(schemathesis), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
+         "--max-examples", "40", "--seed", "1", "--no-color"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    summary = result.stdout[-3000:]
+    assert result.returncode == 0, summary
+    assert " passed" in summary
+    assert "failed" not in summary.split("Test cases:")[-1].splitlines()[1]
