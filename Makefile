@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SOURCE ?= $(CUISINEFLOW_SOURCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format typecheck check clean
+.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-serve
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,17 @@ typecheck: setup ## mypy (strict) on src/
 	$(BIN)/mypy
 
 check: lint typecheck test ## Lint, type-check and test
+
+bench-query: setup ## Benchmark SQL in place: lake vs S3 Select vs download (needs SOURCE)
+	$(BIN)/python benchmarks/query.py $(if $(SOURCE),--source "$(SOURCE)")
+
+bench-train: setup ## Benchmark the models of params.yaml (after make run)
+	$(BIN)/python benchmarks/train.py
+
+bench-serve: setup ## Benchmark serving vs MLflow, and Lambda (after make run; needs wrk)
+	$(BIN)/uv sync --locked --quiet --group bench
+	$(BIN)/python benchmarks/serve.py --model models/cuisine
+	$(BIN)/uv sync --locked --quiet
 
 clean: ## Remove the virtual environment and caches (not the store or data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

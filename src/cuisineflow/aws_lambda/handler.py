@@ -94,7 +94,7 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
         raw = base64.b64decode(raw).decode("utf-8", errors="replace")
     if len(raw) > MAX_BODY_BYTES:
         return _response(
-            413, {"detail": [{"field": "body", "message": "larger than 1 MB"}]}, request_id
+            400, {"detail": [{"field": "body", "message": "larger than 1 MB"}]}, request_id
         )
     try:
         payload = json.loads(raw)

@@ -1,0 +1,56 @@
+"""`cuisineflow models list|show|promote|verify|export` against a registry in the S3 endpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cuisineflow.registry import Registry
+from cuisineflow.storage import Store
+from tests.conftest import S3Endpoint, cli
+
+pytestmark = pytest.mark.integration
+
+LINEAGE = {
+    "lineage": {
+        "raw_data": {"path": "data/raw", "dvc_md5": "1234.dir"},
+        "training_data": {"path": "data/split", "dvc_md5": "5678.dir"},
+        "git": {"commit": "0123abcd", "dirty": False},
+    },
+    "metrics": {"test": {"accuracy": 0.91234}},
+}
+
+
+def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Path) -> None:
+    env = s3_endpoint.store_env("models-cli")
+    store = Store.open(env["CUISINEFLOW_STORE"], endpoint_url=s3_endpoint.url)
+    import os
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        Registry(store).register("cuisine", tiny_model, LINEAGE)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    listed = cli("models", "list", cwd=tmp_path, env=env).stdout
+    assert "cuisine@1" in listed
+    assert "0.9123" in listed
+    promoted = cli("models", "promote", "cuisine@1", "--alias", "production", cwd=tmp_path, env=env)
+    assert promoted.stdout.strip() == "cuisine@production -> version 1"
+    shown = cli("models", "show", "cuisine@production", cwd=tmp_path, env=env).stdout
+    assert "raw data       1234.dir" in shown
+    assert "training data  5678.dir" in shown
+    assert "git commit     0123abcd" in shown
+    assert cli("models", "verify", "cuisine@production", cwd=tmp_path, env=env).stdout.startswith(
+        "ok: "
+    )
+    exported = tmp_path / "exported"
+    cli("models", "export", "cuisine@1", str(exported), cwd=tmp_path, env=env)
+    assert json.loads((exported / "metadata.json").read_text())["version"] == 1
+    assert (exported / "coef.npy").read_bytes() == (tiny_model / "coef.npy").read_bytes()
+    missing = cli("models", "show", "cuisine@staging", cwd=tmp_path, env=env, check=False)
+    assert missing.returncode == 1
+    assert "no alias 'staging' (aliases: production)" in missing.stderr
