@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import threading
 import time
@@ -29,6 +30,7 @@ store_app = typer.Typer(
 )
 data_app = typer.Typer(help="Raw data: import it, and move it to and from the store with DVC.",
                        no_args_is_help=True)  # fmt: skip
+labels_app = typer.Typer(help="Labels that arrive after the predictions.", no_args_is_help=True)
 lambda_app = typer.Typer(help="AWS Lambda: build the deployment package.", no_args_is_help=True)
 models_app = typer.Typer(
     help="The model registry in the store: versions, aliases, lineage.", no_args_is_help=True
@@ -37,6 +39,7 @@ app.add_typer(store_app, name="store")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(lambda_app, name="lambda")
+app.add_typer(labels_app, name="labels")
 
 
 def _version(value: bool) -> None:
@@ -475,6 +478,106 @@ def lambda_package(
     )
 
 
+def _when(text: str | None, option: str) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CuisineflowError(
+            f"{option} {text!r}: give an ISO date or time, e.g. 2026-11-26T08:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@app.command("monitor")
+def monitor(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model whose reference profile to compare with [default: CUISINEFLOW_MODEL]."
+        ),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Window start (ISO, UTC unless given).")] = None,
+    until: Annotated[str | None, typer.Option(help="Window end, excluded.")] = None,
+    log: Annotated[
+        Path | None, typer.Option(help="Read prediction logs here instead of the store.")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Kaggle-format recipes with cuisine, joined by id.")
+    ] = None,
+    output: Annotated[Path, typer.Option(help="Folder for report.json and report.html.")] = Path(
+        "monitoring-report"
+    ),
+) -> None:
+    """Compare logged predictions with the model's reference profile; exit 1 if any alert fires.
+
+    Input drift (ingredients the model never saw, shares of common ingredients, ingredients
+    per recipe), prediction drift (cuisine mix), confidence drift, estimated accuracy from
+    the calibrated probabilities, and realized accuracy and macro-F1 when labels are given
+    (--labels, or recorded earlier with `cuisineflow labels add`). Thresholds: params.yaml
+    monitor:.
+    """
+    import json
+
+    from cuisineflow.monitoring.report import build_report, render_html
+    from cuisineflow.monitoring.window import read_labels, read_predictions
+    from cuisineflow.params import load_params
+    from cuisineflow.registry import ModelRef
+    from cuisineflow.settings import get_settings
+    from cuisineflow.storage.local import atomic_write_bytes
+
+    root = _project_root()
+    registry = _registry()
+    ref = ModelRef.parse(model or get_settings().model)
+    if ref.name is None:
+        raise CuisineflowError("monitor needs a registered model (NAME@ALIAS or NAME@VERSION)")
+    metadata = registry.metadata(ref.name, registry.resolve(ref))
+    reference = metadata.get("monitoring_reference")
+    if not reference:
+        raise CuisineflowError(
+            f"{ref} has no monitoring reference profile: register it with the pipeline"
+        )
+    start, end = _when(since, "--since"), _when(until, "--until")
+    window = read_predictions(registry.store, start, end, log)
+    bounds = {"since": since, "until": until, "model": f"{ref.name}@{metadata['version']}"}
+    report = build_report(reference, window, read_labels(registry.store, labels),
+                          load_params(root / "params.yaml").monitor, bounds)  # fmt: skip
+    atomic_write_bytes(output / "report.json", json.dumps(report, indent=2).encode())
+    page = render_html(report)
+    atomic_write_bytes(output / "report.html", page.encode())
+    registry.store.write_bytes("reports/monitoring.html", page.encode())
+    typer.echo(
+        f"{report['n_predictions']} predictions; "
+        f"estimated accuracy {report['estimated_accuracy']:.4f}"
+    )
+    if report["realized_accuracy"] is not None:
+        typer.echo(
+            f"realized accuracy {report['realized_accuracy']:.4f} "
+            f"on {report['labels']['matched']} labels"
+        )
+    if report["labels"]["unknown_ids"]:
+        typer.echo(f"{report['labels']['unknown_ids']} labels have ids not in the window", err=True)
+    for alert in report["alerts"]:
+        typer.echo(f"ALERT {alert['name']}: {alert['value']} (threshold {alert['threshold']})")
+    typer.echo(f"report: {output / 'report.json'}, {output / 'report.html'}")
+    if report["alerts"]:
+        raise typer.Exit(1)
+
+
+@labels_app.command("add")
+def labels_add(
+    source: Annotated[
+        Path, typer.Argument(help="Kaggle-format recipes with cuisine (zip, JSON, JSON Lines).")
+    ],
+) -> None:
+    """Record true cuisines that arrived later; `monitor` joins them to predictions by id."""
+    from cuisineflow.monitoring.window import add_labels
+
+    count = add_labels(_registry().store, source)
+    typer.echo(f"recorded {count} labels")
+
+
 class PredictionFormat(StrEnum):
     """How `predict` writes its predictions."""
 
@@ -502,6 +605,9 @@ def predict(
     skip_invalid: Annotated[
         bool, typer.Option(help="Skip malformed records (and say how many) instead of failing.")
     ] = False,
+    log: Annotated[
+        bool, typer.Option("--log", help="Also log the predictions to <store>/monitoring.")
+    ] = False,
 ) -> None:
     """Batch prediction for Kaggle-format recipes ({id, ingredients}; cuisine is ignored)."""
     from cuisineflow.data.batch import read_batch
@@ -512,8 +618,22 @@ def predict(
     batch = read_batch(input_path, skip_invalid=skip_invalid)
     folder = model if model is not None else DvcRepo.find().root / PIPELINE_MODEL_DIR
     predictor = Predictor(folder)
+    started = time.perf_counter()
     predictions = predictor.predict([r.ingredients for r in batch.recipes])
     ids = [r.id for r in batch.recipes]
+    if log:
+        import uuid
+
+        from cuisineflow.monitoring.log import PredictionLogger, records_for
+
+        logger = PredictionLogger(_registry().store, max_buffer=len(predictions) + 1)
+        version = str(predictor.spec.get("version", "local"))
+        logger.log(records_for(predictions, [(r.id, r.ingredients) for r in batch.recipes],
+                               folder.name, version, uuid.uuid4().hex,
+                               (time.perf_counter() - started) * 1e3))  # fmt: skip
+        logger.close()
+        if logger.dropped:
+            raise CuisineflowError(f"{logger.dropped} prediction log records could not be written")
     text = format_predictions(ids, predictions, output_format.value)
     if output is None:
         typer.echo(text, nl=False)

@@ -88,6 +88,18 @@ class RegisterParams(_Section):
     alias: str = Field(default="latest", pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
 
 
+class MonitorParams(_Section):
+    """Alert thresholds of `cuisineflow monitor`: a change must be significant and large."""
+
+    alpha: float = Field(default=0.001, gt=0, lt=1)
+    max_out_of_vocabulary_increase: float = Field(default=0.03, ge=0)
+    max_ingredient_shift: float = Field(default=0.05, ge=0, le=1)
+    max_distribution_distance: float = Field(default=0.1, ge=0, le=1)
+    max_estimated_accuracy_drop: float = Field(default=0.05, ge=0)
+    min_realized_accuracy: float = Field(default=0.75, ge=0, le=1)
+    min_window: int = Field(default=100, ge=1)
+
+
 class Params(_Section):
     """Every section of params.yaml; absent sections take their defaults."""
 
@@ -100,6 +112,7 @@ class Params(_Section):
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     register_: RegisterParams = Field(default_factory=RegisterParams, alias="register")
+    monitor: MonitorParams = Field(default_factory=MonitorParams)
 
 
 def load_params(path: Path = Path("params.yaml")) -> Params:

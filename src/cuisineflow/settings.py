@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     model_cache: str = Field(
         default=".cuisineflow/cache/models", description="Local copies of registry versions."
     )
+    log_predictions: bool = Field(
+        default=True, description="Whether the server logs predictions to <store>/monitoring."
+    )
     reload_token: str | None = Field(
         default=None, description="Bearer token that POST /v1/model/reload requires."
     )

@@ -112,16 +112,20 @@ def test_repro_with_nothing_changed_runs_no_stage(project: Path) -> None:
 def test_forced_repro_gives_identical_model_and_metrics(project: Path) -> None:
     before_model = (project / "models" / "cuisine" / "model.json").read_text()
     before_metrics = (project / "metrics" / "evaluate.json").read_text()
+    before_registered = json.loads((project / "models" / "registered.json").read_text())
     dvc("repro", "--force", cwd=project)
     assert (project / "models" / "cuisine" / "model.json").read_text() == before_model
     assert (project / "metrics" / "evaluate.json").read_text() == before_metrics
+    # The same model registers as the same version: no duplicate.
+    assert json.loads((project / "models" / "registered.json").read_text()) == before_registered
+    assert before_registered["version"] == 1
     assert git("status", "--porcelain", cwd=project) == ""
 
 
 def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None:
     output = dvc("exp", "run", "-S", "train.C=2.0", "--name", "wider-c", cwd=project)
     ran = {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate"}
+    assert ran == {"train", "evaluate", "register"}
     table = json.loads(dvc("exp", "show", "--json", cwd=project))
     names = json.dumps(table)
     assert "wider-c" in names

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cuisineflow import __version__
 from cuisineflow.errors import CuisineflowError
+from cuisineflow.monitoring.log import PredictionLogger, records_for
 from cuisineflow.schemas import PredictRequest, PredictResponse, RecipeIn
 from cuisineflow.serve.model import ModelHolder
 
@@ -71,6 +72,7 @@ class ObserveMiddleware:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id  # the route logs it
         status = {"code": 500}
 
         async def send_with_id(message: Message) -> None:
@@ -102,15 +104,23 @@ def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return problems
 
 
-def create_app(holder: ModelHolder, reload_token: str | None = None) -> FastAPI:
+def create_app(
+    holder: ModelHolder, reload_token: str | None = None, logger: PredictionLogger | None = None
+) -> FastAPI:
     """The server around a model holder; the model is loaded at startup."""
     metrics = Metrics()
+    if logger is not None:
+        dropped = Gauge("cuisineflow_prediction_log_dropped", "Prediction log records dropped",
+                        registry=metrics.registry)  # fmt: skip
+        dropped.set_function(lambda: logger.dropped)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loaded = holder.load()  # a model that fails to load or verify stops the start
         metrics.model.labels(loaded.name, loaded.version).set(1)
         yield
+        if logger is not None:
+            logger.close()  # what is still buffered is written at shutdown
 
     app = FastAPI(
         title="cuisineflow",
@@ -126,8 +136,9 @@ def create_app(holder: ModelHolder, reload_token: str | None = None) -> FastAPI:
         return JSONResponse({"detail": _errors(error)}, status_code=422)
 
     @app.post("/v1/predict", response_class=Response, responses={200: {"model": PredictResponse}})
-    async def predict(payload: PredictRequest | RecipeIn) -> Response:
+    async def predict(payload: PredictRequest | RecipeIn, request: Request) -> Response:
         """Predict the cuisine of each recipe: {"recipes": [...]} or one {"ingredients": [...]}."""
+        started = time.perf_counter()
         recipes = payload.recipes if isinstance(payload, PredictRequest) else [payload]
         loaded = holder.current
         if loaded is None:
@@ -146,6 +157,12 @@ def create_app(holder: ModelHolder, reload_token: str | None = None) -> FastAPI:
                 for r, p in zip(recipes, predictions, strict=True)
             ],
         }
+        if logger is not None:
+            request_id = getattr(request.state, "request_id", "")
+            logger.log(
+                records_for(predictions, [(r.id, r.ingredients) for r in recipes], loaded.name,
+                            loaded.version, request_id, (time.perf_counter() - started) * 1e3)
+            )  # fmt: skip
         return Response(json.dumps(body), media_type="application/json")
 
     @app.get("/v1/model")
@@ -213,6 +230,7 @@ def app_from_settings() -> FastAPI:
 
     settings = get_settings()
     root = Path.cwd()
-    registry = Registry(open_store(settings, root))
-    holder = ModelHolder(settings.model, registry, root / settings.model_cache)
-    return create_app(holder, settings.reload_token)
+    store = open_store(settings, root)
+    holder = ModelHolder(settings.model, Registry(store), root / settings.model_cache)
+    logger = PredictionLogger(store) if settings.log_predictions else None
+    return create_app(holder, settings.reload_token, logger)

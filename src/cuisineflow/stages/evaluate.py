@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from cuisineflow.models.metrics import evaluate
+from cuisineflow.monitoring.profile import build_profile
 from cuisineflow.params import load_params
 from cuisineflow.predict import Predictor
 from cuisineflow.stages.featurize import fit_splits
@@ -18,6 +19,7 @@ from cuisineflow.stages.train import MODEL_DIR
 from cuisineflow.storage.local import atomic_write_json
 
 PLOTS_DIR = "plots"
+REFERENCE_PROFILE = "models/reference_profile.json"
 
 
 def run(root: Path) -> dict[str, Any]:
@@ -42,6 +44,18 @@ def run(root: Path) -> dict[str, Any]:
         atomic_write_json(root / "metrics" / f"per_cuisine_{name}.json", result["per_cuisine"])
         if name == "test":
             _write_plots(root / PLOTS_DIR, result, predictor.classes, truth, probabilities)
+            fitting = [
+                recipe
+                for split in fit_splits(params.featurize.fit_on)
+                for recipe in pq.read_table(root / SPLIT_DIR / f"{split}.parquet")[
+                    "ingredients"
+                ].to_pylist()
+            ]
+            profile = build_profile(
+                table["ingredients"].to_pylist(), probabilities, predictor.classes, fitting,
+                calibration=result["calibration"],
+            )  # fmt: skip
+            atomic_write_json(root / REFERENCE_PROFILE, profile)
     atomic_write_json(root / "metrics" / "evaluate.json", summary)
     return summary
 

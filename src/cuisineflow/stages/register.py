@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import subprocess
+import tempfile
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from cuisineflow.params import load_params
 from cuisineflow.predict import PIPELINE_MODEL_DIR
 from cuisineflow.registry import ModelRef, Registry
 from cuisineflow.settings import get_settings
+from cuisineflow.stages.evaluate import REFERENCE_PROFILE
 from cuisineflow.storage import open_store
 from cuisineflow.storage.dvc import DvcRepo
 from cuisineflow.storage.local import atomic_write_json
@@ -43,7 +46,11 @@ def lineage(root: Path) -> dict[str, Any]:
         },
         "libraries": {"python": platform.python_version()}
         | {name: package_version(name) for name in LIBRARIES},
-        "monitoring_reference": None,  # filled by the monitoring profile, when computed
+        "monitoring_reference": (
+            json.loads(profile.read_text())
+            if (profile := root / REFERENCE_PROFILE).exists()
+            else None
+        ),
     }
 
 
@@ -51,19 +58,24 @@ def run(root: Path) -> dict[str, Any]:
     """Register the pipeline's model; the same content keeps its existing version."""
     params = load_params(root / "params.yaml").register_
     registry = Registry(open_store(get_settings(), root))
-    version, created = registry.register(params.name, root / PIPELINE_MODEL_DIR, lineage(root))
+    with tempfile.TemporaryDirectory(prefix="cuisineflow-register-") as folder:
+        # The reference profile travels with the model's files: a new profile is a new
+        # version, and a server or Lambda that fetches the version has it.
+        shutil.copytree(root / PIPELINE_MODEL_DIR, folder, dirs_exist_ok=True)
+        if (root / REFERENCE_PROFILE).exists():
+            shutil.copyfile(root / REFERENCE_PROFILE, Path(folder) / "reference_profile.json")
+        version, created = registry.register(params.name, Path(folder), lineage(root))
     registry.promote(ModelRef(params.name, str(version)), params.alias)
     metadata = registry.metadata(params.name, version)
     summary = {
         "name": params.name,
         "version": version,
         "alias": params.alias,
-        "created": created,
         "content_sha256": metadata["content_sha256"],
         "store": registry.store.uri,
     }
-    atomic_write_json(root / REGISTERED, summary)
-    return summary
+    atomic_write_json(root / REGISTERED, summary)  # the same on every run of the same model
+    return summary | {"created": created}
 
 
 def _git(root: Path) -> dict[str, Any]:

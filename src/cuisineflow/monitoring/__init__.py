@@ -1,0 +1,1 @@
+"""Monitoring: reference profiles, drift and performance statistics, prediction logs."""

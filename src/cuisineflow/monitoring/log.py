@@ -1,0 +1,140 @@
+"""Prediction logs: buffered off the request path, written as Parquet partitioned by date.
+
+A full buffer or a store that cannot be written drops records and counts them; logging
+never blocks or fails a prediction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cuisineflow.storage import Store
+
+PREFIX = "monitoring/predictions"
+SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("timestamp", pa.timestamp("ms", tz="UTC")),
+        ("model_name", pa.string()),
+        ("model_version", pa.string()),
+        ("id", pa.string()),
+        ("ingredients", pa.list_(pa.string())),
+        ("cuisine", pa.string()),
+        ("confidence", pa.float64()),
+        ("top_cuisines", pa.list_(pa.string())),
+        ("top_probabilities", pa.list_(pa.float64())),
+        ("latency_ms", pa.float64()),
+    ]
+)
+log = logging.getLogger(__name__)
+
+
+def records_for(
+    predictions: Sequence[Any],
+    recipes: Sequence[tuple[Any, list[str]]],
+    model_name: str,
+    model_version: str,
+    request_id: str,
+    latency_ms: float,
+) -> list[dict[str, Any]]:
+    """Log records for one request's predictions (Prediction objects, (id, ingredients))."""
+    now = dt.datetime.now(dt.UTC)
+    return [
+        {
+            "request_id": request_id,
+            "timestamp": now,
+            "model_name": model_name,
+            "model_version": model_version,
+            "id": None if recipe_id is None else str(recipe_id),
+            "ingredients": list(ingredients),
+            "cuisine": p.cuisine,
+            "confidence": p.confidence,
+            "top_cuisines": [t["cuisine"] for t in p.top],
+            "top_probabilities": [t["probability"] for t in p.top],
+            "latency_ms": latency_ms,
+        }
+        for p, (recipe_id, ingredients) in zip(predictions, recipes, strict=True)
+    ]
+
+
+class PredictionLogger:
+    """Buffers records in memory (bounded) and writes them from a background thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        max_buffer: int = 20_000,
+        flush_records: int = 2_000,
+        flush_seconds: float = 30.0,
+    ) -> None:
+        self.store, self.max_buffer = store, max_buffer
+        self.flush_records, self.flush_seconds = flush_records, flush_seconds
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.dropped = 0
+        self.written = 0
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def log(self, records: list[dict[str, Any]]) -> None:
+        """Queue records; drop (and count) them when the buffer is full. Never blocks long."""
+        with self._lock:
+            if len(self._buffer) + len(records) > self.max_buffer:
+                self.dropped += len(records)
+                return
+            self._buffer.extend(records)
+            due = len(self._buffer) >= self.flush_records
+        if due:
+            self._wake.set()
+
+    def flush(self) -> int:
+        """Write what is buffered; on failure the records are dropped and counted."""
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+        if not batch:
+            return 0
+        try:
+            table = pa.Table.from_pylist(batch, schema=SCHEMA)
+            for day in sorted({r["timestamp"].date().isoformat() for r in batch}):
+                rows = [r for r in batch if r["timestamp"].date().isoformat() == day]
+                part = (
+                    table if len(rows) == len(batch) else pa.Table.from_pylist(rows, schema=SCHEMA)
+                )
+                sink = io.BytesIO()
+                pq.write_table(part, sink)
+                stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S%f")
+                key = f"{PREFIX}/date={day}/part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+                self.store.write_bytes(key, sink.getvalue())
+        except Exception as error:  # an unreachable store must not take the server down
+            with self._lock:
+                self.dropped += len(batch)
+            log.warning("dropped %d prediction log records: %s", len(batch), error)
+            return 0
+        with self._lock:
+            self.written += len(batch)
+        return len(batch)
+
+    def close(self) -> None:
+        """Stop the background thread and write what is left."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            if not self._stop.is_set():
+                self.flush()

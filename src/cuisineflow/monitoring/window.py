@@ -1,0 +1,69 @@
+"""Reading a window of logged predictions, and labels that arrive later (through storage/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from cuisineflow.data.rawfiles import read_raw_file
+from cuisineflow.errors import DataError
+from cuisineflow.monitoring.log import PREFIX, SCHEMA
+from cuisineflow.storage import Store
+
+LABELS = "monitoring/labels"
+
+
+def read_predictions(
+    store: Store, since: dt.datetime | None, until: dt.datetime | None, path: Path | None = None
+) -> pa.Table:
+    """Logged predictions with since <= timestamp < until, from the store or a local folder."""
+    if path is not None:
+        if not path.exists():
+            raise DataError(f"{path}: no such prediction log file or folder")
+        dataset = ds.dataset(str(path), format="parquet", partitioning="hive", schema=SCHEMA)
+    else:
+        if not store.list(PREFIX):
+            raise DataError(
+                f"no prediction logs in {store.describe()} ({PREFIX}/): serve the model, or "
+                "run `cuisineflow predict --log`, to record some"
+            )
+        dataset = ds.dataset(store.path(PREFIX), filesystem=store.arrow_filesystem,
+                             format="parquet", partitioning="hive", schema=SCHEMA)  # fmt: skip
+    condition = None
+    for bound, op in ((since, pc.greater_equal), (until, pc.less)):
+        if bound is not None:
+            stamp = pa.scalar(bound.astimezone(dt.UTC), type=pa.timestamp("ms", tz="UTC"))
+            term = op(ds.field("timestamp"), stamp)
+            condition = term if condition is None else condition & term
+    return dataset.to_table(filter=condition)
+
+
+def add_labels(store: Store, source: Path) -> int:
+    """Store labels (Kaggle-format recipes with cuisine) for later joins by id."""
+    recipes = read_raw_file(source)
+    rows = [{"id": str(r.id), "cuisine": r.cuisine} for r in recipes if r.cuisine is not None]
+    if not rows:
+        raise DataError(f"{source.name}: no recipe has a cuisine: nothing to record as labels")
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), sink)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    store.write_bytes(f"{LABELS}/labels-{stamp}-{uuid.uuid4().hex[:8]}.parquet", sink.getvalue())
+    return len(rows)
+
+
+def read_labels(store: Store, source: Path | None) -> dict[str, str]:
+    """id -> cuisine from a labels file, else from the labels recorded in the store."""
+    if source is not None:
+        return {str(r.id): r.cuisine for r in read_raw_file(source) if r.cuisine is not None}
+    labels: dict[str, str] = {}
+    for key in store.list(LABELS):
+        table = pq.read_table(io.BytesIO(store.read_bytes(key)))
+        labels.update(zip(table["id"].to_pylist(), table["cuisine"].to_pylist(), strict=True))
+    return labels
