@@ -1,0 +1,155 @@
+"""Prediction logs in a store, and `cuisineflow monitor` / `labels add` on them."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from cuisineflow.monitoring.log import PredictionLogger, records_for
+from cuisineflow.monitoring.profile import build_profile
+from cuisineflow.predict import Predictor
+from cuisineflow.registry import Registry
+from cuisineflow.storage import Store
+from cuisineflow.storage.s3server import free_port
+from tests.conftest import TYPICAL, cli, make_recipes
+
+pytestmark = pytest.mark.integration
+
+
+def sample(
+    n: int, seed: int, cuisines: tuple[str, ...] = tuple(sorted(TYPICAL))
+) -> list[list[str]]:
+    rng = random.Random(seed)
+    return [
+        [*rng.sample(TYPICAL[c], rng.randint(3, 6)), "salt"] for c in rng.choices(cuisines, k=n)
+    ]
+
+
+def log_window(store: Store, predictor: Predictor, recipes: list[list[str]], first_id: int) -> None:
+    logger = PredictionLogger(store, flush_records=100, flush_seconds=60)
+    predictions = predictor.predict(recipes)
+    pairs = [(first_id + i, r) for i, r in enumerate(recipes)]
+    logger.log(records_for(predictions, pairs, "cuisine", "1", "req", 0.2))
+    logger.close()
+    assert logger.dropped == 0
+    assert logger.written == len(recipes)
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Store, Predictor]:
+    monkeypatch.setenv("CUISINEFLOW_STORE", str(tmp_path / "store"))
+    store = Store.open(str(tmp_path / "store"))
+    predictor = Predictor(tiny_model)
+    reference = sample(600, seed=100)
+    profile = build_profile(reference, predictor.predict_proba(reference), predictor.classes,
+                            [r["ingredients"] for r in make_recipes(120)])  # fmt: skip
+    Registry(store).register("cuisine", tiny_model, {"monitoring_reference": profile})
+    return tmp_path, store, predictor
+
+
+def test_logs_are_parquet_partitioned_by_date(project: tuple[Path, Store, Predictor]) -> None:
+    _, store, predictor = project
+    log_window(store, predictor, sample(250, seed=1), 0)
+    keys = store.list("monitoring/predictions")
+    assert keys
+    assert all(k.split("/")[2].startswith("date=20") for k in keys)
+    table = pq.read_table(store.path(keys[0]))
+    assert {"request_id", "timestamp", "model_name", "model_version", "ingredients", "cuisine",
+            "top_probabilities", "latency_ms"} <= set(table.column_names)  # fmt: skip
+
+
+def test_full_buffer_and_dead_store_drop_and_count(tmp_path: Path, tiny_model: Path) -> None:
+    predictor = Predictor(tiny_model)
+    recipes = sample(30, seed=2)
+    records = records_for(
+        predictor.predict(recipes), [(i, r) for i, r in enumerate(recipes)], "m", "1", "r", 1.0
+    )
+    small = PredictionLogger(Store.open(str(tmp_path / "s")), max_buffer=40, flush_seconds=60)
+    small.log(records)
+    small.log(records)  # would pass the bound: dropped, not blocked
+    small.close()
+    assert (small.written, small.dropped) == (30, 30)
+    dead = Store.open("s3://nowhere/x", endpoint_url=f"http://127.0.0.1:{free_port()}")
+    logger = PredictionLogger(dead, flush_seconds=60)
+    logger.log(records)
+    logger.close()  # must not raise
+    assert (logger.written, logger.dropped) == (0, 30)
+
+
+def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
+    project: tuple[Path, Store, Predictor], tmp_path: Path
+) -> None:
+    root, store, predictor = project
+    log_window(store, predictor, sample(400, seed=3), 0)
+    quiet = cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r1"), cwd=root)
+    report = json.loads((tmp_path / "r1" / "report.json").read_text())
+    assert quiet.returncode == 0
+    assert report["n_predictions"] == 400
+    assert report["alerts"] == []
+    assert report["drift"]["input"]["detected"] is False
+    assert report["realized_accuracy"] is None
+    assert "<h1>Monitoring report</h1>" in (tmp_path / "r1" / "report.html").read_text()
+    labels = tmp_path / "labels.json"
+    recorded = sample(400, seed=3)
+    # Every label says chinese: realized accuracy is then the share predicted chinese.
+    rows = [{"id": i, "cuisine": "chinese", "ingredients": r} for i, r in enumerate(recorded)]
+    labels.write_text(json.dumps([*rows, {"id": 99999, "cuisine": "thai", "ingredients": ["x"]}]))
+    share_chinese = sum(p.cuisine == "chinese" for p in predictor.predict(recorded)) / 400
+    added = cli("labels", "add", str(labels), cwd=root)
+    assert added.stdout.strip() == "recorded 401 labels"
+    with_labels = cli(
+        "monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r2"), cwd=root, check=False
+    )
+    report = json.loads((tmp_path / "r2" / "report.json").read_text())
+    assert report["labels"] == {"given": 401, "matched": 400, "unknown_ids": 1}
+    assert report["realized_accuracy"] == pytest.approx(share_chinese)
+    assert "1 labels have ids not in the window" in with_labels.stderr
+    assert with_labels.returncode == 1  # realized accuracy is far under its floor
+    log_window(store, predictor, sample(600, seed=4, cuisines=("italian",)), 10_000)
+    drift = cli(
+        "monitor",
+        "--model",
+        "cuisine@1",
+        "--output",
+        str(tmp_path / "r3"),
+        "--labels",
+        str(labels),
+        cwd=root,
+        check=False,
+    )
+    assert drift.returncode == 1
+    assert "ALERT cuisine_mix" in drift.stdout
+
+
+def test_empty_window_and_missing_logs_are_clear(
+    project: tuple[Path, Store, Predictor], tmp_path: Path
+) -> None:
+    root, store, predictor = project
+    missing = cli("monitor", "--model", "cuisine@1", cwd=root, check=False)
+    assert missing.returncode == 1
+    assert "no prediction logs in local store" in missing.stderr
+    log_window(store, predictor, sample(150, seed=5), 0)
+    empty = cli(
+        "monitor",
+        "--model",
+        "cuisine@1",
+        "--since",
+        "2001-01-01",
+        "--until",
+        "2001-01-02",
+        cwd=root,
+        check=False,
+    )
+    assert empty.returncode == 1
+    assert "no predictions logged in the window" in empty.stderr
+    no_folder = cli(
+        "monitor", "--model", "cuisine@1", "--log", str(tmp_path / "nope"), cwd=root, check=False
+    )
+    assert f"{tmp_path / 'nope'}: no such prediction log file or folder" in no_folder.stderr
+    assert "Traceback" not in missing.stderr + empty.stderr + no_folder.stderr
