@@ -6,6 +6,7 @@ featurizer is plain data (vocabularies and IDF weights), saved without pickle.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -51,6 +52,7 @@ def singular(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a few thousand ingredients make up most traffic
 def normalise_ingredient(text: str) -> str:
     """Canonical words of an ingredient: no accents, brands' marks, quantities or descriptors."""
     decomposed = unicodedata.normalize("NFKD", text.lower())

@@ -1,0 +1,91 @@
+"""Benchmark: `cuisineflow monitor` over 100,000 logged predictions (target: 10 s or less).
+
+Logs 100,000 predictions of the unlabelled What's Cooking recipes (production-like traffic)
+to a local store, then times reading the window, the drift statistics and the report.
+
+Usage: .venv/bin/python benchmarks/monitor.py --model models/cuisine --source DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cuisineflow.data.rawfiles import read_raw_file
+from cuisineflow.monitoring.log import PredictionLogger, records_for
+from cuisineflow.monitoring.report import build_report
+from cuisineflow.monitoring.window import read_labels, read_predictions
+from cuisineflow.params import MonitorParams
+from cuisineflow.predict import Predictor
+from cuisineflow.storage import Store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("models/cuisine"))
+    parser.add_argument("--profile", type=Path, default=Path("models/reference_profile.json"))
+    parser.add_argument(
+        "--source", type=Path, default=Path(os.environ.get("CUISINEFLOW_SOURCE", "."))
+    )
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--windows", type=int, default=150, help="resampled windows for the false-alarm rate"
+    )
+    args = parser.parse_args()
+    recipes = [r.ingredients for r in read_raw_file(args.source / "test.json.zip")]
+    rng = random.Random(0)
+    window = [rng.choice(recipes) for _ in range(args.n)]
+    predictor = Predictor(args.model)
+    reference = json.loads(args.profile.read_text())
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(folder)
+        started = time.perf_counter()
+        logger = PredictionLogger(store, max_buffer=args.n + 1, flush_records=20_000)
+        for start in range(0, args.n, 1000):
+            chunk = window[start : start + 1000]
+            logger.log(records_for(predictor.predict(chunk), [(start + i, r) for i, r in enumerate(chunk)],
+                                   "cuisine", "1", "bench", 0.1))  # fmt: skip
+        logger.close()
+        print(f"logged {logger.written:,} predictions in {time.perf_counter() - started:.1f} s "
+              f"({len(store.list('monitoring/predictions'))} Parquet files)")  # fmt: skip
+        times = []
+        for _ in range(args.runs):
+            begin = time.perf_counter()
+            table = read_predictions(Store.open(folder), None, None)
+            report = build_report(reference, table, read_labels(store, None), MonitorParams(), {})
+            times.append(time.perf_counter() - begin)
+        print(f"monitor over {report['n_predictions']:,} predictions: median {statistics.median(times):.2f} s "
+              f"of {args.runs} runs; alerts: {[a['name'] for a in report['alerts']] or 'none'}")  # fmt: skip
+    false_alarms(predictor, reference, recipes, args.windows)
+
+
+def false_alarms(
+    predictor: Predictor, reference: dict, recipes: list[list[str]], windows: int
+) -> None:
+    """Windows resampled from unseen recipes of the same distribution: how often any alert fires."""
+    from cuisineflow.monitoring.drift import alerts, compare
+
+    params, rng, fired = MonitorParams(), random.Random(1), 0
+    names: dict[str, int] = {}
+    for k in range(windows):
+        window = [rng.choice(recipes) for _ in range((200, 1000, 5000)[k % 3])]
+        probabilities = predictor.predict_proba(window)
+        predicted = [predictor.classes[i] for i in probabilities.argmax(axis=1)]
+        report = compare(reference, window, predicted, probabilities.max(axis=1), params)
+        found = alerts(report, params)
+        fired += bool(found)
+        for alert in found:
+            names[alert["name"]] = names.get(alert["name"], 0) + 1
+    print(f"false alarms: {fired} of {windows} windows of 200/1,000/5,000 unseen recipes "
+          f"({fired / windows:.1%}); by check: {names or 'none'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
