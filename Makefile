@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SOURCE ?= $(CUISINEFLOW_SOURCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-serve
+.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-serve bench-monitor
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench-serve: setup ## Benchmark serving vs MLflow, and Lambda (after make run; n
 	$(BIN)/uv sync --locked --quiet --group bench
 	$(BIN)/python benchmarks/serve.py --model models/cuisine
 	$(BIN)/uv sync --locked --quiet
+
+bench-monitor: setup ## Benchmark monitoring 100,000 predictions; false-alarm rate (after make run)
+	$(BIN)/python benchmarks/monitor.py $(if $(SOURCE),--source "$(SOURCE)")
 
 clean: ## Remove the virtual environment and caches (not the store or data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
