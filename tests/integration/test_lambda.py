@@ -129,3 +129,25 @@ def test_tampered_model_is_refused_at_cold_start(model_on_s3: str, s3_endpoint: 
             lambda_handler.handler({"ingredients": ["salt"]}, None)
     finally:
         client.put_object(Bucket=s3_endpoint.bucket, Key=key, Body=original)
+
+
+def test_predictions_are_logged_to_the_store_for_monitor(
+    model_on_s3: str, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cuisineflow.aws_lambda import predictionlog
+    from cuisineflow.monitoring.window import read_predictions
+
+    monkeypatch.setenv("CUISINEFLOW_LOG_URI", f"s3://{s3_endpoint.bucket}/lambda-logs")
+    monkeypatch.setattr(predictionlog, "FLUSH_RECORDS", 4)
+    recipes = [{"id": i, "ingredients": ["tortillas", "cumin", f"garnish {i}"]} for i in range(3)]
+    lambda_handler.handler({"recipes": recipes}, None)  # 3 buffered: not written yet
+    store = Store.open(f"s3://{s3_endpoint.bucket}/lambda-logs", endpoint_url=s3_endpoint.url)
+    assert store.list("monitoring/incoming") == []
+    lambda_handler.handler(v2_event("POST", "/v1/predict", json.dumps({"recipes": recipes})), None)
+    (key,) = store.list("monitoring/incoming")
+    assert key.startswith("monitoring/incoming/date=20")
+    logged = read_predictions(store, None, None)
+    assert logged.num_rows == 6
+    assert logged.column("id").to_pylist() == ["0", "1", "2", "0", "1", "2"]
+    assert set(logged.column("cuisine").to_pylist()) == {"mexican"}
+    assert predictionlog.dropped == 0

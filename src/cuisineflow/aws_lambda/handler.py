@@ -9,13 +9,16 @@ cold start and verified against its checksums.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
+import time
 import uuid
 from typing import Any
 
 from pydantic import ValidationError
 
+from cuisineflow.aws_lambda import predictionlog
 from cuisineflow.aws_lambda.loader import fetch_version
 from cuisineflow.predict import Predictor
 from cuisineflow.schemas import PredictRequest, PredictResponse, RecipeIn
@@ -36,7 +39,7 @@ def model() -> tuple[Predictor, dict[str, Any]]:
     return _MODEL
 
 
-def predict(payload: Any) -> tuple[int, dict[str, Any]]:
+def predict(payload: Any, request_id: str = "") -> tuple[int, dict[str, Any]]:
     """Status and JSON body for a prediction request."""
     # Validate against the shape the payload claims, so errors name its own fields.
     single = isinstance(payload, dict) and "recipes" not in payload and "ingredients" in payload
@@ -48,6 +51,7 @@ def predict(payload: Any) -> tuple[int, dict[str, Any]]:
     except ValidationError as error:
         return 400, {"detail": _problems(error)}
     predictor, metadata = model()
+    started = time.perf_counter()
     predictions = predictor.predict([r.ingredients for r in recipes])
     response = PredictResponse.model_validate(
         {
@@ -61,6 +65,19 @@ def predict(payload: Any) -> tuple[int, dict[str, Any]]:
             ],
         }
     )
+    now = dt.datetime.now(dt.UTC).isoformat()
+    predictionlog.record(
+        [
+            {"request_id": request_id, "timestamp": now, "model_name": metadata.get("name"),
+             "model_version": str(metadata.get("version")),
+             "id": None if r.id is None else str(r.id),
+             "ingredients": r.ingredients, "cuisine": p.cuisine, "confidence": p.confidence,
+             "top_cuisines": [t["cuisine"] for t in p.top],
+             "top_probabilities": [t["probability"] for t in p.top],
+             "latency_ms": (time.perf_counter() - started) * 1e3}
+            for r, p in zip(recipes, predictions, strict=True)
+        ]
+    )  # fmt: skip
     return 200, response.model_dump()
 
 
@@ -68,7 +85,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Lambda entry point."""
     if "httpMethod" in event or event.get("version") == "2.0":
         return _http(event)
-    status, body = predict(event)  # a direct invocation: the request JSON itself
+    status, body = predict(event, uuid.uuid4().hex)  # a direct invocation: the request JSON
     return body if status == 200 else {"statusCode": status, **body}
 
 
@@ -102,7 +119,7 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
         return _response(
             400, {"detail": [{"field": "body", "message": f"not valid JSON: {error}"}]}, request_id
         )
-    status, body = predict(payload)
+    status, body = predict(payload, request_id)
     return _response(status, body, request_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import uuid
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from cuisineflow.aws_lambda.predictionlog import INCOMING
 from cuisineflow.data.rawfiles import read_raw_file
 from cuisineflow.errors import DataError
 from cuisineflow.monitoring.log import PREFIX, SCHEMA
@@ -24,25 +26,40 @@ def read_predictions(
     store: Store, since: dt.datetime | None, until: dt.datetime | None, path: Path | None = None
 ) -> pa.Table:
     """Logged predictions with since <= timestamp < until, from the store or a local folder."""
-    if path is not None:
-        if not path.exists():
-            raise DataError(f"{path}: no such prediction log file or folder")
-        dataset = ds.dataset(str(path), format="parquet", partitioning="hive", schema=SCHEMA)
-    else:
-        if not store.list(PREFIX):
-            raise DataError(
-                f"no prediction logs in {store.describe()} ({PREFIX}/): serve the model, or "
-                "run `cuisineflow predict --log`, to record some"
-            )
-        dataset = ds.dataset(store.path(PREFIX), filesystem=store.arrow_filesystem,
-                             format="parquet", partitioning="hive", schema=SCHEMA)  # fmt: skip
     condition = None
     for bound, op in ((since, pc.greater_equal), (until, pc.less)):
         if bound is not None:
             stamp = pa.scalar(bound.astimezone(dt.UTC), type=pa.timestamp("ms", tz="UTC"))
             term = op(ds.field("timestamp"), stamp)
             condition = term if condition is None else condition & term
-    return dataset.to_table(filter=condition)
+    if path is not None:
+        if not path.exists():
+            raise DataError(f"{path}: no such prediction log file or folder")
+        dataset = ds.dataset(str(path), format="parquet", partitioning="hive", schema=SCHEMA)
+        return dataset.to_table(filter=condition)
+    parquet, incoming = store.list(PREFIX), _incoming(store)
+    if not parquet and not incoming:
+        raise DataError(
+            f"no prediction logs in {store.describe()} ({PREFIX}/): serve the model, or "
+            "run `cuisineflow predict --log`, to record some"
+        )
+    tables = [t.filter(condition) if condition is not None else t for t in incoming]
+    if parquet:
+        dataset = ds.dataset(store.path(PREFIX), filesystem=store.arrow_filesystem,
+                             format="parquet", partitioning="hive", schema=SCHEMA)  # fmt: skip
+        tables.append(dataset.to_table(filter=condition))  # the filter is pushed into the scan
+    return pa.concat_tables(tables)
+
+
+def _incoming(store: Store) -> list[pa.Table]:
+    """Logs the Lambda function wrote as JSON Lines (monitoring/incoming/)."""
+    tables = []
+    for key in store.list(INCOMING):
+        rows = [json.loads(line) for line in store.read_bytes(key).splitlines() if line.strip()]
+        for row in rows:
+            row["timestamp"] = dt.datetime.fromisoformat(row["timestamp"])
+        tables.append(pa.Table.from_pylist(rows, schema=SCHEMA))
+    return tables
 
 
 def add_labels(store: Store, source: Path) -> int:

@@ -1,0 +1,65 @@
+"""Prediction logs from Lambda: buffered across warm invocations, put to S3 as JSON Lines.
+
+A Lambda function is frozen between invocations, so no background thread can write:
+the invocation that fills the buffer (500 records, or 60 s old) writes it, one PUT.
+pyarrow would not fit the package, so these land in monitoring/incoming/ as JSON Lines,
+and `cuisineflow monitor` reads them beside the Parquet logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+import uuid
+from typing import Any
+
+INCOMING = "monitoring/incoming"
+FLUSH_RECORDS = 500
+FLUSH_SECONDS = 60.0
+MAX_BUFFER = 5_000
+
+log = logging.getLogger(__name__)
+_buffer: list[dict[str, Any]] = []
+_oldest = 0.0
+dropped = 0
+
+
+def record(records: list[dict[str, Any]]) -> None:
+    """Buffer records (bounded), and write them when enough have waited long enough."""
+    global _oldest, dropped
+    target = os.environ.get("CUISINEFLOW_LOG_URI")
+    if not target:
+        return
+    if len(_buffer) + len(records) > MAX_BUFFER:
+        dropped += len(records)
+        return
+    if not _buffer:
+        _oldest = time.monotonic()
+    _buffer.extend(records)
+    if len(_buffer) >= FLUSH_RECORDS or time.monotonic() - _oldest >= FLUSH_SECONDS:
+        flush(target)
+
+
+def flush(target: str) -> None:
+    """PUT the buffer as one JSON Lines object; on failure drop and count it."""
+    global dropped
+    batch = _buffer[:]
+    _buffer.clear()
+    if not batch:
+        return
+    try:
+        import boto3
+
+        bucket, _, prefix = target.removeprefix("s3://").partition("/")
+        day = dt.datetime.now(dt.UTC).date().isoformat()
+        key = "/".join(p for p in (prefix.strip("/"), INCOMING, f"date={day}",
+                                   f"part-{uuid.uuid4().hex}.jsonl") if p)  # fmt: skip
+        body = "".join(json.dumps(r, default=str) + "\n" for r in batch).encode()
+        client = boto3.client("s3", endpoint_url=os.environ.get("CUISINEFLOW_S3_ENDPOINT_URL"))
+        client.put_object(Bucket=bucket, Key=key, Body=body)
+    except Exception as error:  # the prediction has been made: never fail it for its log
+        dropped += len(batch)
+        log.warning("dropped %d prediction log records: %s", len(batch), error)
