@@ -170,27 +170,30 @@ class S3Endpoint:
         return {**self.env, "CUISINEFLOW_STORE": f"s3://{self.bucket}/{prefix}"}
 
 
+def start_store_server(port: int, bucket: str) -> subprocess.Popen[str]:
+    """`cuisineflow store serve` as its own process, its output piped for reading."""
+    command = [sys.executable, "-m", "cuisineflow", "store", "serve", "--port", str(port)]
+    return subprocess.Popen(
+        [*command, "--bucket", bucket], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def typical_recipes(
+    n: int, seed: int, cuisines: tuple[str, ...] = tuple(sorted(TYPICAL))
+) -> list[list[str]]:
+    """Unseen recipes like the tiny model's training data (ingredient lists only)."""
+    rng = random.Random(seed)
+    return [
+        [*rng.sample(TYPICAL[c], rng.randint(3, 6)), "salt"] for c in rng.choices(cuisines, k=n)
+    ]
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
     """`cuisineflow store serve` in its own process: a real HTTP S3 endpoint on loopback."""
     port = free_port()
     bucket = "cuisineflow-tests"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cuisineflow",
-            "store",
-            "serve",
-            "--port",
-            str(port),
-            "--bucket",
-            bucket,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_store_server(port, bucket)
     assert process.stdout is not None
     env: dict[str, str] = {}
     for line in process.stdout:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import numpy as np
@@ -12,25 +11,15 @@ from cuisineflow.monitoring.drift import alerts, compare, js_distance, two_sampl
 from cuisineflow.monitoring.profile import build_profile
 from cuisineflow.params import MonitorParams
 from cuisineflow.predict import Predictor
-from tests.conftest import TYPICAL, make_recipes
+from tests.conftest import make_recipes, typical_recipes
 
 PARAMS = MonitorParams()
-
-
-def sample(
-    n: int, seed: int, cuisines: tuple[str, ...] = tuple(sorted(TYPICAL))
-) -> list[list[str]]:
-    """Recipes like the model's training data (a fresh seed: unseen recipes)."""
-    rng = random.Random(seed)
-    return [
-        [*rng.sample(TYPICAL[c], rng.randint(3, 6)), "salt"] for c in rng.choices(cuisines, k=n)
-    ]
 
 
 @pytest.fixture(scope="module")
 def setup(tiny_model: Path) -> tuple[Predictor, dict]:
     predictor = Predictor(tiny_model)
-    reference = sample(600, seed=100)
+    reference = typical_recipes(600, seed=100)
     profile = build_profile(reference, predictor.predict_proba(reference), predictor.classes,
                             [r["ingredients"] for r in make_recipes(120)])  # fmt: skip
     return predictor, profile
@@ -54,20 +43,20 @@ def test_distances_and_tests_by_hand() -> None:
 
 
 def test_fresh_samples_raise_no_alarm(setup: tuple[Predictor, dict]) -> None:
-    alarms = sum(bool(check(setup, sample(size, seed))[1]) for seed, size in
+    alarms = sum(bool(check(setup, typical_recipes(size, seed))[1]) for seed, size in
                  enumerate([200, 500, 1000] * 10, start=1))  # fmt: skip
     assert alarms == 0  # 30 windows; the measured rate on the real data is in the README
 
 
 def test_three_cuisines_only_is_prediction_drift(setup: tuple[Predictor, dict]) -> None:
-    report, fired = check(setup, sample(600, seed=7, cuisines=("italian",)))
+    report, fired = check(setup, typical_recipes(600, seed=7, cuisines=("italian",)))
     assert report["drift"]["prediction"]["detected"]
     assert "cuisine_mix" in {a["name"] for a in fired}
     assert report["drift"]["prediction"]["checks"][0]["window"]["italian"] > 0.9
 
 
 def test_renamed_ingredients_are_input_drift(setup: tuple[Predictor, dict]) -> None:
-    renamed = [[f"organic {i}" for i in recipe] for recipe in sample(600, seed=8)]
+    renamed = [[f"organic {i}" for i in recipe] for recipe in typical_recipes(600, seed=8)]
     report, fired = check(setup, renamed)
     oov = report["drift"]["input"]["checks"][0]
     assert oov["name"] == "out_of_vocabulary_rate_increase"

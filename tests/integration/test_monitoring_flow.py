@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -15,18 +14,9 @@ from cuisineflow.predict import Predictor
 from cuisineflow.registry import Registry
 from cuisineflow.storage import Store
 from cuisineflow.storage.s3server import free_port
-from tests.conftest import TYPICAL, cli, make_recipes
+from tests.conftest import cli, make_recipes, typical_recipes
 
 pytestmark = pytest.mark.integration
-
-
-def sample(
-    n: int, seed: int, cuisines: tuple[str, ...] = tuple(sorted(TYPICAL))
-) -> list[list[str]]:
-    rng = random.Random(seed)
-    return [
-        [*rng.sample(TYPICAL[c], rng.randint(3, 6)), "salt"] for c in rng.choices(cuisines, k=n)
-    ]
 
 
 def log_window(store: Store, predictor: Predictor, recipes: list[list[str]], first_id: int) -> None:
@@ -46,7 +36,7 @@ def project(
     monkeypatch.setenv("CUISINEFLOW_STORE", str(tmp_path / "store"))
     store = Store.open(str(tmp_path / "store"))
     predictor = Predictor(tiny_model)
-    reference = sample(600, seed=100)
+    reference = typical_recipes(600, seed=100)
     profile = build_profile(reference, predictor.predict_proba(reference), predictor.classes,
                             [r["ingredients"] for r in make_recipes(120)])  # fmt: skip
     Registry(store).register("cuisine", tiny_model, {"monitoring_reference": profile})
@@ -55,7 +45,7 @@ def project(
 
 def test_logs_are_parquet_partitioned_by_date(project: tuple[Path, Store, Predictor]) -> None:
     _, store, predictor = project
-    log_window(store, predictor, sample(250, seed=1), 0)
+    log_window(store, predictor, typical_recipes(250, seed=1), 0)
     keys = store.list("monitoring/predictions")
     assert keys
     assert all(k.split("/")[2].startswith("date=20") for k in keys)
@@ -66,7 +56,7 @@ def test_logs_are_parquet_partitioned_by_date(project: tuple[Path, Store, Predic
 
 def test_full_buffer_and_dead_store_drop_and_count(tmp_path: Path, tiny_model: Path) -> None:
     predictor = Predictor(tiny_model)
-    recipes = sample(30, seed=2)
+    recipes = typical_recipes(30, seed=2)
     records = records_for(
         predictor.predict(recipes), [(i, r) for i, r in enumerate(recipes)], "m", "1", "r", 1.0
     )
@@ -86,7 +76,7 @@ def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
     project: tuple[Path, Store, Predictor], tmp_path: Path
 ) -> None:
     root, store, predictor = project
-    log_window(store, predictor, sample(400, seed=3), 0)
+    log_window(store, predictor, typical_recipes(400, seed=3), 0)
     quiet = cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r1"), cwd=root)
     report = json.loads((tmp_path / "r1" / "report.json").read_text())
     assert quiet.returncode == 0
@@ -96,7 +86,7 @@ def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
     assert report["realized_accuracy"] is None
     assert "<h1>Monitoring report</h1>" in (tmp_path / "r1" / "report.html").read_text()
     labels = tmp_path / "labels.json"
-    recorded = sample(400, seed=3)
+    recorded = typical_recipes(400, seed=3)
     # Every label says chinese: realized accuracy is then the share predicted chinese.
     rows = [{"id": i, "cuisine": "chinese", "ingredients": r} for i, r in enumerate(recorded)]
     labels.write_text(json.dumps([*rows, {"id": 99999, "cuisine": "thai", "ingredients": ["x"]}]))
@@ -111,7 +101,7 @@ def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
     assert report["realized_accuracy"] == pytest.approx(share_chinese)
     assert "1 labels have ids not in the window" in with_labels.stderr
     assert with_labels.returncode == 1  # realized accuracy is far under its floor
-    log_window(store, predictor, sample(600, seed=4, cuisines=("italian",)), 10_000)
+    log_window(store, predictor, typical_recipes(600, seed=4, cuisines=("italian",)), 10_000)
     drift = cli(
         "monitor",
         "--model",
@@ -134,7 +124,7 @@ def test_empty_window_and_missing_logs_are_clear(
     missing = cli("monitor", "--model", "cuisine@1", cwd=root, check=False)
     assert missing.returncode == 1
     assert "no prediction logs in local store" in missing.stderr
-    log_window(store, predictor, sample(150, seed=5), 0)
+    log_window(store, predictor, typical_recipes(150, seed=5), 0)
     empty = cli(
         "monitor",
         "--model",

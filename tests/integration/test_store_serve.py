@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from cuisineflow.storage.s3server import free_port, s3_client
+from tests.conftest import start_store_server
 
 pytestmark = pytest.mark.integration
 
@@ -18,22 +19,7 @@ def test_serves_the_bucket_then_stops_on_signal(
     stop_signal: signal.Signals, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cuisineflow",
-            "store",
-            "serve",
-            "--port",
-            str(port),
-            "--bucket",
-            "served",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_store_server(port, "served")
     assert process.stdout is not None
     first = process.stdout.readline()
     assert first == f"Embedded S3 endpoint at http://127.0.0.1:{port} with bucket 'served'.\n"
