@@ -578,6 +578,38 @@ def labels_add(
     typer.echo(f"recorded {count} labels")
 
 
+@app.command("report")
+def report(
+    kinds: Annotated[
+        list[str] | None,
+        typer.Argument(help="data, model, experiments, monitoring or all [default: all]."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Folder for the HTML files [default: reports/].")
+    ] = None,
+) -> None:
+    """Self-contained HTML reports with plots; also copied to <store>/reports/.
+
+    data: recipes per cuisine, ingredients per recipe, common and distinctive ingredients,
+    validation. model: metrics, per-cuisine table, confusion matrix, calibration, most
+    confused pairs with examples, lineage. experiments: the DVC experiments compared.
+    monitoring: drift and estimated and realized accuracy per day. Each page has every
+    image inline and loads nothing from the network.
+    """
+    from cuisineflow.stages import report as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    asked = tuple(kinds or ["all"])
+    chosen = stage.KINDS if "all" in asked else asked
+    unknown = sorted(set(chosen) - set(stage.KINDS))
+    if unknown:
+        raise CuisineflowError(
+            f"unknown report {', '.join(unknown)}: choose from {', '.join(stage.KINDS)} or all"
+        )
+    for path in stage.run(DvcRepo.find().root, tuple(chosen), output):
+        typer.echo(f"wrote {path}")
+
+
 class PredictionFormat(StrEnum):
     """How `predict` writes its predictions."""
 

@@ -53,6 +53,11 @@ def run_workflow(
     if (repo.root / "dvc.yaml").exists():
         repo.repro(*(["--force"] if force else []))
     repo.push()
+    if (repo.root / "dvc.yaml").exists():
+        from cuisineflow.stages import report
+
+        # The pipeline's `report` stage cannot run `dvc exp show` under repro's lock.
+        report.run(repo.root, ("experiments",))
     raw_dir = repo.root / RAW_DIR
     files = sorted(p.name for p in raw_dir.iterdir() if not p.name.startswith("."))
     evaluation_file = repo.root / "metrics" / "evaluate.json"

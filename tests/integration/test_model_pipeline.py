@@ -125,7 +125,7 @@ def test_forced_repro_gives_identical_model_and_metrics(project: Path) -> None:
 def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None:
     output = dvc("exp", "run", "-S", "train.C=2.0", "--name", "wider-c", cwd=project)
     ran = {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate", "register"}
+    assert ran == {"train", "evaluate", "register", "report"}
     table = json.loads(dvc("exp", "show", "--json", cwd=project))
     names = json.dumps(table)
     assert "wider-c" in names

@@ -1,0 +1,170 @@
+"""DVC stage `report` and `cuisineflow report`: HTML reports, copied to <store>/reports/."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from cuisineflow.errors import CuisineflowError, DataError
+from cuisineflow.models.metrics import evaluate
+from cuisineflow.params import load_params
+from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor
+from cuisineflow.reports import pages
+from cuisineflow.settings import get_settings
+from cuisineflow.stages.register import REGISTERED
+from cuisineflow.stages.split import SPLIT_DIR
+from cuisineflow.stages.validate import VALIDATED_DIR
+from cuisineflow.storage import Store, open_store
+from cuisineflow.storage.local import atomic_write_bytes
+
+REPORTS_DIR = "reports"
+KINDS = ("data", "model", "experiments", "monitoring")
+PIPELINE_KINDS = ("data", "model", "monitoring")  # experiments need `dvc exp show`, outside repro
+
+
+def run(
+    root: Path, kinds: tuple[str, ...] = PIPELINE_KINDS, output: Path | None = None
+) -> list[Path]:
+    """Build the asked reports into `output` (default reports/) and copy them to the store."""
+    folder = output or root / REPORTS_DIR
+    store = open_store(get_settings(), root)
+    written = []
+    for kind in kinds:
+        html = BUILDERS[kind](root, store)
+        target = folder / f"{kind}.html"
+        atomic_write_bytes(target, html.encode())
+        store.write_bytes(f"reports/{kind}.html", html.encode())
+        written.append(target)
+    return written
+
+
+def data_report(root: Path, _: Store) -> str:
+    table = pq.read_table(
+        root / VALIDATED_DIR / "recipes.parquet", columns=["cuisine", "ingredients"]
+    )
+    recipes = list(zip(table["cuisine"].to_pylist(), table["ingredients"].to_pylist(), strict=True))
+    validation = json.loads((root / "metrics" / "validation.json").read_text())
+    return pages.data_page(recipes, validation)
+
+
+def model_report(root: Path, store: Store) -> str:
+    params = load_params(root / "params.yaml")
+    predictor = Predictor(root / PIPELINE_MODEL_DIR)
+    test = pq.read_table(root / SPLIT_DIR / "test.parquet")
+    recipes = test["ingredients"].to_pylist()
+    probabilities = predictor.predict_proba(recipes)
+    index = {c: i for i, c in enumerate(predictor.classes)}
+    truth = np.array([index[c] for c in test["cuisine"].to_pylist()])
+    result = evaluate(
+        probabilities,
+        truth,
+        predictor.classes,
+        params.evaluate.calibration_bins,
+        params.evaluate.top_k,
+    )
+    examples: dict[tuple[str, str], list[Sequence[str]]] = {}
+    for actual, guess, recipe in zip(truth, probabilities.argmax(axis=1), recipes, strict=True):
+        if actual != guess:
+            examples.setdefault((predictor.classes[actual], predictor.classes[guess]), []).append(
+                recipe
+            )
+    return pages.model_page(result, predictor.classes, examples, _lineage(root, store))
+
+
+def experiments_report(root: Path, _: Store) -> str:
+    from cuisineflow.reports.experiments import experiment_rows
+    from cuisineflow.storage.dvc import DvcRepo
+
+    shown = DvcRepo(root).run("exp", "show", "--json", quiet=True)
+    return pages.experiments_page(experiment_rows(json.loads(shown)))
+
+
+def monitoring_report(root: Path, store: Store) -> str:
+    from cuisineflow.monitoring.drift import compare
+    from cuisineflow.monitoring.window import read_labels, read_predictions
+    from cuisineflow.registry import ModelRef, Registry
+
+    params = load_params(root / "params.yaml").monitor
+    try:
+        logs = read_predictions(store, None, None)
+        registry = Registry(store)
+        ref = ModelRef.parse(get_settings().model)
+        if ref.name is None:
+            raise DataError("a registered model is needed for its reference profile")
+        reference = registry.metadata(ref.name, registry.resolve(ref)).get("monitoring_reference")
+    except CuisineflowError:
+        return pages.monitoring_page([])
+    if not reference:
+        return pages.monitoring_page([])
+    labels = read_labels(store, None)
+    days = []
+    dates = pc.strftime(logs["timestamp"], format="%Y-%m-%d")
+    for day in sorted(set(dates.to_pylist())):
+        window = logs.filter(pc.equal(dates, day))
+        if window.num_rows < params.min_window:
+            continue
+        confidence = np.asarray(
+            window["confidence"].to_numpy(zero_copy_only=False), dtype=np.float64
+        )
+        report = compare(
+            reference,
+            window["ingredients"].to_pylist(),
+            window["cuisine"].to_pylist(),
+            confidence,
+            params,
+        )
+        checks = {
+            c["name"]: c["value"] for group in report["drift"].values() for c in group["checks"]
+        }
+        pairs = [
+            (labels[i], p)
+            for i, p in zip(window["id"].to_pylist(), window["cuisine"].to_pylist(), strict=True)
+            if i in labels
+        ]
+        days.append(
+            {
+                "date": day,
+                "n_predictions": window.num_rows,
+                "estimated_accuracy": report["estimated_accuracy"],
+                "reference_accuracy_estimate": report["reference_accuracy_estimate"],
+                "realized_accuracy": sum(t == p for t, p in pairs) / len(pairs) if pairs else None,
+                "cuisine_mix": checks["cuisine_mix"],
+                "confidence": checks["confidence"],
+                "out_of_vocabulary_rate_increase": checks["out_of_vocabulary_rate_increase"],
+            }
+        )
+    return pages.monitoring_page(days)
+
+
+def _lineage(root: Path, store: Store) -> dict[str, Any]:
+    from cuisineflow.registry import Registry
+
+    registered_file = root / REGISTERED
+    if not registered_file.exists():
+        return {"model": "not registered yet"}
+    registered = json.loads(registered_file.read_text())
+    metadata = Registry(store).metadata(registered["name"], registered["version"])
+    lineage = metadata.get("lineage", {})
+    return {
+        "model version": f"{registered['name']}@{registered['version']}",
+        "created": metadata.get("created_at"),
+        "raw data (DVC hash)": lineage.get("raw_data", {}).get("dvc_md5"),
+        "training data (DVC hash)": lineage.get("training_data", {}).get("dvc_md5"),
+        "git commit": lineage.get("git", {}).get("commit"),
+        "git tree dirty": lineage.get("git", {}).get("dirty"),
+        "content sha256": metadata.get("content_sha256"),
+    }
+
+
+BUILDERS = {
+    "data": data_report,
+    "model": model_report,
+    "experiments": experiments_report,
+    "monitoring": monitoring_report,
+}
