@@ -15,6 +15,12 @@ MAX_COUNT_BIN = 30  # ingredients per recipe: 1..29, and 30 or more
 CONFIDENCE_BINS = 20
 
 
+def most_common(counts: Counter[str], n: int | None = None) -> list[tuple[str, int]]:
+    """The n most frequent, ties broken alphabetically (Counter's order follows set order,
+    which changes from run to run)."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:n]
+
+
 def ingredient_counts_histogram(recipes: Sequence[Sequence[str]]) -> list[int]:
     """Recipes by number of ingredients: index i counts recipes with i+1 (the last: 30+)."""
     counts = np.clip(np.array([len(r) for r in recipes], dtype=np.int64), 1, MAX_COUNT_BIN)
@@ -48,7 +54,7 @@ def build_profile(
         "vocabulary": vocabulary,
         "out_of_vocabulary_rate": unknown / total if total else 0.0,
         "ingredient_share": {
-            i: c / len(recipes) for i, c in frequency.most_common(TOP_INGREDIENTS)
+            i: c / len(recipes) for i, c in most_common(frequency, TOP_INGREDIENTS)
         },
         "ingredients_per_recipe": ingredient_counts_histogram(recipes),
         "prediction_share": {c: float(np.mean(predicted == k)) for k, c in enumerate(classes)},
