@@ -233,3 +233,30 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny-model") / "model"
     save_model(folder, featurizer, classifier)
     return folder
+
+
+# As the machine's notes advise: a closed network refuses Chromium's background traffic.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, installed here when missing (the test setup may run as root)."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        install = "apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)"
+        result = subprocess.run(
+            ["bash", "-c", install], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0 or not Path(path).exists():
+            pytest.fail(f"Chromium is missing and could not be installed:\n{result.stderr[-2000:]}")
+    return path

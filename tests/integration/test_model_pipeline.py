@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, copy_of_project, git, make_recipes, write_kaggle_zip
+from tests.conftest import (
+    CHROMIUM_ARGS,
+    PROJECT,
+    cli,
+    copy_of_project,
+    git,
+    make_recipes,
+    write_kaggle_zip,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -135,3 +143,55 @@ def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None
     assert rows["wider-c"]["train.C"] == 2.0
     assert rows["main"]["train.C"] == 0.5  # the workspace now holds the experiment
     assert rows["wider-c"]["accuracy"] >= 0.9
+
+
+def test_exploration_notebook_runs_headless(project: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(PROJECT / "notebooks" / "exploration.ipynb", as_version=4)
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(project)}}
+    ).execute()
+    outputs = [
+        o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
+    ]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    answer = outputs[-1]["data"]["text/plain"]
+    assert "('chinese'" in answer
+    assert "('mexican'" in answer
+
+
+def test_reports_in_headless_chromium(project: Path, chromium: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    cli("report", "experiments", cwd=project)
+    shots = tmp_path / "screenshots"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        for kind in ("data", "model", "experiments", "monitoring"):
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            errors: list[str] = []
+            outside: list[str] = []
+            page.on(
+                "console",
+                lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            page.on(
+                "request",
+                lambda r, outside=outside: (
+                    outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None
+                ),
+            )
+            page.goto((project / "reports" / f"{kind}.html").as_uri())
+            page.wait_for_load_state("load")
+            assert errors == [], kind
+            assert outside == [], kind
+            assert page.locator("h1").inner_text().startswith("cuisineflow")
+            if kind in ("data", "model"):
+                assert page.locator("svg").count() >= 2
+            page.screenshot(path=str(shots / f"{kind}.png"), full_page=True)
+            page.close()
+        browser.close()
+    assert all((shots / f"{k}.png").stat().st_size > 10_000 for k in ("data", "model"))
