@@ -53,7 +53,8 @@ def data_page(
     overall = most_common(Counter(x for _, i in recipes for x in set(i)), 25)
     common_by_cuisine = {
         c: [
-            x for x, _ in most_common(Counter(x for cc, i in labelled if cc == c for x in set(i)), 6)
+            x
+            for x, _ in most_common(Counter(x for cc, i in labelled if cc == c for x in set(i)), 6)
         ]
         for c, _ in sorted(per_cuisine)
     }
