@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
 max-width:72rem;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}h2{margin-top:2.2rem;
 border-bottom:2px solid #e5e9f0;padding-bottom:.2rem}
-table{border-collapse:collapse;display:block;overflow-x:auto;margin:.8rem 0;font-size:.92rem}th,td{padding:.25rem .7rem;border-bottom:1px solid #e5e9f0;
+table{border-collapse:collapse;display:block;overflow-x:auto;margin:.8rem 0;font-size:.92rem}
+th,td{padding:.25rem .7rem;border-bottom:1px solid #e5e9f0;
 text-align:left;vertical-align:top}th{background:#f4f6fa}.figure svg{max-width:100%;
 height:auto}.muted{color:#666}.alert{color:#b3261e;font-weight:600}"""
 
