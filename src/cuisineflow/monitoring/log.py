@@ -78,8 +78,8 @@ def _warm_up() -> None:
     the first flush while requests wait."""
     example = {
         "request_id": "", "timestamp": dt.datetime.now(dt.UTC), "model_name": "",
-        "model_version": "", "id": None, "ingredients": ["salt"], "cuisine": "", "confidence": 0.0, "top_cuisines": [""],
-        "top_probabilities": [0.0], "latency_ms": 0.0,
+        "model_version": "", "id": None, "ingredients": ["salt"], "cuisine": "",
+        "confidence": 0.0, "top_cuisines": [""], "top_probabilities": [0.0], "latency_ms": 0.0,
     }  # fmt: skip
     table = _table([example])
     pc.strftime(table["timestamp"], format="%Y-%m-%d")
