@@ -22,7 +22,7 @@ MODULES = (
     "__init__.py", "errors.py", "schemas.py", "params.py", "features.py", "predict.py",
     "models/__init__.py", "models/artifact.py", "models/linear.py",
     "aws_lambda/__init__.py", "aws_lambda/handler.py", "aws_lambda/loader.py",
-    "aws_lambda/predictionlog.py",
+    "aws_lambda/predictionlog.py", "monitoring/__init__.py",
 )  # fmt: skip
 ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload
 UNZIPPED_LIMIT = 250 * 1024 * 1024

@@ -16,7 +16,8 @@ import time
 import uuid
 from typing import Any
 
-INCOMING = "monitoring/incoming"
+from cuisineflow.monitoring import INCOMING
+
 FLUSH_RECORDS = 500
 FLUSH_SECONDS = 60.0
 MAX_BUFFER = 5_000

@@ -13,9 +13,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from cuisineflow.aws_lambda.predictionlog import INCOMING
 from cuisineflow.data.rawfiles import read_raw_file
 from cuisineflow.errors import DataError
+from cuisineflow.monitoring import INCOMING
 from cuisineflow.monitoring.log import PREFIX, SCHEMA
 from cuisineflow.storage import Store
 

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cuisineflow.models.metrics import evaluate
 from cuisineflow.monitoring.profile import build_profile
-from cuisineflow.params import load_params
+from cuisineflow.params import EvaluateParams, load_params
 from cuisineflow.predict import Predictor
 from cuisineflow.stages.featurize import fit_splits
 from cuisineflow.stages.split import SPLIT_DIR
@@ -22,6 +23,19 @@ PLOTS_DIR = "plots"
 REFERENCE_PROFILE = "models/reference_profile.json"
 
 
+def score(
+    predictor: Predictor, table: pa.Table, params: EvaluateParams
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Metrics of the served model on labelled recipes, with its probabilities and the truth."""
+    probabilities = predictor.predict_proba(table["ingredients"].to_pylist())
+    index = {c: i for i, c in enumerate(predictor.classes)}
+    truth = np.array([index[c] for c in table["cuisine"].to_pylist()])
+    result = evaluate(
+        probabilities, truth, predictor.classes, n_bins=params.calibration_bins, k=params.top_k
+    )
+    return result, probabilities, truth
+
+
 def run(root: Path) -> dict[str, Any]:
     """Score the artifact as it will be served on every split it never learnt from."""
     params = load_params(root / "params.yaml")
@@ -30,16 +44,7 @@ def run(root: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for name in held_out:
         table = pq.read_table(root / SPLIT_DIR / f"{name}.parquet")
-        probabilities = predictor.predict_proba(table["ingredients"].to_pylist())
-        index = {c: i for i, c in enumerate(predictor.classes)}
-        truth = np.array([index[c] for c in table["cuisine"].to_pylist()])
-        result = evaluate(
-            probabilities,
-            truth,
-            predictor.classes,
-            n_bins=params.evaluate.calibration_bins,
-            k=params.evaluate.top_k,
-        )
+        result, probabilities, truth = score(predictor, table, params.evaluate)
         summary[name] = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
         atomic_write_json(root / "metrics" / f"per_cuisine_{name}.json", result["per_cuisine"])
         if name == "test":

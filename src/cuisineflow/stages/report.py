@@ -12,11 +12,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cuisineflow.errors import CuisineflowError, DataError
-from cuisineflow.models.metrics import evaluate
 from cuisineflow.params import load_params
 from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor
 from cuisineflow.reports import pages
 from cuisineflow.settings import get_settings
+from cuisineflow.stages.evaluate import score
 from cuisineflow.stages.register import REGISTERED
 from cuisineflow.stages.split import SPLIT_DIR
 from cuisineflow.stages.validate import VALIDATED_DIR
@@ -58,16 +58,7 @@ def model_report(root: Path, store: Store) -> str:
     predictor = Predictor(root / PIPELINE_MODEL_DIR)
     test = pq.read_table(root / SPLIT_DIR / "test.parquet")
     recipes = test["ingredients"].to_pylist()
-    probabilities = predictor.predict_proba(recipes)
-    index = {c: i for i, c in enumerate(predictor.classes)}
-    truth = np.array([index[c] for c in test["cuisine"].to_pylist()])
-    result = evaluate(
-        probabilities,
-        truth,
-        predictor.classes,
-        params.evaluate.calibration_bins,
-        params.evaluate.top_k,
-    )
+    result, probabilities, truth = score(predictor, test, params.evaluate)
     examples: dict[tuple[str, str], list[Sequence[str]]] = {}
     for actual, guess, recipe in zip(truth, probabilities.argmax(axis=1), recipes, strict=True):
         if actual != guess:
