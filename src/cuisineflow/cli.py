@@ -218,7 +218,7 @@ def featurize() -> None:
 
 @app.command("train")
 def train() -> None:
-    """DVC stage: fit and calibrate the model of params.yaml (train:) into models/cuisine."""
+    """DVC stage: fit and calibrate the model of params.yaml (train:) into models/evaluated."""
     from cuisineflow.stages import train as stage
     from cuisineflow.storage.dvc import DvcRepo
 
@@ -231,7 +231,7 @@ def train() -> None:
 
 @app.command("evaluate")
 def evaluate_command() -> None:
-    """DVC stage: score models/cuisine on held-out recipes; write metrics/ and plots/."""
+    """DVC stage: score models/evaluated on held-out recipes; write metrics/ and plots/."""
     from cuisineflow.stages import evaluate as stage
     from cuisineflow.storage.dvc import DvcRepo
 
@@ -246,6 +246,27 @@ class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+@app.command("refit")
+def refit() -> None:
+    """DVC stage: the served model, models/cuisine (refit:).
+
+    With `refit.recipes: all_labelled` (the default) the evaluated featurize and train params
+    are fit again on train, valid and test together; with `none` the evaluated model is
+    served as it is.
+    """
+    from cuisineflow.stages import refit as stage
+    from cuisineflow.storage.dvc import DvcRepo
+
+    summary = stage.run(DvcRepo.find().root)
+    if summary["recipes"] == "none":
+        typer.echo(f"serving {summary['source']} as it is")
+    else:
+        typer.echo(
+            f"{summary['model']} refit on {summary['fit_rows']} recipes in "
+            f"{summary['fit_seconds']} s; artifact {summary['artifact_mb']} MB"
+        )
 
 
 @app.command("experiments")
@@ -275,7 +296,7 @@ def experiments(
 
 @app.command("register")
 def register() -> None:
-    """DVC stage: register models/cuisine in <store>/registry with its lineage (register:).
+    """DVC stage: register the served model, models/cuisine, with its lineage (register:).
 
     Registering content that is already there returns its existing version.
     """

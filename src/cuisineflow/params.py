@@ -81,6 +81,14 @@ class EvaluateParams(_Section):
     top_k: int = Field(default=3, ge=1)
 
 
+class RefitParams(_Section):
+    """Which recipes the served model learns from, once `evaluate` has scored the params."""
+
+    # all_labelled: train, valid and test (about 11% more recipes than the evaluated fit; the
+    # test score then estimates it from below). none: serve the evaluated model itself.
+    recipes: Literal["all_labelled", "none"] = "all_labelled"
+
+
 class RegisterParams(_Section):
     """Which registry name the pipeline's model goes under, and the alias it then gets."""
 
@@ -111,6 +119,7 @@ class Params(_Section):
     featurize: FeaturizeParams = Field(default_factory=FeaturizeParams)
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
+    refit: RefitParams = Field(default_factory=RefitParams)
     register_: RegisterParams = Field(default_factory=RegisterParams, alias="register")
     monitor: MonitorParams = Field(default_factory=MonitorParams)
 

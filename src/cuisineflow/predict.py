@@ -11,7 +11,7 @@ import numpy as np
 
 from cuisineflow.models.artifact import load_model
 
-# Where the pipeline's `train` stage writes the model, relative to the project.
+# Where the pipeline's `refit` stage writes the model it serves, relative to the project.
 PIPELINE_MODEL_DIR = "models/cuisine"
 
 

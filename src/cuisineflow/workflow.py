@@ -22,6 +22,7 @@ class RunSummary:
     raw_origin: str
     raw_files: list[str] = field(default_factory=list)
     evaluation: dict[str, Any] = field(default_factory=dict)
+    refit: dict[str, Any] = field(default_factory=dict)
 
     def render(self, seconds: float) -> str:
         """A few lines a person reads at the end of the run."""
@@ -35,6 +36,11 @@ class RunSummary:
                     f"macro-F1 {m['macro_f1']:.4f}, calibration error "
                     f"{m['expected_calibration_error']:.4f}"
                     for split, m in self.evaluation.items()
+                ),
+                *(
+                    [f"  served:   refit on all {self.refit['fit_rows']} labelled recipes"]
+                    if self.refit.get("recipes") == "all_labelled"
+                    else []
                 ),
             ]
         )
@@ -60,9 +66,14 @@ def run_workflow(
         report.run(repo.root, ("experiments",))
     raw_dir = repo.root / RAW_DIR
     files = sorted(p.name for p in raw_dir.iterdir() if not p.name.startswith("."))
-    evaluation_file = repo.root / "metrics" / "evaluate.json"
-    evaluation = json.loads(evaluation_file.read_text()) if evaluation_file.exists() else {}
-    return RunSummary(store.describe(), raw_origin, files, evaluation)
+    evaluation, refit = (
+        _read_json(repo.root / "metrics" / f"{n}.json") for n in ("evaluate", "refit")
+    )
+    return RunSummary(store.describe(), raw_origin, files, evaluation, refit)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _ensure_raw_data(repo: DvcRepo, source: str | None) -> str:

@@ -61,6 +61,15 @@ def test_model_is_strong_on_its_held_out_test_split(workflow_run: tuple[Path, st
     assert f"test ({test['n']} held-out recipes): accuracy {test['accuracy']:.4f}" in stdout
 
 
+def test_served_model_learns_from_every_labelled_recipe(workflow_run: tuple[Path, str]) -> None:
+    project, stdout = workflow_run
+    split = json.loads((project / "metrics" / "split.json").read_text())
+    refit = json.loads((project / "metrics" / "refit.json").read_text())
+    trained = json.loads((project / "metrics" / "train.json").read_text())
+    assert refit["fit_rows"] == sum(split.values()) == trained["fit_rows"] + split["test"]
+    assert f"served:   refit on all {refit['fit_rows']} labelled recipes" in stdout
+
+
 UNMISTAKABLE = [
     (
         ["soy sauce", "ginger", "scallions", "sesame oil", "rice vinegar"],

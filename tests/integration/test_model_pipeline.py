@@ -68,6 +68,28 @@ def test_pipeline_writes_metrics_plots_and_model(project: Path) -> None:
     assert spec["classes"] == ["chinese", "indian", "italian", "mexican"]
 
 
+def test_served_model_is_refit_on_every_labelled_recipe(project: Path) -> None:
+    from collections import Counter
+
+    import numpy as np
+
+    from cuisineflow.features import normalise_recipe, words_and_bigrams
+    from cuisineflow.models.artifact import load_model
+
+    assert json.loads((project / "metrics" / "train.json").read_text())["fit_rows"] == 216
+    assert json.loads((project / "metrics" / "refit.json").read_text())["fit_rows"] == 240
+    served, _, _ = load_model(project / "models" / "cuisine")
+    evaluated, _, _ = load_model(project / "models" / "evaluated")
+    # The served vocabulary's IDF counts all 240 recipes, test split included.
+    document_frequency: Counter[str] = Counter()
+    for recipe in make_recipes(240):
+        document_frequency.update(set(words_and_bigrams(normalise_recipe(recipe["ingredients"]))))
+    block = served.blocks[0]
+    expected = [np.log(241 / (1 + document_frequency[t])) + 1 for t in block.terms]
+    np.testing.assert_allclose(block.idf, expected, rtol=1e-6)
+    assert not np.allclose(evaluated.blocks[0].idf[: len(block.terms)], expected)
+
+
 def test_predict_jsonl_and_kaggle_csv(project: Path, tmp_path: Path) -> None:
     batch = tmp_path / "batch.jsonl"
     batch.write_text(
@@ -133,7 +155,7 @@ def test_forced_repro_gives_identical_model_and_metrics(project: Path) -> None:
 def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None:
     output = dvc("exp", "run", "-S", "train.C=2.0", "--name", "wider-c", cwd=project)
     ran = {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate", "register", "report"}
+    assert ran == {"train", "evaluate", "refit", "register", "report"}
     table = json.loads(dvc("exp", "show", "--json", cwd=project))
     names = json.dumps(table)
     assert "wider-c" in names
@@ -143,6 +165,16 @@ def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None
     assert rows["wider-c"]["train.C"] == 2.0
     assert rows["main"]["train.C"] == 0.5  # the workspace now holds the experiment
     assert rows["wider-c"]["accuracy"] >= 0.9
+
+
+def test_serving_the_evaluated_fit_reruns_only_refit_and_after(project: Path) -> None:
+    output = dvc("exp", "run", "-S", "refit.recipes=none", "--name", "no-refit", cwd=project)
+    ran = {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+    assert ran == {"refit", "register", "report"}
+    served, evaluated = project / "models" / "cuisine", project / "models" / "evaluated"
+    assert sorted(p.name for p in served.iterdir()) == sorted(p.name for p in evaluated.iterdir())
+    for path in evaluated.iterdir():
+        assert (served / path.name).read_bytes() == path.read_bytes()
 
 
 def test_exploration_notebook_runs_headless(project: Path) -> None:

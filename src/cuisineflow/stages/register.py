@@ -1,4 +1,4 @@
-"""DVC stage `register`: put models/cuisine in the store's registry with its lineage."""
+"""DVC stage `register`: put the served model, models/cuisine, in the registry with its lineage."""
 
 from __future__ import annotations
 
@@ -31,9 +31,13 @@ def lineage(root: Path) -> dict[str, Any]:
     lock = yaml.safe_load((root / "dvc.lock").read_text()) if (root / "dvc.lock").exists() else {}
     split_outs = ((lock or {}).get("stages", {}).get("split", {}) or {}).get("outs", [])
     metrics_file = root / "metrics" / "evaluate.json"
+    refit_file = root / "metrics" / "refit.json"
     return {
         "params": yaml.safe_load((root / "params.yaml").read_text()),
+        # Scores of the evaluated fit (models/evaluated) on recipes it never saw; after a
+        # refit on all labelled recipes they estimate the served model from below.
         "metrics": json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
+        "refit": json.loads(refit_file.read_text()) if refit_file.exists() else None,
         "lineage": {
             "raw_data": {"path": "data/raw", "dvc_md5": DvcRepo(root).tracked_hash("data/raw.dvc")},
             "training_data": {

@@ -13,12 +13,13 @@ import pyarrow.parquet as pq
 
 from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.params import load_params
-from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor
+from cuisineflow.predict import Predictor
 from cuisineflow.reports import pages
 from cuisineflow.settings import get_settings
 from cuisineflow.stages.evaluate import score
 from cuisineflow.stages.register import REGISTERED
 from cuisineflow.stages.split import SPLIT_DIR
+from cuisineflow.stages.train import MODEL_DIR as EVALUATED_MODEL_DIR
 from cuisineflow.stages.validate import VALIDATED_DIR
 from cuisineflow.storage import Store, open_store
 from cuisineflow.storage.local import atomic_write_bytes
@@ -55,7 +56,8 @@ def data_report(root: Path, _: Store) -> str:
 
 def model_report(root: Path, store: Store) -> str:
     params = load_params(root / "params.yaml")
-    predictor = Predictor(root / PIPELINE_MODEL_DIR)
+    # The evaluated fit: the served model may have learnt from the test split (refit).
+    predictor = Predictor(root / EVALUATED_MODEL_DIR)
     test = pq.read_table(root / SPLIT_DIR / "test.parquet")
     recipes = test["ingredients"].to_pylist()
     result, probabilities, truth = score(predictor, test, params.evaluate)
@@ -147,10 +149,19 @@ def _lineage(root: Path, store: Store) -> dict[str, Any]:
         "created": metadata.get("created_at"),
         "raw data (DVC hash)": lineage.get("raw_data", {}).get("dvc_md5"),
         "training data (DVC hash)": lineage.get("training_data", {}).get("dvc_md5"),
+        "served model learnt from": _learnt_from(metadata.get("refit") or {}),
         "git commit": lineage.get("git", {}).get("commit"),
         "git tree dirty": lineage.get("git", {}).get("dirty"),
         "content sha256": metadata.get("content_sha256"),
     }
+
+
+def _learnt_from(refit: dict[str, Any]) -> str:
+    if refit.get("recipes") == "all_labelled":
+        return (
+            f"all {refit['fit_rows']} labelled recipes (refit); the scores are the evaluated fit's"
+        )
+    return "the evaluated fit's recipes"
 
 
 BUILDERS = {

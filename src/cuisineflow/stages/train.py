@@ -1,4 +1,4 @@
-"""DVC stage `train`: fit the model of params.yaml on the features; save the servable artifact."""
+"""DVC stage `train`: fit the model of params.yaml on the features, for `evaluate` to score."""
 
 from __future__ import annotations
 
@@ -9,19 +9,21 @@ from typing import Any
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from cuisineflow.features import Featurizer
 from cuisineflow.models import train
 from cuisineflow.models.artifact import load_featurizer, save_model
+from cuisineflow.models.linear import LinearClassifier
 from cuisineflow.params import load_params
-from cuisineflow.predict import PIPELINE_MODEL_DIR
 from cuisineflow.stages.featurize import FEATURES_DIR, fit_splits
 from cuisineflow.stages.split import SPLIT_DIR
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
-MODEL_DIR = PIPELINE_MODEL_DIR
+# The evaluated fit; `refit` writes the served model (models/cuisine) from the same params.
+MODEL_DIR = "models/evaluated"
 
 
 def run(root: Path) -> dict[str, Any]:
-    """Fit and calibrate on the fitting splits, then write models/cuisine."""
+    """Fit and calibrate on the fitting splits, then write models/evaluated."""
     params = load_params(root / "params.yaml")
     names = fit_splits(params.featurize.fit_on)
     features = sp.vstack([sp.load_npz(root / FEATURES_DIR / f"{n}.npz") for n in names]).tocsr()
@@ -34,15 +36,18 @@ def run(root: Path) -> dict[str, Any]:
     classifier = train.fit(features, labels, params.train)
     seconds = time.perf_counter() - started
     featurizer = load_featurizer(root / FEATURES_DIR / "featurizer")
-    with staged_folder(root / MODEL_DIR) as folder:
-        spec = save_model(folder, featurizer, classifier)
-    size = sum(p.stat().st_size for p in (root / MODEL_DIR).iterdir())
-    summary = {
-        "model": params.train.model,
-        "fit_rows": features.shape[0],
-        "n_features": spec["n_features"],
-        "fit_seconds": round(seconds, 1),
-        "artifact_mb": round(size / 1e6, 2),
-    }
+    written = write_model(root / MODEL_DIR, featurizer, classifier)
+    summary = {"model": params.train.model, "fit_rows": features.shape[0]}
+    summary |= written | {"fit_seconds": round(seconds, 1)}
     atomic_write_json(root / "metrics" / "train.json", summary)
     return summary
+
+
+def write_model(
+    target: Path, featurizer: Featurizer, classifier: LinearClassifier
+) -> dict[str, Any]:
+    """Save a model folder whole (staged, then renamed); its feature count and size."""
+    with staged_folder(target) as folder:
+        spec = save_model(folder, featurizer, classifier)
+    size = sum(p.stat().st_size for p in target.iterdir())
+    return {"n_features": spec["n_features"], "artifact_mb": round(size / 1e6, 2)}
