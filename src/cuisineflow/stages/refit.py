@@ -26,13 +26,11 @@ from cuisineflow.stages.train import MODEL_DIR as EVALUATED_MODEL_DIR
 from cuisineflow.stages.train import write_model
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
-SERVED_MODEL_DIR = PIPELINE_MODEL_DIR
-
 
 def run(root: Path) -> dict[str, Any]:
     """Write models/cuisine: a refit on all labelled recipes, or the evaluated model as is."""
     params = load_params(root / "params.yaml")
-    target = root / SERVED_MODEL_DIR
+    target = root / PIPELINE_MODEL_DIR
     if params.refit.recipes == "none":
         with staged_folder(target) as folder:
             shutil.copytree(root / EVALUATED_MODEL_DIR, folder, dirs_exist_ok=True)
