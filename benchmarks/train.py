@@ -1,11 +1,12 @@
 """Benchmark: each model of params.yaml side by side on the pipeline's split.
 
-For linear_svc and logistic_regression (with the featurize params of params.yaml):
+For linear_svc and logistic_regression, each alone and blended with the boosted trees of
+params.yaml (`+trees`), with the featurize params of params.yaml:
 fit time (vectorise + fit + calibrate), predict throughput through the served artifact
 (batches of 1 and of 1,000), artifact size, peak memory of the fit (its own process),
 and held-out test accuracy.
 
-Usage: .venv/bin/python benchmarks/train.py [--project .] [--models linear_svc,logistic_regression]
+Usage: .venv/bin/python benchmarks/train.py [--project .] [--models linear_svc,linear_svc+trees]
 Needs data/split from a pipeline run (`make run`).
 """
 
@@ -44,8 +45,14 @@ def measure(project: Path, model: str) -> dict[str, float]:
     started = time.perf_counter()
     featurizer = Featurizer.fit(params.featurize.blocks, fitting["ingredients"].to_pylist())
     features = featurizer.transform(fitting["ingredients"].to_pylist())
-    train_params = params.train.model_copy(update={"model": model})
-    classifier = train.fit(features, fitting["cuisine"].to_pylist(), train_params)
+    linear, _, with_trees = model.partition("+")
+    trees = params.train.trees
+    if not with_trees:
+        trees = trees.model_copy(update={"weight": 0.0})
+    train_params = params.train.model_copy(update={"model": linear, "trees": trees})
+    classifier = train.fit_ensemble(
+        featurizer, features, fitting["cuisine"].to_pylist(), train_params
+    )
     fit_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         save_model(Path(folder), featurizer, classifier)
@@ -79,7 +86,10 @@ def measure(project: Path, model: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, default=Path("."))
-    parser.add_argument("--models", default="linear_svc,logistic_regression")
+    parser.add_argument(
+        "--models",
+        default="linear_svc,linear_svc+trees,logistic_regression,logistic_regression+trees",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:

@@ -212,7 +212,7 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real model artifact trained on 120 synthetic recipes of four cuisines."""
+    """A real model artifact (linear model and trees) trained on 120 synthetic recipes."""
     from cuisineflow.features import Featurizer
     from cuisineflow.models import train
     from cuisineflow.models.artifact import save_model
@@ -225,7 +225,9 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         FeatureBlockParams(analyzer="word_pairs"),
     ]
     featurizer = Featurizer.fit(blocks, ingredients)
-    classifier = train.fit(
+    # The default train params: the linear model blended with boosted trees.
+    classifier = train.fit_ensemble(
+        featurizer,
         featurizer.transform(ingredients),
         [r["cuisine"] for r in recipes],
         TrainParams(calibration_folds=3),

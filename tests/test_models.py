@@ -11,7 +11,7 @@ import pytest
 from cuisineflow.features import Featurizer
 from cuisineflow.models import train
 from cuisineflow.models.artifact import ModelError, load_model, save_model
-from cuisineflow.params import FeatureBlockParams, TrainParams
+from cuisineflow.params import FeatureBlockParams, TrainParams, TreesParams
 from tests.conftest import make_recipes
 
 BLOCKS = [
@@ -53,22 +53,43 @@ def test_training_is_deterministic(data: tuple) -> None:
 @pytest.fixture
 def artifact(data: tuple, tmp_path: Path) -> Path:
     featurizer, features, labels = data
-    classifier = train.fit(features, labels, TrainParams(calibration_folds=3))
+    classifier = train.fit_ensemble(featurizer, features, labels, TrainParams(calibration_folds=3))
     save_model(tmp_path / "model", featurizer, classifier)
     return tmp_path / "model"
 
 
 def test_artifact_round_trip(artifact: Path, data: tuple) -> None:
-    featurizer, features, _ = data
+    featurizer, features, labels = data
     loaded_featurizer, classifier, spec = load_model(artifact)
     assert spec["format"] == "cuisineflow-linear"
+    assert spec["format_version"] == 2
+    assert spec["trees"] == {"weight": 0.3}
     assert sorted(spec["sha256"]) == [
         "calibration.npy", "coef.npy", "featurizer.json", "idf-0.npy", "idf-1.npy",
-        "intercept.npy", "terms-0.txt", "terms-1.txt",
+        "intercept.npy", "terms-0.txt", "terms-1.txt", "trees-leaf_value.npy",
+        "trees-node_feature.npy", "trees-node_mask.npy", "trees-node_tree.npy",
     ]  # fmt: skip
     again = loaded_featurizer.transform([["soy sauce", "ginger"]])
     assert (again != featurizer.transform([["soy sauce", "ginger"]])).nnz == 0
-    assert classifier.predict_proba(features).shape == (80, 4)
+    fitted = train.fit_ensemble(featurizer, features, labels, TrainParams(calibration_folds=3))
+    np.testing.assert_array_equal(
+        classifier.predict_proba(features), fitted.predict_proba(features)
+    )  # training is deterministic and the artifact loses nothing
+
+
+def test_linear_only_artifacts_of_format_1_still_load(data: tuple, tmp_path: Path) -> None:
+    featurizer, features, labels = data
+    params = TrainParams(calibration_folds=3, trees=TreesParams(weight=0))
+    classifier = train.fit_ensemble(featurizer, features, labels, params)
+    assert classifier.trees is None
+    spec = save_model(tmp_path, featurizer, classifier)
+    del spec["trees"]
+    spec["format_version"] = 1  # as written before trees existed
+    (tmp_path / "model.json").write_text(json.dumps(spec))
+    _, loaded, _ = load_model(tmp_path)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(features), classifier.linear.predict_proba(features)
+    )
 
 
 def test_tampered_artifact_is_refused(artifact: Path) -> None:

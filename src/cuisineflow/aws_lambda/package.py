@@ -20,7 +20,8 @@ REQUIREMENTS = ("numpy", "pydantic", "pydantic-core", "annotated-types", "typing
                 "typing-inspection", "pyyaml")  # fmt: skip
 MODULES = (
     "__init__.py", "errors.py", "schemas.py", "params.py", "features.py", "predict.py",
-    "models/__init__.py", "models/artifact.py", "models/linear.py",
+    "models/__init__.py", "models/artifact.py", "models/linear.py", "models/trees.py",
+    "models/ensemble.py",
     "aws_lambda/__init__.py", "aws_lambda/handler.py", "aws_lambda/loader.py",
     "aws_lambda/predictionlog.py", "monitoring/__init__.py",
 )  # fmt: skip

@@ -11,11 +11,15 @@ import numpy as np
 
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.features import Featurizer, FittedBlock
+from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.models.linear import LinearClassifier
+from cuisineflow.models.trees import TreeEnsemble
 from cuisineflow.params import FeatureBlockParams
 
 FORMAT = "cuisineflow-linear"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds optional boosted trees; version 1 folders (linear only) still load
+READABLE_VERSIONS = (1, 2)
+TREE_ARRAYS = ("node_feature", "node_tree", "node_mask", "leaf_value")
 SPEC = "model.json"
 FEATURIZER_SPEC = "featurizer.json"
 
@@ -53,16 +57,17 @@ def load_featurizer(folder: Path, blocks: list[dict[str, Any]] | None = None) ->
     )
 
 
-def save_model(
-    folder: Path, featurizer: Featurizer, classifier: LinearClassifier
-) -> dict[str, Any]:
+def save_model(folder: Path, featurizer: Featurizer, classifier: Ensemble) -> dict[str, Any]:
     """Write the artifact's files into a folder; return its spec, checksums included."""
     blocks = save_featurizer(folder, featurizer)
+    linear, trees = classifier.linear, classifier.trees
     arrays = {
-        "coef": classifier.coef,
-        "intercept": classifier.intercept,
-        "calibration": classifier.calibration_params,
+        "coef": linear.coef,
+        "intercept": linear.intercept,
+        "calibration": linear.calibration_params,
     }
+    if trees is not None:
+        arrays |= {f"trees-{name}": getattr(trees, name) for name in TREE_ARRAYS}
     for name, array in arrays.items():
         np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
     files = sorted(p.name for p in folder.iterdir() if p.name != SPEC)
@@ -70,7 +75,8 @@ def save_model(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "classes": list(classifier.classes),
-        "calibration": classifier.calibration,
+        "calibration": linear.calibration,
+        "trees": None if trees is None else {"weight": classifier.trees_weight},
         "blocks": blocks,
         "n_features": featurizer.n_features,
         "sha256": {name: _sha256(folder / name) for name in files},
@@ -79,7 +85,7 @@ def save_model(
     return spec
 
 
-def load_model(folder: Path) -> tuple[Featurizer, LinearClassifier, dict[str, Any]]:
+def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
     """Read and verify an artifact: every file must match the checksum in model.json."""
     try:
         spec = json.loads((folder / SPEC).read_text())
@@ -87,7 +93,7 @@ def load_model(folder: Path) -> tuple[Featurizer, LinearClassifier, dict[str, An
         raise ModelError(f"{folder}: no {SPEC}; not a cuisineflow model folder") from None
     except json.JSONDecodeError as error:
         raise ModelError(f"{folder / SPEC}: not valid JSON ({error})") from None
-    if spec.get("format") != FORMAT or spec.get("format_version") != FORMAT_VERSION:
+    if spec.get("format") != FORMAT or spec.get("format_version") not in READABLE_VERSIONS:
         raise ModelError(f"{folder}: unknown model format {spec.get('format')!r}")
     for name, expected in spec["sha256"].items():
         path = folder / name
@@ -95,13 +101,18 @@ def load_model(folder: Path) -> tuple[Featurizer, LinearClassifier, dict[str, An
             raise ModelError(f"{folder}: {name} is missing: the artifact is partial")
         if _sha256(path) != expected:
             raise ModelError(f"{folder}: {name} does not match its checksum: refusing to load")
-    classifier = LinearClassifier(
+    linear = LinearClassifier(
         classes=tuple(spec["classes"]),
         coef=_array(folder / "coef.npy"),
         intercept=_array(folder / "intercept.npy"),
         calibration=spec["calibration"],
         calibration_params=_array(folder / "calibration.npy"),
     )
+    classifier = Ensemble(linear)
+    if spec.get("trees"):
+        arrays = {name: _array(folder / f"trees-{name}.npy") for name in TREE_ARRAYS}
+        trees = TreeEnsemble(n_classes=len(linear.classes), **arrays)
+        classifier = Ensemble(linear, trees, float(spec["trees"]["weight"]))
     return load_featurizer(folder, spec["blocks"]), classifier, spec
 
 

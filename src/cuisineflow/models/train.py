@@ -1,4 +1,4 @@
-"""Model construction and fitting (scikit-learn), then export to a plain LinearClassifier."""
+"""Model construction and fitting (scikit-learn, LightGBM), then export to plain arrays."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from cuisineflow.features import Featurizer
+from cuisineflow.models import boosting
+from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.models.linear import LinearClassifier
 from cuisineflow.params import TrainParams
 
@@ -24,6 +27,18 @@ def build_estimator(params: TrainParams) -> CalibratedClassifierCV:
     return CalibratedClassifierCV(
         base, method=params.calibration, cv=params.calibration_folds, ensemble=False
     )
+
+
+def fit_ensemble(
+    featurizer: Featurizer, features: sp.csr_matrix, labels: Sequence[str], params: TrainParams
+) -> Ensemble:
+    """The calibrated linear model, then boosted trees when train.trees.weight is above 0."""
+    linear = fit(features, labels, params)
+    if params.trees.weight == 0:
+        return Ensemble(linear)
+    columns = boosting.tree_columns(featurizer, features, params.trees)
+    trees = boosting.fit(features, labels, linear.classes, columns, params.trees, params.seed)
+    return Ensemble(linear, trees, params.trees.weight)
 
 
 def fit(features: sp.csr_matrix, labels: Sequence[str], params: TrainParams) -> LinearClassifier:

@@ -41,11 +41,12 @@ def run(root: Path) -> dict[str, Any]:
     recipes = table["ingredients"].to_pylist()
     started = time.perf_counter()
     featurizer = Featurizer.fit(params.featurize.blocks, recipes)
-    classifier = train.fit(
-        featurizer.transform(recipes), table["cuisine"].to_pylist(), params.train
+    classifier = train.fit_ensemble(
+        featurizer, featurizer.transform(recipes), table["cuisine"].to_pylist(), params.train
     )
     seconds = time.perf_counter() - started
     summary = {"recipes": params.refit.recipes, "model": params.train.model}
+    summary["trees_weight"] = params.train.trees.weight
     summary["fit_rows"] = table.num_rows
     summary |= write_model(target, featurizer, classifier) | {"fit_seconds": round(seconds, 1)}
     atomic_write_json(root / "metrics" / "refit.json", summary)

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from cuisineflow.features import Featurizer
 from cuisineflow.models import train
 from cuisineflow.models.artifact import load_featurizer, save_model
-from cuisineflow.models.linear import LinearClassifier
+from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.params import load_params
 from cuisineflow.stages.featurize import FEATURES_DIR, fit_splits
 from cuisineflow.stages.split import SPLIT_DIR
@@ -32,20 +32,19 @@ def run(root: Path) -> dict[str, Any]:
         for n in names
         for label in pq.read_table(root / SPLIT_DIR / f"{n}.parquet")["cuisine"].to_pylist()
     ]
-    started = time.perf_counter()
-    classifier = train.fit(features, labels, params.train)
-    seconds = time.perf_counter() - started
     featurizer = load_featurizer(root / FEATURES_DIR / "featurizer")
+    started = time.perf_counter()
+    classifier = train.fit_ensemble(featurizer, features, labels, params.train)
+    seconds = time.perf_counter() - started
     written = write_model(root / MODEL_DIR, featurizer, classifier)
-    summary = {"model": params.train.model, "fit_rows": features.shape[0]}
+    summary = {"model": params.train.model, "trees_weight": params.train.trees.weight}
+    summary["fit_rows"] = features.shape[0]
     summary |= written | {"fit_seconds": round(seconds, 1)}
     atomic_write_json(root / "metrics" / "train.json", summary)
     return summary
 
 
-def write_model(
-    target: Path, featurizer: Featurizer, classifier: LinearClassifier
-) -> dict[str, Any]:
+def write_model(target: Path, featurizer: Featurizer, classifier: Ensemble) -> dict[str, Any]:
     """Save a model folder whole (staged, then renamed); its feature count and size."""
     with staged_folder(target) as folder:
         spec = save_model(folder, featurizer, classifier)

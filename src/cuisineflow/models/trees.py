@@ -1,0 +1,86 @@
+"""Boosted trees over present/absent features as plain arrays, evaluated in numpy.
+
+Every split asks whether a recipe has a feature. A present feature sends the recipe right,
+which rules out the leaves of that node's left subtree; an absent one rules out nothing. So a
+tree's exit leaf is the first leaf that none of the recipe's present features ruled out
+(QuickScorer, Lucchese et al. 2015): one AND of 32-bit leaf masks per (recipe, node testing one
+of its features), with no walk down the trees. Serving needs no LightGBM, OpenMP or scipy.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cuisineflow.features import SparseRows
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+MAX_LEAVES = 32  # one uint32 mask per tree
+ROWS_PER_CHUNK = 256  # measured: 0.40 s for 9,944 recipes (2048: 0.72 s on a first call)
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Trees t = 0, 1, ... score class t % n_classes; probabilities are a softmax of the sums."""
+
+    n_classes: int
+    # One entry per split node, sorted by feature: the feature it tests, its tree, and the
+    # leaves of its tree still reachable when the feature is present.
+    node_feature: np.ndarray  # (n_nodes,) int64
+    node_tree: np.ndarray  # (n_nodes,) int64
+    node_mask: np.ndarray  # (n_nodes,) uint32
+    leaf_value: np.ndarray  # (n_trees, MAX_LEAVES) float64, leaves numbered left to right
+
+    @property
+    def n_trees(self) -> int:
+        """Number of trees, a multiple of the number of classes."""
+        return int(self.leaf_value.shape[0])
+
+    @functools.cached_property
+    def _nodes_by_feature(self) -> tuple[np.ndarray, int]:
+        """Where each feature's nodes start in the node arrays (CSR pointers)."""
+        n_features = int(self.node_feature.max()) + 1 if len(self.node_feature) else 0
+        counts = np.bincount(self.node_feature, minlength=n_features)
+        return np.concatenate([[0], np.cumsum(counts)]), n_features
+
+    def scores(self, features: sp.csr_matrix | SparseRows) -> np.ndarray:
+        """Summed leaf values per class; a feature counts as present when it is stored."""
+        if not isinstance(features, SparseRows):
+            features = SparseRows(
+                features.indptr, features.indices, features.data, features.shape[1]
+            )
+        pointers, n_features = self._nodes_by_feature
+        scores = np.zeros((features.n_rows, self.n_classes), dtype=np.float64)
+        trees = np.arange(self.n_trees)
+        for start in range(0, features.n_rows, ROWS_PER_CHUNK):
+            stop = min(start + ROWS_PER_CHUNK, features.n_rows)
+            lo, hi = features.indptr[start], features.indptr[stop]
+            present = features.indices[lo:hi]
+            row = np.repeat(np.arange(stop - start), np.diff(features.indptr[start : stop + 1]))
+            tested = present < n_features  # features no tree splits on have no nodes
+            present, row = present[tested], row[tested]
+            first, count = pointers[present], pointers[present + 1] - pointers[present]
+            node = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+            reachable = np.full((stop - start) * self.n_trees, np.uint32(0xFFFFFFFF))
+            np.bitwise_and.at(
+                reachable, np.repeat(row, count) * self.n_trees + self.node_tree[node],
+                self.node_mask[node],
+            )  # fmt: skip
+            lowest_bit = reachable & (~reachable + np.uint32(1))
+            leaf = np.log2(lowest_bit.astype(np.float64)).astype(np.int64)
+            values = self.leaf_value[np.tile(trees, stop - start), leaf]
+            scores[start:stop] = values.reshape(stop - start, -1, self.n_classes).sum(axis=1)
+        return scores
+
+    def predict_proba(self, features: sp.csr_matrix | SparseRows) -> np.ndarray:
+        """Class probabilities, rows summing to one."""
+        logits = self.scores(features)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        return probabilities

@@ -1,0 +1,118 @@
+"""Boosted trees: LightGBM's fit exported to arrays, evaluated in numpy, blended with the linear model."""
+
+from __future__ import annotations
+
+import lightgbm
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from pydantic import ValidationError
+
+from cuisineflow.errors import CuisineflowError
+from cuisineflow.features import Featurizer, SparseRows
+from cuisineflow.models import boosting
+from cuisineflow.models.ensemble import Ensemble
+from cuisineflow.models.linear import LinearClassifier
+from cuisineflow.models.trees import TreeEnsemble
+from cuisineflow.params import FeatureBlockParams, TreesParams
+from tests.conftest import make_recipes
+
+
+def _present_absent_data(rows: int = 400, columns: int = 30) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Random present/absent features; the class depends on conjunctions of them."""
+    rng = np.random.default_rng(7)
+    dense = (rng.random((rows, columns)) < 0.2).astype(np.float32)
+    labels = np.where(dense[:, 0] * dense[:, 1] > 0, 2, np.where(dense[:, 2] > dense[:, 3], 1, 0))
+    return sp.csr_matrix(dense), labels
+
+
+def _lightgbm(features: sp.csr_matrix, labels: np.ndarray) -> lightgbm.Booster:
+    settings = {"objective": "multiclass", "num_class": 3, "num_leaves": 8, "verbose": -1,
+                "min_child_samples": 3, "seed": 0}  # fmt: skip
+    return lightgbm.train(settings, lightgbm.Dataset(features, labels), num_boost_round=15)
+
+
+def test_numpy_trees_reproduce_lightgbm_on_the_columns_they_learnt() -> None:
+    features, labels = _present_absent_data()
+    columns = np.arange(0, 60, 2)  # the trees see every other column of a wider matrix
+    wide = sp.lil_matrix((features.shape[0], 60), dtype=np.float32)
+    wide[:, columns] = features * 0.37  # stored values are not 1: presence is what counts
+    booster = _lightgbm(features, labels)
+    trees = boosting.export(booster.dump_model(), columns, n_classes=3)
+    assert trees.n_trees == 45
+    wide_csr = wide.tocsr()
+    rows = SparseRows(wide_csr.indptr, wide_csr.indices, wide_csr.data, 60)
+    expected = booster.predict(features)
+    np.testing.assert_allclose(trees.predict_proba(rows), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(trees.predict_proba(wide_csr), expected, rtol=1e-9, atol=1e-12)
+    assert (expected.argmax(axis=1) == labels).mean() > 0.9  # the trees learnt the conjunctions
+
+
+def test_a_split_on_a_feature_that_is_not_present_or_absent_is_refused() -> None:
+    features, labels = _present_absent_data()
+    counts = features.copy()
+    counts.data = np.random.default_rng(0).integers(1, 5, counts.nnz).astype(np.float32)
+    labels = np.where(counts[:, 0].toarray().ravel() > 2, 2, labels)  # splits between counts
+    booster = _lightgbm(counts, labels)
+    with pytest.raises(CuisineflowError, match="not on a present/absent feature"):
+        boosting.export(booster.dump_model(), np.arange(30), n_classes=3)
+
+
+def test_tree_columns_are_the_named_blocks_features_that_enough_recipes_have() -> None:
+    recipes = [["soy sauce", "ginger"], ["soy sauce", "garlic"], ["soy sauce", "ginger"]]
+    blocks = [FeatureBlockParams(analyzer="words"), FeatureBlockParams(analyzer="ingredients")]
+    featurizer = Featurizer.fit(blocks, recipes)
+    features = featurizer.transform(recipes)
+    columns = boosting.tree_columns(
+        featurizer, features, TreesParams(analyzers=["ingredients"], min_df=2)
+    )
+    words = len(featurizer.blocks[0].terms)
+    names = [featurizer.blocks[1].terms[c - words] for c in columns]
+    assert names == ["ginger", "soy_sauce"]  # garlic: one recipe; words: another block
+    with pytest.raises(CuisineflowError, match=r"names no featurize block"):
+        boosting.tree_columns(featurizer, features, TreesParams(analyzers=["word_pairs"]))
+
+
+def test_blend_is_a_weighted_geometric_mean_of_the_two_models() -> None:
+    linear = LinearClassifier(
+        classes=("a", "b"),
+        coef=np.zeros((2, 1), dtype=np.float32),
+        intercept=np.array([np.log(3), 0.0], dtype=np.float32),  # p_linear = (0.75, 0.25)
+        calibration="temperature",
+        calibration_params=np.array([1.0]),
+    )
+    trees = TreeEnsemble(  # two single-leaf trees: p_trees = (0.25, 0.75)
+        n_classes=2,
+        node_feature=np.zeros(0, dtype=np.int64),
+        node_tree=np.zeros(0, dtype=np.int64),
+        node_mask=np.zeros(0, dtype=np.uint32),
+        leaf_value=np.array([[0.0] * 32, [np.log(3)] + [0.0] * 31]),
+    )
+    rows = SparseRows(np.array([0, 0]), np.zeros(0, np.int64), np.zeros(0, np.float32), 1)
+    np.testing.assert_allclose(Ensemble(linear).predict_proba(rows), [[0.75, 0.25]], rtol=1e-6)
+    np.testing.assert_allclose(trees.predict_proba(rows), [[0.25, 0.75]])
+    # 0.7 log(0.75, 0.25) + 0.3 log(0.25, 0.75): odds 3 ** 0.4 = 1.55185 for "a".
+    blended = Ensemble(linear, trees, 0.3).predict_proba(rows)
+    np.testing.assert_allclose(blended, [[0.60813, 0.39187]], atol=1e-5)
+
+
+def test_trees_with_more_leaves_than_a_mask_holds_are_refused_in_params() -> None:
+    with pytest.raises(ValidationError, match="num_leaves"):
+        TreesParams(num_leaves=33)
+
+
+def test_boosted_trees_fit_is_deterministic() -> None:
+    recipes = make_recipes(120)
+    ingredients = [r["ingredients"] for r in recipes]
+    featurizer = Featurizer.fit([FeatureBlockParams(analyzer="words_and_bigrams")], ingredients)
+    features = featurizer.transform(ingredients)
+    labels = [r["cuisine"] for r in recipes]
+    classes = tuple(sorted(set(labels)))
+    params = TreesParams(rounds=10)
+    columns = boosting.tree_columns(featurizer, features, params)
+    first = boosting.fit(features, labels, classes, columns, params, seed=0)
+    second = boosting.fit(features, labels, classes, columns, params, seed=0)
+    np.testing.assert_array_equal(first.leaf_value, second.leaf_value)
+    np.testing.assert_array_equal(first.node_mask, second.node_mask)
+    accuracy = (np.array(classes)[first.predict_proba(features).argmax(axis=1)] == labels).mean()
+    assert accuracy > 0.9
