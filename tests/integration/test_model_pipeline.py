@@ -66,6 +66,8 @@ def test_pipeline_writes_metrics_plots_and_model(project: Path) -> None:
     assert len((project / "plots" / "confusion.csv").read_text().splitlines()) == 25
     spec = json.loads((project / "models" / "cuisine" / "model.json").read_text())
     assert spec["classes"] == ["chinese", "indian", "italian", "mexican"]
+    assert spec["trees"] == {"weight": 0.3}  # the default params blend in boosted trees
+    assert (project / "models" / "cuisine" / "trees-leaf_value.npy").stat().st_size > 0
 
 
 def test_served_model_is_refit_on_every_labelled_recipe(project: Path) -> None:
@@ -163,6 +165,7 @@ def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None
     shown = cli("experiments", "--format", "json", cwd=project).stdout.splitlines()
     rows = {row["experiment"].strip(): row for row in map(json.loads, shown)}
     assert rows["wider-c"]["train.C"] == 2.0
+    assert rows["wider-c"]["train.trees.weight"] == 0.3
     assert rows["main"]["train.C"] == 0.5  # the workspace now holds the experiment
     assert rows["wider-c"]["accuracy"] >= 0.9
 

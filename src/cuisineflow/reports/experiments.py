@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-PARAM_COLUMNS = ("train.model", "train.C", "train.calibration", "featurize.fit_on")
+PARAM_COLUMNS = (
+    "train.model", "train.C", "train.calibration", "train.trees.weight", "featurize.fit_on",
+)  # fmt: skip
 METRIC_COLUMNS = ("accuracy", "macro_f1", "top_3_accuracy", "expected_calibration_error")
 
 
@@ -28,8 +30,10 @@ def _row(entry: dict[str, Any], name: str) -> dict[str, Any]:
     training = (metrics.get("metrics/train.json") or {}).get("data") or {}
     row: dict[str, Any] = {"experiment": name}
     for column in PARAM_COLUMNS:
-        section, key = column.split(".")
-        row[column] = (params.get(section) or {}).get(key)
+        value: Any = params
+        for key in column.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        row[column] = value
     blocks = (params.get("featurize") or {}).get("blocks") or []
     row["features"] = "+".join(str(b.get("analyzer")) for b in blocks) or None
     for column in METRIC_COLUMNS:
