@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SOURCE ?= $(CUISINEFLOW_SOURCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-curve bench-serve bench-monitor
+.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-curve bench-serve bench-monitor
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ bench-query: setup ## Benchmark SQL in place: lake vs S3 Select vs download (nee
 
 bench-train: setup ## Benchmark the models of params.yaml (after make run)
 	$(BIN)/python benchmarks/train.py
+
+bench-trees: setup ## Serving trees in numpy vs LightGBM's predictor (after make run; SOURCE)
+	$(BIN)/python benchmarks/trees.py $(if $(SOURCE),--source "$(SOURCE)")
 
 bench-curve: setup ## Accuracy against training recipes, and the refit's gain (after make run)
 	$(BIN)/python benchmarks/learning_curve.py

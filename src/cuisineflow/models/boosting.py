@@ -46,7 +46,25 @@ def fit(
     seed: int,
 ) -> TreeEnsemble:
     """Fit multiclass boosted trees on whether each recipe has each column's feature."""
-    present = (features[:, columns] > 0).astype(np.float32)
+    booster = fit_booster(features, labels, classes, columns, params, seed)
+    return export(booster.dump_model(), columns, len(classes))
+
+
+def present(features: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
+    """1 where a recipe has the column's feature, else 0: what the trees split on."""
+    matrix: sp.csr_matrix = (features[:, columns] > 0).astype(np.float32)
+    return matrix
+
+
+def fit_booster(
+    features: sp.csr_matrix,
+    labels: Sequence[str],
+    classes: tuple[str, ...],
+    columns: np.ndarray,
+    params: TreesParams,
+    seed: int,
+) -> lightgbm.Booster:
+    """LightGBM's own model, before export (benchmarks compare its predictor with ours)."""
     targets = np.searchsorted(np.asarray(classes), np.asarray(labels))
     settings = {
         "objective": "multiclass",
@@ -61,10 +79,8 @@ def fit(
         "force_col_wise": True,
         "verbose": -1,
     }
-    booster = lightgbm.train(
-        settings, lightgbm.Dataset(present, targets), num_boost_round=params.rounds
-    )
-    return export(booster.dump_model(), columns, len(classes))
+    dataset = lightgbm.Dataset(present(features, columns), targets)
+    return lightgbm.train(settings, dataset, num_boost_round=params.rounds)
 
 
 def export(dump: dict[str, Any], columns: np.ndarray, n_classes: int) -> TreeEnsemble:
