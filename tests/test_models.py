@@ -83,6 +83,7 @@ def test_linear_only_artifacts_of_format_1_still_load(data: tuple, tmp_path: Pat
     classifier = train.fit_ensemble(featurizer, features, labels, params)
     assert classifier.trees is None
     spec = save_model(tmp_path, featurizer, classifier)
+    assert spec["format_version"] == 1  # nothing in it that a reader of format 1 would miss
     del spec["trees"]
     spec["format_version"] = 1  # as written before trees existed
     (tmp_path / "model.json").write_text(json.dumps(spec))

@@ -32,6 +32,27 @@ def _lightgbm(features: sp.csr_matrix, labels: np.ndarray) -> lightgbm.Booster:
     return lightgbm.train(settings, lightgbm.Dataset(features, labels), num_boost_round=15)
 
 
+@pytest.mark.parametrize(
+    ("num_leaves", "min_child_samples", "leaves"),
+    [(32, 1, 32), (4, 150, 1)],  # full 32-bit masks; trees that cannot split (one leaf)
+)
+def test_numpy_trees_reproduce_lightgbm_with_full_masks_and_single_leaves(
+    num_leaves: int, min_child_samples: int, leaves: int
+) -> None:
+    features, labels = _present_absent_data(rows=600, columns=60)
+    params = TreesParams(num_leaves=num_leaves, min_child_samples=min_child_samples, rounds=8)
+    classes = ("a", "b", "c")
+    named = [classes[i] for i in labels]
+    columns = np.arange(60)
+    booster = boosting.fit_booster(features, named, classes, columns, params, seed=0)
+    trees = boosting.export(booster.dump_model(), columns, n_classes=3)
+    most_leaves = max(t["num_leaves"] for t in booster.dump_model()["tree_info"])
+    assert most_leaves == leaves
+    np.testing.assert_allclose(
+        trees.predict_proba(features), booster.predict(features), rtol=1e-9, atol=1e-12
+    )
+
+
 def test_numpy_trees_reproduce_lightgbm_on_the_columns_they_learnt() -> None:
     features, labels = _present_absent_data()
     columns = np.arange(0, 60, 2)  # the trees see every other column of a wider matrix
@@ -58,6 +79,28 @@ def test_a_split_on_a_feature_that_is_not_present_or_absent_is_refused() -> None
         boosting.export(booster.dump_model(), np.arange(30), n_classes=3)
 
 
+def test_a_split_that_sends_absent_features_right_is_refused() -> None:
+    leaf = {"leaf_value": 0.0}
+    split = {"split_feature": 0, "threshold": 1e-35, "decision_type": "<=", "left_child": leaf,
+             "right_child": leaf, "missing_type": "Zero", "default_left": False}  # fmt: skip
+    with pytest.raises(CuisineflowError, match="sends absent features right"):
+        boosting.export({"tree_info": [{"tree_structure": split}]}, np.arange(1), n_classes=1)
+    split["default_left"] = True
+    trees = boosting.export({"tree_info": [{"tree_structure": split}]}, np.arange(1), n_classes=1)
+    assert trees.node_mask.tolist() == [0xFFFFFFFE]  # present: leaf 0 (left) ruled out
+
+
+def test_inconsistent_tree_arrays_are_refused() -> None:
+    with pytest.raises(ValueError, match="inconsistent tree arrays"):
+        TreeEnsemble(
+            n_classes=2,
+            node_feature=np.array([3, 1]),  # not sorted by feature
+            node_tree=np.array([0, 1]),
+            node_mask=np.array([1, 1], dtype=np.uint32),
+            leaf_value=np.zeros((2, 32)),
+        )
+
+
 def test_tree_columns_are_the_named_blocks_features_that_enough_recipes_have() -> None:
     recipes = [["soy sauce", "ginger"], ["soy sauce", "garlic"], ["soy sauce", "ginger"]]
     blocks = [FeatureBlockParams(analyzer="words"), FeatureBlockParams(analyzer="ingredients")]
@@ -71,6 +114,8 @@ def test_tree_columns_are_the_named_blocks_features_that_enough_recipes_have() -
     assert names == ["ginger", "soy_sauce"]  # garlic: one recipe; words: another block
     with pytest.raises(CuisineflowError, match=r"names no featurize block"):
         boosting.tree_columns(featurizer, features, TreesParams(analyzers=["word_pairs"]))
+    with pytest.raises(CuisineflowError, match=r"lower train.trees.min_df"):
+        boosting.tree_columns(featurizer, features, TreesParams(min_df=4, analyzers=["words"]))
 
 
 def test_blend_is_a_weighted_geometric_mean_of_the_two_models() -> None:
@@ -112,7 +157,8 @@ def test_boosted_trees_fit_is_deterministic() -> None:
     columns = boosting.tree_columns(featurizer, features, params)
     first = boosting.fit(features, labels, classes, columns, params, seed=0)
     second = boosting.fit(features, labels, classes, columns, params, seed=0)
-    np.testing.assert_array_equal(first.leaf_value, second.leaf_value)
-    np.testing.assert_array_equal(first.node_mask, second.node_mask)
+    for name in ("leaf_value", "node_feature", "node_tree", "node_mask"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    assert len(first.node_feature) > 0
     accuracy = (np.array(classes)[first.predict_proba(features).argmax(axis=1)] == labels).mean()
     assert accuracy > 0.9

@@ -74,8 +74,8 @@ class TreesParams(_Section):
     """Gradient-boosted trees (LightGBM) blended with the linear model; weight 0 turns them off.
 
     The trees split on whether a recipe has a feature of the named featurize blocks; they add
-    conjunctions of many ingredients that the linear model cannot weigh (+0.003 accuracy in
-    3-fold CV of the default params).
+    conjunctions of many ingredients that the linear model cannot weigh (+0.002 accuracy in
+    5-fold CV of the default params: benchmarks/blend.py).
     """
 
     weight: float = Field(default=0.3, ge=0, lt=1)  # share of the trees' log-probabilities

@@ -73,7 +73,7 @@ def save_model(folder: Path, featurizer: Featurizer, classifier: Ensemble) -> di
     files = sorted(p.name for p in folder.iterdir() if p.name != SPEC)
     spec = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if trees is not None else 1,  # 1: readable by older
         "classes": list(classifier.classes),
         "calibration": linear.calibration,
         "trees": None if trees is None else {"weight": classifier.trees_weight},
@@ -94,7 +94,10 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
     except json.JSONDecodeError as error:
         raise ModelError(f"{folder / SPEC}: not valid JSON ({error})") from None
     if spec.get("format") != FORMAT or spec.get("format_version") not in READABLE_VERSIONS:
-        raise ModelError(f"{folder}: unknown model format {spec.get('format')!r}")
+        raise ModelError(
+            f"{folder}: unknown model format {spec.get('format')!r} "
+            f"version {spec.get('format_version')!r}"
+        )
     for name, expected in spec["sha256"].items():
         path = folder / name
         if not path.exists():
@@ -111,7 +114,10 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
     classifier = Ensemble(linear)
     if spec.get("trees"):
         arrays = {name: _array(folder / f"trees-{name}.npy") for name in TREE_ARRAYS}
-        trees = TreeEnsemble(n_classes=len(linear.classes), **arrays)
+        try:
+            trees = TreeEnsemble(n_classes=len(linear.classes), **arrays)
+        except ValueError as error:
+            raise ModelError(f"{folder}: {error}") from None
         classifier = Ensemble(linear, trees, float(spec["trees"]["weight"]))
     return load_featurizer(folder, spec["blocks"]), classifier, spec
 

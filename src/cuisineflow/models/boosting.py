@@ -34,6 +34,11 @@ def tree_columns(
     columns = np.concatenate(wanted)
     document_frequency = np.bincount(features.indices, minlength=features.shape[1])[columns]
     selected: np.ndarray = columns[document_frequency >= params.min_df]
+    if len(selected) == 0:
+        raise CuisineflowError(
+            f"train.trees: no feature of {params.analyzers} is in {params.min_df} or more "
+            "training recipes; lower train.trees.min_df"
+        )
     return selected
 
 
@@ -65,7 +70,11 @@ def fit_booster(
     seed: int,
 ) -> lightgbm.Booster:
     """LightGBM's own model, before export (benchmarks compare its predictor with ours)."""
-    targets = np.searchsorted(np.asarray(classes), np.asarray(labels))
+    index = {cuisine: i for i, cuisine in enumerate(classes)}
+    unknown = sorted(set(labels) - set(index))
+    if unknown:
+        raise CuisineflowError(f"labels {unknown} are not among the classes {list(classes)}")
+    targets = np.array([index[label] for label in labels])
     settings = {
         "objective": "multiclass",
         "num_class": len(classes),
@@ -116,6 +125,8 @@ def _flatten(node: dict[str, Any], leaves: list[float], splits: list[tuple[int, 
         return [len(leaves) - 1]
     if node["decision_type"] != "<=" or not 0 <= node["threshold"] < 1:
         raise CuisineflowError("a tree split is not on a present/absent feature")
+    if node.get("missing_type") == "Zero" and not node.get("default_left", True):
+        raise CuisineflowError("a tree split sends absent features right")  # masks assume left
     left = _flatten(node["left_child"], leaves, splits)
     right = _flatten(node["right_child"], leaves, splits)
     # A present feature sends the recipe right: its left subtree's leaves are ruled out.

@@ -36,6 +36,22 @@ class TreeEnsemble:
     node_mask: np.ndarray  # (n_nodes,) uint32
     leaf_value: np.ndarray  # (n_trees, MAX_LEAVES) float64, leaves numbered left to right
 
+    def __post_init__(self) -> None:
+        """Refuse arrays that break what scores() relies on (a hand-edited artifact, say)."""
+        nodes = len(self.node_feature)
+        problems = [
+            self.leaf_value.ndim != 2 or self.leaf_value.shape[1] != MAX_LEAVES,
+            self.n_classes < 1 or self.leaf_value.shape[0] % self.n_classes != 0,
+            len(self.node_tree) != nodes or len(self.node_mask) != nodes,
+            self.node_mask.dtype != np.uint32,
+            nodes > 0 and bool(np.any(np.diff(self.node_feature) < 0)),
+            nodes > 0 and not 0 <= int(self.node_tree.min()) <= int(self.node_tree.max()) < len(
+                self.leaf_value
+            ),
+        ]  # fmt: skip
+        if any(problems):
+            raise ValueError("inconsistent tree arrays: not a TreeEnsemble export")
+
     @property
     def n_trees(self) -> int:
         """Number of trees, a multiple of the number of classes."""
@@ -72,7 +88,7 @@ class TreeEnsemble:
                 self.node_mask[node],
             )  # fmt: skip
             lowest_bit = reachable & (~reachable + np.uint32(1))
-            leaf = np.log2(lowest_bit.astype(np.float64)).astype(np.int64)
+            leaf = np.bitwise_count(lowest_bit - np.uint32(1)).astype(np.int64)
             values = self.leaf_value[np.tile(trees, stop - start), leaf]
             scores[start:stop] = values.reshape(stop - start, -1, self.n_classes).sum(axis=1)
         return scores
