@@ -17,9 +17,10 @@ from tests.conftest import PROJECT, cli
 pytestmark = pytest.mark.integration
 
 
-def test_inference_imports_only_packaged_modules() -> None:
-    code = (
-        "import sys, json, cuisineflow.aws_lambda.handler as h; h.Predictor; "
+def test_inference_imports_only_packaged_modules(tiny_model: Path) -> None:
+    code = (  # load a model with trees and predict: still nothing outside the zip
+        "import sys, json, pathlib, cuisineflow.aws_lambda.handler as h; "
+        f"h.Predictor(pathlib.Path({str(tiny_model)!r})).predict([['soy sauce', 'ginger']]); "
         "print(json.dumps(sorted(m for m in sys.modules)))"
     )
     loaded = json.loads(
