@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SOURCE ?= $(CUISINEFLOW_SOURCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-curve bench-serve bench-monitor
+.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-blend bench-curve bench-serve bench-monitor
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ bench-train: setup ## Benchmark the models of params.yaml (after make run)
 
 bench-trees: setup ## Serving trees in numpy vs LightGBM's predictor (after make run; SOURCE)
 	$(BIN)/python benchmarks/trees.py $(if $(SOURCE),--source "$(SOURCE)")
+
+bench-blend: setup ## The trees' gain over the linear model, 5-fold CV (after make run)
+	$(BIN)/python benchmarks/blend.py
 
 bench-curve: setup ## Accuracy against training recipes, and the refit's gain (after make run)
 	$(BIN)/python benchmarks/learning_curve.py

@@ -74,7 +74,7 @@ class TreesParams(_Section):
     """Gradient-boosted trees (LightGBM) blended with the linear model; weight 0 turns them off.
 
     The trees split on whether a recipe has a feature of the named featurize blocks; they add
-    conjunctions of many ingredients that the linear model cannot weigh (+0.002 accuracy in
+    conjunctions of many ingredients that the linear model cannot weigh (+0.001 to +0.002 in
     5-fold CV of the default params: benchmarks/blend.py).
     """
 
