@@ -19,8 +19,6 @@ import statistics
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sklearn.model_selection import StratifiedKFold
 
 from cuisineflow.features import Featurizer
@@ -28,7 +26,7 @@ from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.models.metrics import expected_calibration_error
 from cuisineflow.models.train import fit_ensemble
 from cuisineflow.params import load_params
-from cuisineflow.stages.split import SPLITS
+from cuisineflow.stages.split import read_splits
 
 WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)
 
@@ -41,9 +39,7 @@ def main() -> None:
     params = load_params(args.project / "params.yaml")
     if params.train.trees.weight == 0:
         parser.error("train.trees.weight is 0 in params.yaml: there are no trees to blend")
-    table = pa.concat_tables(
-        pq.read_table(args.project / "data" / "split" / f"{n}.parquet") for n in SPLITS
-    )
+    table = read_splits(args.project)
     recipes = table["ingredients"].to_pylist()
     labels = np.asarray(table["cuisine"].to_pylist())
     folds = StratifiedKFold(args.folds, shuffle=True, random_state=params.split.seed)

@@ -21,14 +21,12 @@ import statistics
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from cuisineflow.features import Featurizer
 from cuisineflow.models.train import build_estimator
 from cuisineflow.params import Params, load_params
-from cuisineflow.stages.split import SPLITS
+from cuisineflow.stages.split import read_splits
 
 
 def accuracy(
@@ -48,9 +46,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     params = load_params(args.project / "params.yaml")
-    table = pa.concat_tables(
-        pq.read_table(args.project / "data" / "split" / f"{n}.parquet") for n in SPLITS
-    )
+    table = read_splits(args.project)
     recipes = table["ingredients"].to_pylist()
     labels = np.asarray(table["cuisine"].to_pylist())
     folds = StratifiedKFold(args.folds, shuffle=True, random_state=params.split.seed)

@@ -22,14 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
-import scipy.sparse as sp
 
 from cuisineflow.models import boosting
-from cuisineflow.models.artifact import load_featurizer
 from cuisineflow.params import load_params
-from cuisineflow.stages.featurize import FEATURES_DIR, fit_splits
-from cuisineflow.stages.split import SPLIT_DIR
+from cuisineflow.stages.featurize import FEATURES_DIR
+from cuisineflow.stages.train import fitting_data
 
 
 def median_seconds(run: Callable[[], object], repeat: int = 5) -> float:
@@ -53,14 +50,7 @@ def main() -> None:
     if not (root / FEATURES_DIR / "featurizer").exists():
         parser.error(f"no {FEATURES_DIR} in {root}: run `make run` first")
     params = load_params(root / "params.yaml")
-    names = fit_splits(params.featurize.fit_on)
-    features = sp.vstack([sp.load_npz(root / FEATURES_DIR / f"{n}.npz") for n in names]).tocsr()
-    labels = [
-        label
-        for n in names
-        for label in pq.read_table(root / SPLIT_DIR / f"{n}.parquet")["cuisine"].to_pylist()
-    ]
-    featurizer = load_featurizer(root / FEATURES_DIR / "featurizer")
+    featurizer, features, labels = fitting_data(root, params.featurize.fit_on)
     classes = tuple(sorted(set(labels)))
     trees_params = params.train.trees
     columns = boosting.tree_columns(featurizer, features, trees_params)

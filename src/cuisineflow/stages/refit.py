@@ -14,14 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from cuisineflow.features import Featurizer
 from cuisineflow.models import train
 from cuisineflow.params import load_params
 from cuisineflow.predict import PIPELINE_MODEL_DIR
-from cuisineflow.stages.split import SPLIT_DIR, SPLITS
+from cuisineflow.stages.split import read_splits
 from cuisineflow.stages.train import MODEL_DIR as EVALUATED_MODEL_DIR
 from cuisineflow.stages.train import write_model
 from cuisineflow.storage.local import atomic_write_json, staged_folder
@@ -37,7 +34,7 @@ def run(root: Path) -> dict[str, Any]:
         summary: dict[str, Any] = {"recipes": "none", "source": EVALUATED_MODEL_DIR}
         atomic_write_json(root / "metrics" / "refit.json", summary)
         return summary
-    table = pa.concat_tables(pq.read_table(root / SPLIT_DIR / f"{n}.parquet") for n in SPLITS)
+    table = read_splits(root)
     recipes = table["ingredients"].to_pylist()
     started = time.perf_counter()
     featurizer = Featurizer.fit(params.featurize.blocks, recipes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,11 @@ from cuisineflow.storage.local import atomic_write_json, staged_folder
 
 SPLIT_DIR = "data/split"
 SPLITS = ("train", "valid", "test")
+
+
+def read_splits(root: Path, names: Sequence[str] = SPLITS) -> pa.Table:
+    """The named splits' recipes, one table in the order named."""
+    return pa.concat_tables(pq.read_table(root / SPLIT_DIR / f"{n}.parquet") for n in names)
 
 
 def run(root: Path) -> dict[str, int]:

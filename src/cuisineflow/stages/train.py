@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from cuisineflow.features import Featurizer
@@ -15,7 +14,7 @@ from cuisineflow.models.artifact import load_featurizer, save_model
 from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.params import load_params
 from cuisineflow.stages.featurize import FEATURES_DIR, fit_splits
-from cuisineflow.stages.split import SPLIT_DIR
+from cuisineflow.stages.split import read_splits
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
 # The evaluated fit; `refit` writes the served model (models/cuisine) from the same params.
@@ -25,14 +24,7 @@ MODEL_DIR = "models/evaluated"
 def run(root: Path) -> dict[str, Any]:
     """Fit and calibrate on the fitting splits, then write models/evaluated."""
     params = load_params(root / "params.yaml")
-    names = fit_splits(params.featurize.fit_on)
-    features = sp.vstack([sp.load_npz(root / FEATURES_DIR / f"{n}.npz") for n in names]).tocsr()
-    labels = [
-        label
-        for n in names
-        for label in pq.read_table(root / SPLIT_DIR / f"{n}.parquet")["cuisine"].to_pylist()
-    ]
-    featurizer = load_featurizer(root / FEATURES_DIR / "featurizer")
+    featurizer, features, labels = fitting_data(root, params.featurize.fit_on)
     started = time.perf_counter()
     classifier = train.fit_ensemble(featurizer, features, labels, params.train)
     seconds = time.perf_counter() - started
@@ -42,6 +34,14 @@ def run(root: Path) -> dict[str, Any]:
     summary |= written | {"fit_seconds": round(seconds, 1)}
     atomic_write_json(root / "metrics" / "train.json", summary)
     return summary
+
+
+def fitting_data(root: Path, fit_on: str) -> tuple[Featurizer, sp.csr_matrix, list[str]]:
+    """The featurize stage's fitted vectorisers, and the feature rows and labels to fit on."""
+    names = fit_splits(fit_on)
+    features = sp.vstack([sp.load_npz(root / FEATURES_DIR / f"{n}.npz") for n in names]).tocsr()
+    labels = read_splits(root, names)["cuisine"].to_pylist()
+    return load_featurizer(root / FEATURES_DIR / "featurizer"), features, labels
 
 
 def write_model(target: Path, featurizer: Featurizer, classifier: Ensemble) -> dict[str, Any]:
