@@ -27,7 +27,6 @@ def _row(entry: dict[str, Any], name: str) -> dict[str, Any]:
     params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
     metrics = data.get("metrics") or {}
     evaluation = ((metrics.get("metrics/evaluate.json") or {}).get("data") or {}).get("test") or {}
-    training = (metrics.get("metrics/train.json") or {}).get("data") or {}
     row: dict[str, Any] = {"experiment": name}
     for column in PARAM_COLUMNS:
         value: Any = params
@@ -39,5 +38,4 @@ def _row(entry: dict[str, Any], name: str) -> dict[str, Any]:
     for column in METRIC_COLUMNS:
         value = evaluation.get(column)
         row[column] = round(value, 4) if isinstance(value, float) else value
-    row["fit_seconds"] = training.get("fit_seconds")
     return row
