@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cuisineflow.models.metrics import (
+    accuracy_interval,
     calibration_bins,
     confusion_matrix,
     evaluate,
@@ -66,6 +67,20 @@ def test_evaluate_summary() -> None:
     probabilities = np.eye(3)[PREDICTED] * 0.8 + 0.2 / 3
     result = evaluate(probabilities, TRUTH, ("a", "b", "c"), n_bins=10, k=2)
     assert result["accuracy"] == pytest.approx(0.6)
+    assert (result["accuracy_ci_low"], result["accuracy_ci_high"]) == accuracy_interval(6, 10)
     assert result["macro_f1"] == pytest.approx((0.75 + 4 / 7 + 0.4) / 3)
     assert result["per_cuisine"]["b"]["recall"] == pytest.approx(0.5)
     assert result["n"] == 10
+
+
+def test_accuracy_interval_is_wilsons() -> None:
+    # Wilson's 95% interval of 8 successes in 10: 0.4902 to 0.9433 (the textbook example).
+    low, high = accuracy_interval(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-4)
+    assert high == pytest.approx(0.9433, abs=1e-4)
+    # Never outside [0, 1], even at 0 or n correct, and narrower with more recipes.
+    assert accuracy_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
+    assert accuracy_interval(10, 10)[1] == pytest.approx(1.0, abs=1e-12)
+    assert accuracy_interval(2830, 3538)[1] - accuracy_interval(2830, 3538)[0] < 0.027
+    with pytest.raises(ValueError, match="at least one"):
+        accuracy_interval(0, 0)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
+from cuisineflow.models.metrics import accuracy_interval, evaluate
 from cuisineflow.reports import pages
 from cuisineflow.reports.html import Section, page, svg
 from cuisineflow.reports.plots import horizontal_bars
@@ -41,3 +44,13 @@ def test_pages_are_self_contained_and_reproducible() -> None:
 
 def test_svg_is_inline_markup() -> None:
     assert svg(horizontal_bars(["x"], [1.0], "t", "n")).startswith("<svg")
+
+
+def test_model_page_states_the_accuracy_interval() -> None:
+    truth = np.array([0] * 6 + [1] * 4)
+    probabilities = np.eye(2)[np.array([0] * 5 + [1] * 5)] * 0.8 + 0.1  # 9 of 10 right
+    evaluation = evaluate(probabilities, truth, ("thai", "greek"), n_bins=5, k=1)
+    html = pages.model_page(evaluation, ("thai", "greek"), {}, {"model": "m"})
+    low, high = accuracy_interval(9, 10)
+    assert f"Accuracy 0.9000, 95% interval {low:.3f} to {high:.3f}" in html
+    assert "0.596 to 0.982" in html  # Wilson's interval of 9 in 10, worked out by hand

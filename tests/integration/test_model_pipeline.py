@@ -59,6 +59,7 @@ def test_pipeline_writes_metrics_plots_and_model(project: Path) -> None:
     test = evaluation["test"]
     assert test["n"] == 24
     assert test["accuracy"] >= 0.9  # four cuisines with distinct typical ingredients
+    assert test["accuracy_ci_low"] < test["accuracy"] <= test["accuracy_ci_high"] <= 1.0
     assert 0.0 <= test["expected_calibration_error"] <= 1.0
     per_cuisine = json.loads((project / "metrics" / "per_cuisine_test.json").read_text())
     assert sorted(per_cuisine) == ["chinese", "indian", "italian", "mexican"]

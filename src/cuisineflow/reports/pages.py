@@ -130,6 +130,18 @@ def confused_pairs(
     return sorted(pairs, key=lambda p: -p[2])[:top]
 
 
+def _held_out_text(evaluation: dict[str, Any]) -> str:
+    """How many test recipes, and how far their accuracy can be from the model's true one."""
+    text = f"Held-out test recipes: {evaluation['n']:,}."
+    if "accuracy_ci_low" in evaluation:  # evaluations written before intervals lack it
+        text += (
+            f" Accuracy {evaluation['accuracy']:.4f}, 95% interval "
+            f"{evaluation['accuracy_ci_low']:.3f} to {evaluation['accuracy_ci_high']:.3f}: "
+            "another split of the same size could score anywhere in it."
+        )
+    return text
+
+
 def model_page(
     evaluation: dict[str, Any],
     classes: Sequence[str],
@@ -164,7 +176,7 @@ def model_page(
         ]
     )
     sections = [
-        Section("Summary").text(f"Held-out test recipes: {evaluation['n']:,}.").rows(summary),
+        Section("Summary").text(_held_out_text(evaluation)).rows(summary),
         Section("Per cuisine")
         .figure(
             plots.grouped_bars(
