@@ -50,8 +50,8 @@ bench-train: setup ## Benchmark the models of params.yaml (after make run)
 bench-trees: setup ## Serving trees in numpy vs LightGBM's predictor (after make run; SOURCE)
 	$(BIN)/python benchmarks/trees.py $(if $(SOURCE),--source "$(SOURCE)")
 
-bench-blend: setup ## The trees' gain over the linear model, 5-fold CV (after make run)
-	$(BIN)/python benchmarks/blend.py
+bench-blend: setup ## The trees' gain over the linear model, FOLDS-fold CV (5; after make run)
+	$(BIN)/python benchmarks/blend.py --folds $(or $(FOLDS),5)
 
 bench-curve: setup ## Accuracy against training recipes, and the refit's gain (after make run)
 	$(BIN)/python benchmarks/learning_curve.py
