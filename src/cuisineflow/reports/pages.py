@@ -136,8 +136,8 @@ def _held_out_text(evaluation: dict[str, Any]) -> str:
     if "accuracy_ci_low" in evaluation:  # evaluations written before intervals lack it
         text += (
             f" Accuracy {evaluation['accuracy']:.4f}, 95% interval "
-            f"{evaluation['accuracy_ci_low']:.3f} to {evaluation['accuracy_ci_high']:.3f}: "
-            "another split of the same size could score anywhere in it."
+            f"{evaluation['accuracy_ci_low']:.3f} to {evaluation['accuracy_ci_high']:.3f} "
+            "(Wilson) for the model's accuracy on new recipes like these."
         )
     return text
 
