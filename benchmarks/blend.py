@@ -19,14 +19,13 @@ import statistics
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
+from learning_curve import labelled_folds  # the same folds as the learning curve
 
 from cuisineflow.features import Featurizer
 from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.models.metrics import expected_calibration_error
 from cuisineflow.models.train import fit_ensemble
 from cuisineflow.params import load_params
-from cuisineflow.stages.split import read_splits
 
 WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)
 
@@ -39,10 +38,7 @@ def main() -> None:
     params = load_params(args.project / "params.yaml")
     if params.train.trees.weight == 0:
         parser.error("train.trees.weight is 0 in params.yaml: there are no trees to blend")
-    table = read_splits(args.project)
-    recipes = table["ingredients"].to_pylist()
-    labels = np.asarray(table["cuisine"].to_pylist())
-    folds = StratifiedKFold(args.folds, shuffle=True, random_state=params.split.seed)
+    recipes, labels, folds = labelled_folds(args.project, args.folds, params)
     weights = sorted({*WEIGHTS, params.train.trees.weight})
     accuracy: dict[float, list[float]] = {w: [] for w in weights}
     calibration: dict[float, list[float]] = {w: [] for w in weights}

@@ -40,16 +40,23 @@ def accuracy(
     return float(np.mean(predicted == labels[held]))
 
 
+def labelled_folds(
+    project: Path, n_folds: int, params: Params
+) -> tuple[list[list[str]], np.ndarray, StratifiedKFold]:
+    """Every labelled recipe of the split, its cuisines, and the folds other benchmarks share."""
+    table = read_splits(project)
+    recipes = table["ingredients"].to_pylist()
+    labels = np.asarray(table["cuisine"].to_pylist())
+    return recipes, labels, StratifiedKFold(n_folds, shuffle=True, random_state=params.split.seed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, default=Path("."))
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     params = load_params(args.project / "params.yaml")
-    table = read_splits(args.project)
-    recipes = table["ingredients"].to_pylist()
-    labels = np.asarray(table["cuisine"].to_pylist())
-    folds = StratifiedKFold(args.folds, shuffle=True, random_state=params.split.seed)
+    recipes, labels, folds = labelled_folds(args.project, args.folds, params)
     curve: dict[float, list[float]] = {0.5: [], 0.75: [], 1.0: []}
     sizes: dict[float, int] = {}
     refit_pairs: list[tuple[float, float]] = []
