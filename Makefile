@@ -53,7 +53,7 @@ bench-trees: setup ## Serving trees in numpy vs LightGBM's predictor (after make
 bench-blend: setup ## The trees' gain over the linear model, FOLDS-fold CV (5; after make run)
 	$(BIN)/python benchmarks/blend.py --folds $(or $(FOLDS),5)
 
-bench-curve: setup ## Accuracy against training recipes, and the refit's gain (after make run)
+bench-curve: setup ## Accuracy of the default model against training recipes, and the refit's gain (after make run)
 	$(BIN)/python benchmarks/learning_curve.py
 
 bench-serve: setup ## Benchmark serving vs MLflow, and Lambda (after make run; needs wrk)
