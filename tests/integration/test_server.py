@@ -182,7 +182,7 @@ def test_reload_needs_the_token_and_keeps_serving_on_failure(
 
 
 def test_fuzzing_the_openapi_schema_finds_no_server_error(
-    server: tuple[str, Registry, Path],
+    server: tuple[str, Registry, Path], tmp_path: Path
 ) -> None:
     url, _, _ = server
     schemathesis = Path(sys.executable).parent / "schemathesis"
@@ -190,6 +190,7 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error(
         [str(schemathesis), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
          "--max-examples", "40", "--seed", "1", "--no-color"],
         capture_output=True, text=True, timeout=300, check=False,
+        cwd=tmp_path,  # schemathesis writes its .schemathesis/ cache here, not into the checkout
     )  # fmt: skip
     summary = result.stdout[-3000:]
     assert result.returncode == 0, summary
