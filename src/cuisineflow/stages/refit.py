@@ -42,9 +42,11 @@ def run(root: Path) -> dict[str, Any]:
         featurizer, featurizer.transform(recipes), table["cuisine"].to_pylist(), params.train
     )
     seconds = time.perf_counter() - started
-    summary = {"recipes": params.refit.recipes, "model": params.train.model}
-    summary["trees_weight"] = params.train.trees.weight
-    summary["fit_rows"] = table.num_rows
-    summary |= write_model(target, featurizer, classifier)
+    summary = {
+        "recipes": params.refit.recipes,
+        "model": params.train.model,
+        "trees_weight": params.train.trees.weight,
+        "fit_rows": table.num_rows,
+    } | write_model(target, featurizer, classifier)
     atomic_write_json(root / "metrics" / "refit.json", summary)
     return summary | {"fit_seconds": round(seconds, 1)}  # printed, not stored (see stages.train)

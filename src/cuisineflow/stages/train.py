@@ -29,9 +29,11 @@ def run(root: Path) -> dict[str, Any]:
     classifier = train.fit_ensemble(featurizer, features, labels, params.train)
     seconds = time.perf_counter() - started
     written = write_model(root / MODEL_DIR, featurizer, classifier)
-    summary = {"model": params.train.model, "trees_weight": params.train.trees.weight}
-    summary["fit_rows"] = features.shape[0]
-    summary |= written
+    summary = {
+        "model": params.train.model,
+        "trees_weight": params.train.trees.weight,
+        "fit_rows": features.shape[0],
+    } | written
     atomic_write_json(root / "metrics" / "train.json", summary)
     # The fit's duration is printed, not stored: DVC outputs stay a function of their inputs.
     return summary | {"fit_seconds": round(seconds, 1)}
