@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from cuisineflow.registry import ModelRef, Registry, RegistryError
 from cuisineflow.storage import Store
+from cuisineflow.storage.local import staged_folder
 
 LINEAGE = {"lineage": {"raw_data": {"dvc_md5": "abc.dir"}}, "metrics": {"test": {"accuracy": 0.9}}}
 
@@ -74,3 +76,42 @@ def test_a_version_without_metadata_is_not_listed(registry: Registry, tiny_model
 def test_bad_references(text: str) -> None:
     with pytest.raises(RegistryError):
         ModelRef.parse(text)
+
+
+def test_a_verified_copy_that_arrives_first_is_kept(tmp_path: Path) -> None:
+    target = tmp_path / "cache" / "1"
+    with staged_folder(target, keep=lambda folder: (folder / "ok").exists()) as staging:
+        (staging / "ok").write_text("mine")
+        target.mkdir(parents=True)  # another process finishes first
+        (target / "ok").write_text("theirs")
+    assert (target / "ok").read_text() == "theirs"  # never moved while a reader may use it
+    with staged_folder(target, keep=lambda folder: (folder / "ok").exists()) as staging:
+        (staging / "ok").write_text("mine")
+        (target / "ok").unlink()  # a broken copy is replaced
+    assert (target / "ok").read_text() == "mine"
+    assert [p.name for p in target.parent.iterdir()] == ["1"]
+
+
+def test_a_copy_that_arrives_between_check_and_rename_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The interleaving is forced: os.replace lets "another process" finish just before it.
+    target = tmp_path / "cache" / "1"
+    real_replace = os.replace
+
+    def replace_after_another_process(source: Path, destination: Path) -> None:
+        if Path(destination) == target and not target.exists():
+            target.mkdir()
+            (target / "ok").write_text("theirs")
+        real_replace(source, destination)
+
+    monkeypatch.setattr("cuisineflow.storage.local.os.replace", replace_after_another_process)
+    with staged_folder(target, keep=lambda folder: (folder / "ok").exists()) as staging:
+        (staging / "ok").write_text("mine")
+    assert (target / "ok").read_text() == "theirs"
+    target.joinpath("ok").write_text("broken")  # not accepted by keep: the error stands
+    with (
+        pytest.raises(OSError, match="not empty"),
+        staged_folder(target, keep=lambda folder: False) as staging,
+    ):
+        (staging / "ok").write_text("mine")

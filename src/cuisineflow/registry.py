@@ -175,7 +175,8 @@ class Registry:
         metadata = self.metadata(name, version)
         target = cache / name / str(version)
         if not _verified(target, metadata):
-            with staged_folder(target) as staging:
+            # Workers of one server fill the cache at once: the first verified copy stays.
+            with staged_folder(target, keep=lambda folder: _verified(folder, metadata)) as staging:
                 for file_name in metadata["sha256"]:
                     key = self._key(name, str(version), file_name)
                     try:
