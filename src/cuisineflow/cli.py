@@ -409,7 +409,10 @@ def models_export(
     ref: Annotated[str, typer.Argument(help="NAME@VERSION, NAME@ALIAS or a folder.")],
     folder: Annotated[Path, typer.Argument(help="Where to write the artifact and its metadata.")],
 ) -> None:
-    """Copy a verified version (artifact files + metadata.json) into a local folder."""
+    """Copy a verified version (artifact files + metadata.json) into a new or empty folder.
+
+    A folder that holds an earlier export is replaced; any other non-empty folder is refused.
+    """
     import json
     import shutil
     import tempfile
@@ -417,6 +420,16 @@ def models_export(
     from cuisineflow.registry import METADATA, ModelRef
     from cuisineflow.storage.local import atomic_write_json, staged_folder
 
+    folder = folder.resolve()
+    if folder == Path.cwd().resolve():  # the swap would move the folder we stand in
+        raise CuisineflowError("export into a folder of its own, not the current folder")
+    if folder.is_file() or (
+        folder.is_dir() and any(folder.iterdir()) and not (folder / METADATA).is_file()
+    ):
+        raise CuisineflowError(
+            f"{folder} exists and is not an earlier export (no {METADATA}): export into a "
+            f"new or empty folder; nothing in it was changed"
+        )
     with tempfile.TemporaryDirectory() as cache:
         local, metadata = _registry().fetch(ModelRef.parse(ref), Path(cache))
         with staged_folder(folder) as staging:

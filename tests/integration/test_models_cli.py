@@ -51,6 +51,18 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     cli("models", "export", "cuisine@1", str(exported), cwd=tmp_path, env=env)
     assert json.loads((exported / "metadata.json").read_text())["version"] == 1
     assert (exported / "coef.npy").read_bytes() == (tiny_model / "coef.npy").read_bytes()
+    cli("models", "export", "cuisine@1", str(exported), cwd=tmp_path, env=env)  # replaces it
+    assert json.loads((exported / "metadata.json").read_text())["version"] == 1
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "thesis.txt").write_text("not a model")
+    refused = cli("models", "export", "cuisine@1", str(notes), cwd=tmp_path, env=env, check=False)
+    assert refused.returncode == 1
+    assert "is not an earlier export" in refused.stderr
+    assert [p.name for p in notes.iterdir()] == ["thesis.txt"]
+    here = cli("models", "export", "cuisine@1", ".", cwd=exported, env=env, check=False)
+    assert here.returncode == 1
+    assert "not the current folder" in here.stderr
     missing = cli("models", "show", "cuisine@staging", cwd=tmp_path, env=env, check=False)
     assert missing.returncode == 1
     assert "no alias 'staging' (aliases: production)" in missing.stderr
