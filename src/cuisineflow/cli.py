@@ -320,13 +320,9 @@ def _registry() -> Registry:
 
 
 def _project_root() -> Path:
-    from cuisineflow.errors import ProjectError
     from cuisineflow.storage.dvc import DvcRepo
 
-    try:
-        return DvcRepo.find().root
-    except ProjectError:
-        return Path.cwd()
+    return DvcRepo.root_or_cwd()
 
 
 @models_app.command("list")

@@ -15,25 +15,29 @@ import httpx
 import pytest
 
 from cuisineflow.registry import ModelRef, Registry
+from cuisineflow.settings import DEFAULT_STORE
 from cuisineflow.storage import Store
 from cuisineflow.storage.s3server import free_port
 
 pytestmark = pytest.mark.integration
 TOKEN = "test-reload-token"
+JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
 ) -> Iterator[tuple[str, Registry, Path]]:
+    # Started from a subfolder of a project: the default store is the project's, not the cwd's.
     root = tmp_path_factory.mktemp("server")
-    registry = Registry(Store.open(str(root / "store")))
+    (root / ".dvc").mkdir()
+    (root / "notebooks").mkdir()
+    registry = Registry(Store.open(str(root / DEFAULT_STORE)))
     registry.register("cuisine", tiny_model, {"metrics": {"test": {"accuracy": 0.95}}})
     registry.promote(ModelRef.parse("cuisine@1"), "production")
     port = free_port()
     env = {
-        **os.environ,
-        "CUISINEFLOW_STORE": str(root / "store"),
+        **{k: v for k, v in os.environ.items() if k != "CUISINEFLOW_STORE"},
         "CUISINEFLOW_RELOAD_TOKEN": TOKEN,
     }
     process = subprocess.Popen(
@@ -47,7 +51,7 @@ def server(
             "--model",
             "cuisine@production",
         ],
-        cwd=root,
+        cwd=root / "notebooks",
         env=env,
         stderr=subprocess.PIPE,
         text=True,
@@ -129,6 +133,30 @@ def test_bad_requests_get_a_4xx_naming_the_field(
     )
     assert response.status_code == status
     assert field in [problem["field"] for problem in response.json()["detail"]]
+
+
+def test_a_bad_single_recipe_gets_only_its_own_problems(
+    server: tuple[str, Registry, Path],
+) -> None:
+    url, _, _ = server
+    response = httpx.post(f"{url}/v1/predict", json={"ingredients": []})
+    assert response.status_code == 422
+    assert [problem["field"] for problem in response.json()["detail"]] == ["ingredients"]
+
+
+def test_a_chunked_body_is_held_to_the_same_limit(server: tuple[str, Registry, Path]) -> None:
+    url, _, _ = server
+
+    def chunks(body: bytes) -> Iterator[bytes]:  # no Content-Length: sent chunked
+        yield from (body[i : i + 65536] for i in range(0, len(body), 65536))
+
+    big = json.dumps({"ingredients": ["x" * 3_000_000]}).encode()
+    response = httpx.post(f"{url}/v1/predict", content=chunks(big), headers=JSON)
+    assert response.status_code == 413
+    small = json.dumps({"ingredients": ["tortillas", "cumin", "lime", "jalapeno"]}).encode()
+    response = httpx.post(f"{url}/v1/predict", content=chunks(small), headers=JSON)
+    assert response.status_code == 200
+    assert response.json()["predictions"][0]["cuisine"] == "mexican"
 
 
 def test_metrics_health_and_openapi(server: tuple[str, Registry, Path]) -> None:

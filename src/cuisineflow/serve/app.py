@@ -8,7 +8,6 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException, Request, Response
@@ -82,8 +81,13 @@ class ObserveMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        length = headers.get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        length = headers.get(b"content-length")
+        if length is None:  # chunked: read up to the limit here, then hand the body on
+            body, receive = await _read_limited(receive)
+            too_large = body is None
+        else:
+            too_large = not length.isdigit() or int(length) > MAX_BODY_BYTES
+        if too_large:
             problem = {"field": "body", "message": f"larger than {MAX_BODY_BYTES} bytes"}
             await JSONResponse({"detail": [problem]}, status_code=413)(scope, receive, send_with_id)
         else:
@@ -93,10 +97,42 @@ class ObserveMiddleware:
         self.metrics.latency.labels(path).observe(time.perf_counter() - started)
 
 
+async def _read_limited(receive: Receive) -> tuple[bytes | None, Receive]:
+    """A body without Content-Length, read up to MAX_BODY_BYTES (None if longer), replayable."""
+    chunks: list[bytes] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"", receive
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > MAX_BODY_BYTES:
+            return None, receive
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()  # after the body: wait for the disconnect
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
+
+
 def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
     """Each problem with the field it concerns, e.g. recipes.0.ingredients."""
+    items = error.errors()
+    # The body is one of two shapes; report only the problems of the shape it chose.
+    if isinstance(error.body, dict):
+        branch = "PredictRequest" if "recipes" in error.body else "RecipeIn"
+        if "recipes" in error.body or "ingredients" in error.body:
+            items = [i for i in items if branch in i["loc"]] or items
     problems = []
-    for item in error.errors():
+    for item in items:
         # Drop "body" and the union's branch names FastAPI puts in front of the field.
         parts = [str(p) for p in item["loc"] if p not in {"body", "PredictRequest", "RecipeIn"}]
         field = "body" if item["type"] == "json_invalid" else ".".join(parts) or "body"
@@ -227,9 +263,10 @@ def app_from_settings() -> FastAPI:
     from cuisineflow.registry import Registry
     from cuisineflow.settings import get_settings
     from cuisineflow.storage import open_store
+    from cuisineflow.storage.dvc import DvcRepo
 
     settings = get_settings()
-    root = Path.cwd()
+    root = DvcRepo.root_or_cwd()  # the same store and cache as every other command
     store = open_store(settings, root)
     holder = ModelHolder(settings.model, Registry(store), root / settings.model_cache)
     logger = PredictionLogger(store) if settings.log_predictions else None

@@ -34,6 +34,14 @@ class DvcRepo:
             "run cuisineflow from the project's folder, or `git init && dvc init` a new one"
         )
 
+    @classmethod
+    def root_or_cwd(cls) -> Path:
+        """The project's root, where the store and caches are resolved; else the current folder."""
+        try:
+            return cls.find().root
+        except ProjectError:
+            return Path.cwd()
+
     def tracked_hash(self, dvc_file: str) -> str | None:
         """The content hash DVC recorded for a tracked file or folder (its .dvc file)."""
         path = self.root / dvc_file
