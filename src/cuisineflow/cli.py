@@ -551,7 +551,7 @@ def monitor(
     import json
 
     from cuisineflow.monitoring.report import build_report, render_html
-    from cuisineflow.monitoring.window import read_labels, read_predictions
+    from cuisineflow.monitoring.window import by_model, read_labels, read_predictions
     from cuisineflow.params import load_params
     from cuisineflow.registry import ModelRef
     from cuisineflow.settings import get_settings
@@ -569,7 +569,8 @@ def monitor(
             f"{ref} has no monitoring reference profile: register it with the pipeline"
         )
     start, end = _when(since, "--since"), _when(until, "--until")
-    window = read_predictions(registry.store, start, end, log)
+    window = by_model(read_predictions(registry.store, start, end, log), ref.name,
+                      metadata["version"])  # fmt: skip
     bounds = {"since": since, "until": until, "model": f"{ref.name}@{metadata['version']}"}
     report = build_report(reference, window, read_labels(registry.store, labels),
                           load_params(root / "params.yaml").monitor, bounds)  # fmt: skip
@@ -688,8 +689,11 @@ def predict(
 
         from cuisineflow.monitoring.log import PredictionLogger, records_for
 
-        logger = PredictionLogger(_registry().store, max_buffer=len(predictions) + 1)
-        version = str(predictor.spec.get("version", "local"))
+        registry = _registry()
+        logger = PredictionLogger(registry.store, max_buffer=len(predictions) + 1)
+        # Logged as the registered version with this content, so `monitor` can find them.
+        registered = registry.version_of(folder.name, folder)
+        version = "local" if registered is None else str(registered)
         logger.log(records_for(predictions, [(r.id, r.ingredients) for r in batch.recipes],
                                folder.name, version, uuid.uuid4().hex,
                                (time.perf_counter() - started) * 1e3))  # fmt: skip

@@ -105,6 +105,14 @@ class Registry:
             result[alias] = int(json.loads(self.store.read_bytes(key))["version"])
         return result
 
+    def version_of(self, name: str, folder: Path) -> int | None:
+        """The registered version of `name` whose content is the artifact in `folder`, if any."""
+        identity = content_hash(folder)
+        for version in self.versions(name):
+            if self.metadata(name, version).get("content_sha256") == identity:
+                return version
+        return None
+
     def register(self, name: str, folder: Path, lineage: dict[str, Any]) -> tuple[int, bool]:
         """Add the artifact in `folder` as a new version, unless the same content exists.
 
@@ -115,10 +123,10 @@ class Registry:
             raise RegistryError(f"model name {name!r}: use lower-case letters, digits, - _ .")
         load_model(folder)  # refuse to register an artifact that does not verify
         identity = content_hash(folder)
+        found = self.version_of(name, folder)
+        if found is not None:
+            return found, False
         existing = self.versions(name)
-        for version in existing:
-            if self.metadata(name, version).get("content_sha256") == identity:
-                return version, False
         version = (existing[-1] if existing else 0) + 1
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != METADATA)
         for path in files:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -143,3 +144,34 @@ def test_empty_window_and_missing_logs_are_clear(
     )
     assert f"{tmp_path / 'nope'}: no such prediction log file or folder" in no_folder.stderr
     assert "Traceback" not in missing.stderr + empty.stderr + no_folder.stderr
+
+
+def test_monitor_reads_only_the_monitored_versions_predictions(
+    project: tuple[Path, Store, Predictor], tiny_model: Path, tmp_path: Path
+) -> None:
+    root, store, _ = project
+    # `predict --log` with a folder holding registered content logs that version.
+    served = tmp_path / "models" / "cuisine"
+    shutil.copytree(tiny_model, served)
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([{"id": i, "ingredients": r}
+                                 for i, r in enumerate(typical_recipes(150, seed=6))]))  # fmt: skip
+    cli("predict", str(batch), "--model", str(served), "--log", cwd=root)
+    logged = pq.read_table(store.path(store.list("monitoring/predictions")[0]))
+    assert set(logged["model_version"].to_pylist()) == {"1"}
+    monitored = cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r"), cwd=root)
+    assert monitored.stdout.startswith("150 predictions;")
+    # Another model's predictions are not counted as this one's.
+    other = tmp_path / "other" / "cuisine"
+    shutil.copytree(tiny_model, other)
+    spec = json.loads((other / "model.json").read_text())
+    spec["classes"] = list(reversed(spec["classes"]))  # different content, not registered
+    (other / "model.json").write_text(json.dumps(spec))
+    cli("predict", str(batch), "--model", str(other), "--log", cwd=root)
+    again = cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r2"), cwd=root)
+    assert again.stdout.startswith("150 predictions;")
+    shutil.rmtree(store.path("monitoring/predictions"))
+    cli("predict", str(batch), "--model", str(other), "--log", cwd=root)
+    none = cli("monitor", "--model", "cuisine@1", cwd=root, check=False)
+    assert none.returncode == 1
+    assert "no predictions of cuisine@1 in the window; it holds cuisine@local (150)" in none.stderr

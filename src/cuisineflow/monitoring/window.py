@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -49,6 +50,19 @@ def read_predictions(
                              format="parquet", partitioning="hive", schema=SCHEMA)  # fmt: skip
         tables.append(dataset.to_table(filter=condition))  # the filter is pushed into the scan
     return pa.concat_tables(tables)
+
+
+def by_model(window: pa.Table, name: str, version: int) -> pa.Table:
+    """The predictions that one model version made: a profile describes only its own model."""
+    mine = pc.and_(pc.equal(window["model_name"], name),
+                   pc.equal(window["model_version"], str(version)))  # fmt: skip
+    chosen = window.filter(mine)
+    if window.num_rows and not chosen.num_rows:
+        logged = Counter(zip(window["model_name"].to_pylist(),
+                             window["model_version"].to_pylist(), strict=True))  # fmt: skip
+        found = ", ".join(f"{n}@{v} ({count})" for (n, v), count in sorted(logged.items()))
+        raise DataError(f"no predictions of {name}@{version} in the window; it holds {found}")
+    return chosen
 
 
 def _incoming(store: Store) -> list[pa.Table]:

@@ -80,17 +80,18 @@ def experiments_report(root: Path, _: Store) -> str:
 
 def monitoring_report(root: Path, store: Store) -> str:
     from cuisineflow.monitoring.drift import compare
-    from cuisineflow.monitoring.window import read_labels, read_predictions
+    from cuisineflow.monitoring.window import by_model, read_labels, read_predictions
     from cuisineflow.registry import ModelRef, Registry
 
     params = load_params(root / "params.yaml").monitor
     try:
-        logs = read_predictions(store, None, None)
         registry = Registry(store)
         ref = ModelRef.parse(get_settings().model)
         if ref.name is None:
             raise DataError("a registered model is needed for its reference profile")
-        reference = registry.metadata(ref.name, registry.resolve(ref)).get("monitoring_reference")
+        version = registry.resolve(ref)
+        reference = registry.metadata(ref.name, version).get("monitoring_reference")
+        logs = by_model(read_predictions(store, None, None), ref.name, version)
     except CuisineflowError:
         return pages.monitoring_page([])
     if not reference:
