@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cuisineflow.errors import CuisineflowError
 from cuisineflow.settings import DEFAULT_STORE, get_settings
 
 
@@ -35,3 +36,9 @@ def test_importing_reads_and_creates_nothing(tmp_path: Path) -> None:
     env = {"CUISINEFLOW_STORE": "s3://"}  # invalid: would fail if read at import time
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUISINEFLOW_LOG_PREDICTIONS", "maybe")
+    with pytest.raises(CuisineflowError, match=r"CUISINEFLOW_LOG_PREDICTIONS: .*valid boolean"):
+        get_settings()

@@ -182,7 +182,7 @@ def validate() -> None:
 def lake() -> None:
     """DVC stage: publish the validated recipes as a Parquet lake in <store>/lake/.
 
-    Tables: recipes (Hive-partitioned by split and cuisine), recipe_ingredients (the
+    Tables: recipes (Hive-partitioned by split, sorted by cuisine), recipe_ingredients (the
     ingredient index, sorted by ingredient) and ingredients (the vocabulary with counts);
     raw/recipes.jsonl and raw/recipes.csv for S3 Select; manifest.json with the raw data's
     DVC hash.

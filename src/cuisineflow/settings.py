@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cuisineflow.errors import CuisineflowError
 
 DEFAULT_STORE = ".cuisineflow/store"
 
@@ -53,5 +55,12 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    """Read the settings now (never at import time)."""
-    return Settings()
+    """Read the settings now (never at import time); a bad value names its variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"CUISINEFLOW_{'_'.join(str(p) for p in item['loc']).upper()}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise CuisineflowError(f"bad setting: {problems}") from None

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sklearn.model_selection import train_test_split
 
+from cuisineflow.errors import DataError
 from cuisineflow.params import load_params
 from cuisineflow.stages.validate import VALIDATED_DIR
 from cuisineflow.storage.local import atomic_write_json, staged_folder
@@ -32,15 +33,24 @@ def run(root: Path) -> dict[str, int]:
     labels = np.asarray(labelled["cuisine"].to_pylist())
     rows = np.arange(labelled.num_rows)
     held_out = params.valid_size + params.test_size
-    train, rest = train_test_split(
-        rows, test_size=held_out, stratify=labels, random_state=params.seed
-    )
-    valid, test = train_test_split(
-        rest,
-        test_size=params.test_size / held_out,
-        stratify=labels[rest],
-        random_state=params.seed,
-    )
+    try:
+        train, rest = train_test_split(
+            rows, test_size=held_out, stratify=labels, random_state=params.seed
+        )
+        valid, test = train_test_split(
+            rest,
+            test_size=params.test_size / held_out,
+            stratify=labels[rest],
+            random_state=params.seed,
+        )
+    except ValueError as error:  # too few recipes of a cuisine to put some in every split
+        cuisines, sizes = np.unique(labels, return_counts=True)
+        rarest = np.argsort(sizes, kind="stable")[:3]
+        fewest = {str(cuisines[i]): int(sizes[i]) for i in rarest}
+        raise DataError(
+            f"split: cannot stratify {len(labels)} labelled recipes by cuisine ({error}); "
+            f"the rarest cuisines have {fewest} recipes: add recipes or change split sizes"
+        ) from None
     counts = {}
     with staged_folder(root / SPLIT_DIR) as folder:
         for name, indices in zip(SPLITS, (train, valid, test), strict=True):
