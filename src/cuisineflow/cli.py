@@ -654,7 +654,11 @@ def predict(
         Path, typer.Argument(metavar="INPUT", help="JSON array, JSON Lines or Kaggle zip.")
     ],
     model: Annotated[
-        Path | None, typer.Option(help="Model folder [default: the pipeline's models/cuisine].")
+        str | None,
+        typer.Option(
+            help="Model folder, NAME@VERSION or NAME@ALIAS [default: the pipeline's "
+            "models/cuisine]."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Write here (atomically) instead of standard output.")
@@ -678,8 +682,23 @@ def predict(
     from cuisineflow.storage.dvc import DvcRepo
     from cuisineflow.storage.local import atomic_write_bytes
 
+    if output is not None and output.is_dir():
+        raise CuisineflowError(f"--output {output} is a folder: give the path of a file")
     batch = read_batch(input_path, skip_invalid=skip_invalid)
-    folder = model if model is not None else DvcRepo.find().root / PIPELINE_MODEL_DIR
+    name, version = None, None
+    if model is None:
+        folder = DvcRepo.find().root / PIPELINE_MODEL_DIR
+    else:
+        from cuisineflow.registry import ModelRef
+        from cuisineflow.settings import get_settings
+
+        ref = ModelRef.parse(model)  # a folder, or a registry version fetched and verified
+        if ref.path is not None:
+            folder = ref.path
+        else:
+            cache = _project_root() / get_settings().model_cache
+            folder, metadata = _registry().fetch(ref, cache)
+            name, version = ref.name, str(metadata["version"])
     predictor = Predictor(folder)
     started = time.perf_counter()
     predictions = predictor.predict([r.ingredients for r in batch.recipes])
@@ -691,11 +710,11 @@ def predict(
 
         registry = _registry()
         logger = PredictionLogger(registry.store, max_buffer=len(predictions) + 1)
-        # Logged as the registered version with this content, so `monitor` can find them.
-        registered = registry.version_of(folder.name, folder)
-        version = "local" if registered is None else str(registered)
+        if version is None:  # a folder: the registered version with its content, if any
+            name, registered = folder.name, registry.version_of(folder.name, folder)
+            version = "local" if registered is None else str(registered)
         logger.log(records_for(predictions, [(r.id, r.ingredients) for r in batch.recipes],
-                               folder.name, version, uuid.uuid4().hex,
+                               str(name), version, uuid.uuid4().hex,
                                (time.perf_counter() - started) * 1e3))  # fmt: skip
         logger.close()
         if logger.dropped:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from cuisineflow.errors import DataError
 from cuisineflow.models.artifact import load_model
 
 # Where the pipeline's `refit` stage writes the model it serves, relative to the project.
@@ -60,8 +63,14 @@ def format_predictions(
 ) -> str:
     """JSON Lines ({id, cuisine, confidence, top}) or Kaggle's `id,cuisine` CSV."""
     if output_format == "kaggle-csv":
-        lines = ["id,cuisine"] + [f"{i},{p.cuisine}" for i, p in zip(ids, predictions, strict=True)]
-        return "\n".join(lines) + "\n"
+        if None in ids:  # a submission row without an id cannot be scored
+            raise DataError(f"kaggle-csv needs an id on every recipe; record {ids.index(None) + 1} "
+                            "has none (the jsonl format does not)")  # fmt: skip
+        sink = io.StringIO()
+        writer = csv.writer(sink, lineterminator="\n")  # quotes an id holding a comma
+        writer.writerow(["id", "cuisine"])
+        writer.writerows((i, p.cuisine) for i, p in zip(ids, predictions, strict=True))
+        return sink.getvalue()
     rows = (
         {"id": i, "cuisine": p.cuisine, "confidence": p.confidence, "top": p.top}
         for i, p in zip(ids, predictions, strict=True)

@@ -139,6 +139,36 @@ def test_malformed_records_are_named_or_skipped(project: Path, tmp_path: Path) -
     assert "skipped 2 invalid records, first: batch.json: record 2" in skipped.stderr
 
 
+def test_predict_with_a_registry_reference_and_bad_paths(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUISINEFLOW_STORE", str(project.parent / "store"))  # the run's store
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([{"id": "a,b", "ingredients": ["cumin", "lime", "tortillas"]},
+                                 {"id": 7, "ingredients": ["basil", "pasta"]}]))  # fmt: skip
+    folder = cli("predict", str(batch), cwd=project).stdout
+    assert cli("predict", str(batch), "--model", "cuisine@latest", cwd=project).stdout == folder
+    csv = cli("predict", str(batch), "--format", "kaggle-csv", cwd=project).stdout
+    assert csv == 'id,cuisine\n"a,b",mexican\n7,italian\n'  # quoted: still two fields
+    no_id = tmp_path / "no-id.json"
+    no_id.write_text(json.dumps([{"id": 1, "ingredients": ["salt"]}, {"ingredients": ["salt"]}]))
+    failures = {
+        "kaggle-csv needs an id on every recipe; record 2 has none": cli(
+            "predict", str(no_id), "--format", "kaggle-csv", cwd=project, check=False
+        ),
+        "not a folder, and not NAME@VERSION or NAME@ALIAS": cli(
+            "predict", str(batch), "--model", str(batch), cwd=project, check=False
+        ),
+        "is a folder: give the path of a file": cli(
+            "predict", str(batch), "--output", str(tmp_path), cwd=project, check=False
+        ),
+    }
+    for message, failed in failures.items():
+        assert failed.returncode == 1
+        assert message in failed.stderr
+        assert "Traceback" not in failed.stderr
+
+
 def test_repro_with_nothing_changed_runs_no_stage(project: Path) -> None:
     output = dvc("repro", cwd=project)
     assert "Running stage" not in output
