@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
 from cuisineflow.models.metrics import accuracy_interval, evaluate
 from cuisineflow.reports import pages
+from cuisineflow.reports.experiments import experiment_rows
 from cuisineflow.reports.html import Section, page, svg
 from cuisineflow.reports.plots import horizontal_bars
 
@@ -54,3 +56,32 @@ def test_model_page_states_the_accuracy_interval() -> None:
     low, high = accuracy_interval(9, 10)
     assert f"Accuracy 0.9000, 95% interval {low:.3f} to {high:.3f}" in html
     assert "0.596 to 0.982" in html  # Wilson's interval of 9 in 10, worked out by hand
+
+
+def _exp(
+    rev: str, name: str | None, params: dict[str, Any], test: dict[str, float]
+) -> dict[str, Any]:
+    return {
+        "rev": rev,
+        "name": name,
+        "data": {
+            "params": {"params.yaml": {"data": params}},
+            "metrics": {"metrics/evaluate.json": {"data": {"test": test}}},
+        },
+    }
+
+
+def test_experiment_rows_show_the_params_that_differ_and_any_top_k() -> None:
+    base = {"train": {"model": "linear_svc", "C": 0.5}, "evaluate": {"top_k": 3, "bins": 15},
+            "featurize": {"blocks": [{"analyzer": "words"}, {"analyzer": "word_pairs"}]}}  # fmt: skip
+    wider = {**base, "evaluate": {"top_k": 5, "bins": 15}}
+    main = _exp("a" * 40, "main", base, {"accuracy": 0.81234, "top_3_accuracy": 0.94})
+    main["experiments"] = [{"revs": [_exp("b" * 40, "top-5", wider, {"top_5_accuracy": 0.97})]}]
+    rows = experiment_rows([main])
+    assert [r["experiment"] for r in rows] == ["main", "  top-5"]
+    assert [r["evaluate.top_k"] for r in rows] == [3, 5]  # differs: shown
+    assert "evaluate.bins" not in rows[0]  # the same everywhere: left out
+    assert [r["top_k_accuracy"] for r in rows] == [0.94, 0.97]
+    assert rows[0]["accuracy"] == 0.8123
+    assert rows[0]["features"] == "words+word_pairs"
+    assert rows[1]["train.C"] == 0.5

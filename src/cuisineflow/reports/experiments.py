@@ -2,40 +2,68 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+# Always shown; any other param is shown when its value differs between the rows.
 PARAM_COLUMNS = (
     "train.model", "train.C", "train.calibration", "train.trees.weight", "featurize.fit_on",
 )  # fmt: skip
-METRIC_COLUMNS = ("accuracy", "macro_f1", "top_3_accuracy", "expected_calibration_error")
+METRIC_COLUMNS = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibration_error")
+_TOP_K = re.compile(r"^top_\d+_accuracy$")  # its k is evaluate.top_k
 
 
 def experiment_rows(exp_show: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per workspace, commit and experiment: name, key params, test metrics."""
-    rows = []
+    """One row per workspace, commit and experiment: name, params, test metrics."""
+    entries = []
     for commit in exp_show:
         rev = commit["rev"]
-        rows.append(_row(commit, commit.get("name") or (rev if rev == "workspace" else rev[:7])))
+        entries.append((commit, commit.get("name") or (rev if rev == "workspace" else rev[:7])))
         for experiment in commit.get("experiments") or []:
             for rev in experiment.get("revs") or []:
-                rows.append(_row(rev, "  " + (rev.get("name") or rev["rev"][:7])))
+                entries.append((rev, "  " + (rev.get("name") or rev["rev"][:7])))
+    params = [_params(entry) for entry, _ in entries]
+    others = sorted({key for p in params for key in p} - {*PARAM_COLUMNS, "featurize.blocks"})
+    varying = [key for key in others if len({repr(p.get(key)) for p in params}) > 1]
+    rows = []
+    for (entry, name), flat in zip(entries, params, strict=True):
+        row: dict[str, Any] = {"experiment": name}
+        row.update({column: flat.get(column) for column in (*PARAM_COLUMNS, *varying)})
+        row["features"] = flat.get("featurize.blocks")
+        row.update(_metrics(entry))
+        rows.append(row)
     return rows
 
 
-def _row(entry: dict[str, Any], name: str) -> dict[str, Any]:
+def _params(entry: dict[str, Any]) -> dict[str, Any]:
+    """params.yaml as dotted keys; the feature blocks as one summary such as words+word_pairs."""
     data = entry.get("data") or {}
     params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
+    flat: dict[str, Any] = {}
+
+    def walk(value: Any, prefix: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{prefix}.{key}" if prefix else str(key))
+        elif prefix == "featurize.blocks":
+            flat[prefix] = "+".join(str(b.get("analyzer")) for b in value or []) or None
+        elif isinstance(value, list):
+            flat[prefix] = ",".join(map(str, value))
+        else:
+            flat[prefix] = value
+
+    walk(params, "")
+    return flat
+
+
+def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
+    data = entry.get("data") or {}
     metrics = data.get("metrics") or {}
     evaluation = ((metrics.get("metrics/evaluate.json") or {}).get("data") or {}).get("test") or {}
-    row: dict[str, Any] = {"experiment": name}
-    for column in PARAM_COLUMNS:
-        value: Any = params
-        for key in column.split("."):
-            value = value.get(key) if isinstance(value, dict) else None
-        row[column] = value
-    blocks = (params.get("featurize") or {}).get("blocks") or []
-    row["features"] = "+".join(str(b.get("analyzer")) for b in blocks) or None
-    for column in METRIC_COLUMNS:
-        value = evaluation.get(column)
-        row[column] = round(value, 4) if isinstance(value, float) else value
-    return row
+    top_k = next((value for key, value in evaluation.items() if _TOP_K.match(key)), None)
+    found = {**evaluation, "top_k_accuracy": top_k}
+    return {
+        column: round(value, 4) if isinstance(value, float) else value
+        for column in METRIC_COLUMNS
+        for value in [found.get(column)]
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from cuisineflow.monitoring.profile import most_common
 from cuisineflow.reports import plots
 from cuisineflow.reports.html import Section, page
+
+_TOP_K = re.compile(r"^top_\d+_accuracy$")  # named after evaluate.top_k
 
 
 def distinctive_ingredients(
@@ -152,7 +155,12 @@ def model_page(
     per = evaluation["per_cuisine"]
     summary = [
         {"metric": k, "value": evaluation[k]}
-        for k in ("accuracy", "macro_f1", "top_3_accuracy", "expected_calibration_error")
+        for k in (
+            "accuracy",
+            "macro_f1",
+            *sorted(k for k in evaluation if _TOP_K.match(k)),
+            "expected_calibration_error",
+        )
         if k in evaluation
     ]
     rows = [
