@@ -10,6 +10,7 @@ import pytest
 
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.settings import DEFAULT_STORE, get_settings
+from cuisineflow.storage import open_store
 
 
 def test_defaults_to_a_local_store_inside_the_project(
@@ -42,3 +43,13 @@ def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CUISINEFLOW_LOG_PREDICTIONS", "maybe")
     with pytest.raises(CuisineflowError, match=r"CUISINEFLOW_LOG_PREDICTIONS: .*valid boolean"):
         get_settings()
+
+
+def test_a_queued_experiment_uses_its_projects_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CUISINEFLOW_STORE", raising=False)
+    copy = tmp_path / "project" / ".dvc" / "tmp" / "exps" / "tmpa1b2c3"
+    store = open_store(get_settings(), copy)
+    assert store.root == str(tmp_path / "project" / ".cuisineflow" / "store")
+    assert open_store(get_settings(), tmp_path).root == str(tmp_path / ".cuisineflow" / "store")
