@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from cuisineflow.registry import ModelRef, Registry, RegistryError
 from cuisineflow.storage import Store
-from cuisineflow.storage.local import staged_folder
+from cuisineflow.storage.local import exclusive_lock
 
 LINEAGE = {"lineage": {"raw_data": {"dvc_md5": "abc.dir"}}, "metrics": {"test": {"accuracy": 0.9}}}
 
@@ -78,40 +80,57 @@ def test_bad_references(text: str) -> None:
         ModelRef.parse(text)
 
 
-def test_a_verified_copy_that_arrives_first_is_kept(tmp_path: Path) -> None:
-    target = tmp_path / "cache" / "1"
-    with staged_folder(target, keep=lambda folder: (folder / "ok").exists()) as staging:
-        (staging / "ok").write_text("mine")
-        target.mkdir(parents=True)  # another process finishes first
-        (target / "ok").write_text("theirs")
-    assert (target / "ok").read_text() == "theirs"  # never moved while a reader may use it
-    with staged_folder(target, keep=lambda folder: (folder / "ok").exists()) as staging:
-        (staging / "ok").write_text("mine")
-        (target / "ok").unlink()  # a broken copy is replaced
-    assert (target / "ok").read_text() == "mine"
-    assert [p.name for p in target.parent.iterdir()] == ["1"]
+FETCH_IN_ANOTHER_PROCESS = """
+import sys
+from pathlib import Path
+from cuisineflow.registry import ModelRef, Registry
+from cuisineflow.storage import Store
+print("ready", flush=True)
+local, _ = Registry(Store.open(sys.argv[1])).fetch(ModelRef.parse("cuisine@1"), Path(sys.argv[2]))
+print(local.stat().st_ino)  # which copy it loaded
+"""
 
 
-def test_a_copy_that_arrives_between_check_and_rename_is_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_worker_waits_for_the_copy_another_is_making_and_keeps_it(
+    registry: Registry, tiny_model: Path, tmp_path: Path
 ) -> None:
-    # The interleaving is forced: os.replace lets "another process" finish just before it.
-    target = tmp_path / "cache" / "1"
-    real_replace = os.replace
+    # Two real processes, as `serve --workers 2` starts them on a cold cache.
+    registry.register("cuisine", tiny_model, LINEAGE)
+    cache = tmp_path / "cache"
+    target = cache / "cuisine" / "1"
+    with exclusive_lock(cache / "cuisine" / ".1.lock"):  # this process is filling the cache
+        other = subprocess.Popen(
+            [sys.executable, "-c", FETCH_IN_ANOTHER_PROCESS, registry.store.root, str(cache)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert other.stdout is not None
+        assert other.stdout.readline() == "ready\n"
+        time.sleep(0.5)  # the other process now waits on the lock
+        registry._download("cuisine", 1, registry.metadata("cuisine", 1), target)
+        inode = target.stat().st_ino
+    assert other.wait(timeout=60) == 0
+    assert other.stdout.read().strip() == str(inode)  # it waited, then loaded our copy
+    assert target.stat().st_ino == inode  # which was never replaced under a reader
 
-    def replace_after_another_process(source: Path, destination: Path) -> None:
-        if Path(destination) == target and not target.exists():
-            target.mkdir()
-            (target / "ok").write_text("theirs")
-        real_replace(source, destination)
 
-    monkeypatch.setattr("cuisineflow.storage.local.os.replace", replace_after_another_process)
-    with staged_folder(target, keep=lambda folder: (folder / "ok").exists()) as staging:
-        (staging / "ok").write_text("mine")
-    assert (target / "ok").read_text() == "theirs"
-    target.joinpath("ok").write_text("broken")  # not accepted by keep: the error stands
-    with (
-        pytest.raises(OSError, match="not empty"),
-        staged_folder(target, keep=lambda folder: False) as staging,
-    ):
-        (staging / "ok").write_text("mine")
+def test_the_lock_excludes_another_process(tmp_path: Path) -> None:
+    probe = (
+        "import fcntl, sys\n"
+        "with open(sys.argv[1], 'a') as f:\n"
+        "    try:\n"
+        "        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "    except BlockingIOError:\n"
+        "        print('busy')\n"
+        "    else:\n"
+        "        print('free')\n"
+    )
+    lock = tmp_path / "x.lock"
+
+    def other_process_sees() -> str:
+        run = subprocess.run([sys.executable, "-c", probe, str(lock)], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        return run.stdout.strip()
+
+    with exclusive_lock(lock):
+        assert other_process_sees() == "busy"
+    assert other_process_sees() == "free"

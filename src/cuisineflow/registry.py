@@ -18,7 +18,7 @@ from typing import Any
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.models.artifact import SPEC, ModelError, load_model
 from cuisineflow.storage import Store
-from cuisineflow.storage.local import staged_folder
+from cuisineflow.storage.local import exclusive_lock, staged_folder
 
 METADATA = "metadata.json"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -183,25 +183,31 @@ class Registry:
         metadata = self.metadata(name, version)
         target = cache / name / str(version)
         if not _verified(target, metadata):
-            # Workers of one server fill the cache at once: the first verified copy stays.
-            with staged_folder(target, keep=lambda folder: _verified(folder, metadata)) as staging:
-                for file_name in metadata["sha256"]:
-                    key = self._key(name, str(version), file_name)
-                    try:
-                        (staging / file_name).write_bytes(self.store.read_bytes(key))
-                    except FileNotFoundError:
-                        raise RegistryError(
-                            f"{name}@{version}: {file_name} is missing in the store"
-                        ) from None
-                if not _verified(staging, metadata):
-                    raise RegistryError(
-                        f"{name}@{version}: files in the store do not match their checksums"
-                    )
+            # Workers of one server fill the cache at once: one downloads, the others wait
+            # and find its copy. A verified copy is never replaced, so a reader keeps it.
+            with exclusive_lock(cache / name / f".{version}.lock"):
+                if not _verified(target, metadata):
+                    self._download(name, version, metadata, target)
         try:
             load_model(target)
         except ModelError as error:
             raise RegistryError(f"{name}@{version}: {error}") from None
         return target, metadata
+
+    def _download(self, name: str, version: int, metadata: dict[str, Any], target: Path) -> None:
+        with staged_folder(target) as staging:
+            for file_name in metadata["sha256"]:
+                key = self._key(name, str(version), file_name)
+                try:
+                    (staging / file_name).write_bytes(self.store.read_bytes(key))
+                except FileNotFoundError:
+                    raise RegistryError(
+                        f"{name}@{version}: {file_name} is missing in the store"
+                    ) from None
+            if not _verified(staging, metadata):
+                raise RegistryError(
+                    f"{name}@{version}: files in the store do not match their checksums"
+                )
 
     def verify(self, ref: ModelRef) -> dict[str, Any]:
         """Check every file of a version against its metadata, reading it from the store."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,30 +30,26 @@ def atomic_write_json(target: Path, value: Any) -> None:
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path, keep: Callable[[Path], bool] | None = None) -> Iterator[Path]:
-    """Yield an empty staging folder that replaces `target` only if the block succeeds.
-
-    With `keep` (for caches that several processes fill at once), a target that `keep`
-    accepts is never moved, since another process may be reading it: the first complete
-    copy to arrive stays, and a later one is dropped.
-    """
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty staging folder that replaces `target` only if the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.staging")
     staging.mkdir()
-    previous = target.with_name(f".{target.name}.{uuid.uuid4().hex}.previous")
     try:
         yield staging
+        previous = target.with_name(f".{target.name}.{uuid.uuid4().hex}.previous")
         if target.exists():
-            if keep is not None and keep(target):
-                return
-            with contextlib.suppress(FileNotFoundError):  # another process moved it first
-                os.replace(target, previous)
-        try:
-            os.replace(staging, target)  # a folder replaces only an absent or empty one
-        except OSError:
-            # Another process put its copy in place since the check above.
-            if keep is None or not (target.exists() and keep(target)):
-                raise
+            os.replace(target, previous)
+        os.replace(staging, target)
+        shutil.rmtree(previous, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(previous, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if absent) against other processes here."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        yield
