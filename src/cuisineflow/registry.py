@@ -106,10 +106,19 @@ class Registry:
         return result
 
     def version_of(self, name: str, folder: Path) -> int | None:
-        """The registered version of `name` whose content is the artifact in `folder`, if any."""
-        identity = content_hash(folder)
-        for version in self.versions(name):
-            if self.metadata(name, version).get("content_sha256") == identity:
+        """The newest version of `name` that holds the model in `folder`, file for file.
+
+        A version may hold more than the model (`register` adds the reference profile), so
+        a version matches when each of the folder's files is in it with the same checksum.
+        """
+        files = {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.iterdir()
+            if p.is_file() and p.name != METADATA
+        }
+        for version in reversed(self.versions(name)):
+            stored = self.metadata(name, version).get("sha256", {})
+            if files and all(stored.get(n) == digest for n, digest in files.items()):
                 return version
         return None
 
@@ -123,10 +132,10 @@ class Registry:
             raise RegistryError(f"model name {name!r}: use lower-case letters, digits, - _ .")
         load_model(folder)  # refuse to register an artifact that does not verify
         identity = content_hash(folder)
-        found = self.version_of(name, folder)
-        if found is not None:
-            return found, False
         existing = self.versions(name)
+        for version in existing:
+            if self.metadata(name, version).get("content_sha256") == identity:
+                return version, False
         version = (existing[-1] if existing else 0) + 1
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != METADATA)
         for path in files:

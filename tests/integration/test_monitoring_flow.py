@@ -150,7 +150,14 @@ def test_monitor_reads_only_the_monitored_versions_predictions(
     project: tuple[Path, Store, Predictor], tiny_model: Path, tmp_path: Path
 ) -> None:
     root, store, _ = project
-    # `predict --log` with a folder holding registered content logs that version.
+    # As `register` does: the version holds the model's files and its reference profile.
+    registry = Registry(store)
+    profile = registry.metadata("cuisine", 1)["monitoring_reference"]
+    registered = tmp_path / "registered"
+    shutil.copytree(tiny_model, registered)
+    (registered / "reference_profile.json").write_text(json.dumps(profile))
+    assert registry.register("cuisine", registered, {"monitoring_reference": profile}) == (2, True)
+    # `predict --log` with the model folder alone logs the newest version holding it.
     served = tmp_path / "models" / "cuisine"
     shutil.copytree(tiny_model, served)
     batch = tmp_path / "batch.json"
@@ -158,8 +165,8 @@ def test_monitor_reads_only_the_monitored_versions_predictions(
                                  for i, r in enumerate(typical_recipes(150, seed=6))]))  # fmt: skip
     cli("predict", str(batch), "--model", str(served), "--log", cwd=root)
     logged = pq.read_table(store.path(store.list("monitoring/predictions")[0]))
-    assert set(logged["model_version"].to_pylist()) == {"1"}
-    monitored = cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r"), cwd=root)
+    assert set(logged["model_version"].to_pylist()) == {"2"}
+    monitored = cli("monitor", "--model", "cuisine@2", "--output", str(tmp_path / "r"), cwd=root)
     assert monitored.stdout.startswith("150 predictions;")
     # Another model's predictions are not counted as this one's.
     other = tmp_path / "other" / "cuisine"
@@ -168,10 +175,10 @@ def test_monitor_reads_only_the_monitored_versions_predictions(
     spec["classes"] = list(reversed(spec["classes"]))  # different content, not registered
     (other / "model.json").write_text(json.dumps(spec))
     cli("predict", str(batch), "--model", str(other), "--log", cwd=root)
-    again = cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r2"), cwd=root)
+    again = cli("monitor", "--model", "cuisine@2", "--output", str(tmp_path / "r2"), cwd=root)
     assert again.stdout.startswith("150 predictions;")
     shutil.rmtree(store.path("monitoring/predictions"))
     cli("predict", str(batch), "--model", str(other), "--log", cwd=root)
-    none = cli("monitor", "--model", "cuisine@1", cwd=root, check=False)
+    none = cli("monitor", "--model", "cuisine@2", cwd=root, check=False)
     assert none.returncode == 1
-    assert "no predictions of cuisine@1 in the window; it holds cuisine@local (150)" in none.stderr
+    assert "no predictions of cuisine@2 in the window; it holds cuisine@local (150)" in none.stderr
