@@ -417,14 +417,12 @@ def models_export(
     from cuisineflow.storage.local import atomic_write_json, staged_folder
 
     folder = folder.resolve()
-    if folder == Path.cwd().resolve():  # the swap would move the folder we stand in
-        raise CuisineflowError("export into a folder of its own, not the current folder")
-    if folder.is_file() or (
-        folder.is_dir() and any(folder.iterdir()) and not (folder / METADATA).is_file()
-    ):
+    if Path.cwd().resolve().is_relative_to(folder):  # the swap would move where we stand
+        raise CuisineflowError("export into a folder of its own, not the current folder or above")
+    if folder.is_file() or (folder.is_dir() and any(folder.iterdir()) and not _an_export(folder)):
         raise CuisineflowError(
-            f"{folder} exists and is not an earlier export (no {METADATA}): export into a "
-            f"new or empty folder; nothing in it was changed"
+            f"{folder} exists and is not an earlier export: export into a new or empty "
+            "folder; nothing in it was changed"
         )
     with tempfile.TemporaryDirectory() as cache:
         local, metadata = _registry().fetch(ModelRef.parse(ref), Path(cache))
@@ -432,6 +430,20 @@ def models_export(
             shutil.copytree(local, staging, dirs_exist_ok=True)
             atomic_write_json(staging / METADATA, metadata)
     typer.echo(f"exported {ref} to {folder} ({json.dumps(metadata.get('version'))})")
+
+
+def _an_export(folder: Path) -> bool:
+    """Whether a folder holds an export: registry metadata listing every other file in it."""
+    import json
+
+    from cuisineflow.registry import METADATA
+
+    try:
+        listed = json.loads((folder / METADATA).read_text()).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+    others = [p.name for p in folder.iterdir() if p.name != METADATA]
+    return isinstance(listed, dict) and all(name in listed for name in others)
 
 
 @app.command("serve")
@@ -684,7 +696,8 @@ def predict(
 
     if output is not None and output.is_dir():
         raise CuisineflowError(f"--output {output} is a folder: give the path of a file")
-    batch = read_batch(input_path, skip_invalid=skip_invalid)
+    require_id = output_format is PredictionFormat.kaggle_csv  # a row without one is unscored
+    batch = read_batch(input_path, skip_invalid=skip_invalid, require_id=require_id)
     name, version = None, None
     if model is None:
         folder = DvcRepo.find().root / PIPELINE_MODEL_DIR

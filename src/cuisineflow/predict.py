@@ -63,9 +63,8 @@ def format_predictions(
 ) -> str:
     """JSON Lines ({id, cuisine, confidence, top}) or Kaggle's `id,cuisine` CSV."""
     if output_format == "kaggle-csv":
-        if None in ids:  # a submission row without an id cannot be scored
-            raise DataError(f"kaggle-csv needs an id on every recipe; record {ids.index(None) + 1} "
-                            "has none (the jsonl format does not)")  # fmt: skip
+        if None in ids:  # read_batch(require_id=True) names the record
+            raise DataError("kaggle-csv needs an id on every recipe")
         sink = io.StringIO()
         writer = csv.writer(sink, lineterminator="\n")  # quotes an id holding a comma
         writer.writerow(["id", "cuisine"])

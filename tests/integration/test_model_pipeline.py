@@ -151,9 +151,13 @@ def test_predict_with_a_registry_reference_and_bad_paths(
     csv = cli("predict", str(batch), "--format", "kaggle-csv", cwd=project).stdout
     assert csv == 'id,cuisine\n"a,b",mexican\n7,italian\n'  # quoted: still two fields
     no_id = tmp_path / "no-id.json"
-    no_id.write_text(json.dumps([{"id": 1, "ingredients": ["salt"]}, {"ingredients": ["salt"]}]))
+    no_id.write_text(json.dumps([{"id": 1, "ingredients": ["salt"]}, {"ingredients": ["salt"]},
+                                 {"ingredients": []}]))  # fmt: skip
+    skipped = cli("predict", str(no_id), "--format", "kaggle-csv", "--skip-invalid", cwd=project)
+    assert [line.split(",")[0] for line in skipped.stdout.splitlines()] == ["id", "1"]
+    assert "skipped 2 invalid records, first: no-id.json: record 2: field 'id'" in skipped.stderr
     failures = {
-        "kaggle-csv needs an id on every recipe; record 2 has none": cli(
+        "no-id.json: record 2: field 'id': kaggle-csv needs an id": cli(
             "predict", str(no_id), "--format", "kaggle-csv", cwd=project, check=False
         ),
         "not a folder, and not NAME@VERSION or NAME@ALIAS": cli(

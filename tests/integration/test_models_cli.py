@@ -60,6 +60,10 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     assert refused.returncode == 1
     assert "is not an earlier export" in refused.stderr
     assert [p.name for p in notes.iterdir()] == ["thesis.txt"]
+    (notes / "metadata.json").write_text('{"dataset": "mine"}')  # not registry metadata
+    refused = cli("models", "export", "cuisine@1", str(notes), cwd=tmp_path, env=env, check=False)
+    assert "is not an earlier export" in refused.stderr
+    assert sorted(p.name for p in notes.iterdir()) == ["metadata.json", "thesis.txt"]
     here = cli("models", "export", "cuisine@1", ".", cwd=exported, env=env, check=False)
     assert here.returncode == 1
     assert "not the current folder" in here.stderr

@@ -29,8 +29,11 @@ class Batch:
     skipped: list[str]
 
 
-def read_batch(path: Path, skip_invalid: bool = False) -> Batch:
-    """Read every record; a bad one raises a DataError naming it, unless skipped."""
+def read_batch(path: Path, skip_invalid: bool = False, require_id: bool = False) -> Batch:
+    """Read every record; a bad one raises a DataError naming it, unless skipped.
+
+    With `require_id` (Kaggle's CSV), a record without an id is a bad one.
+    """
     recipes, skipped = [], []
     for record in load_raw_records(path):
         where = record.where
@@ -38,6 +41,8 @@ def read_batch(path: Path, skip_invalid: bool = False) -> Batch:
             if isinstance(record.value, InvalidJson):
                 raise DataError(f"{path.name}: {where}: invalid JSON")
             recipe = RecipeToPredict.model_validate(record.value)
+            if require_id and recipe.id is None:
+                raise DataError(f"{path.name}: {where}: field 'id': kaggle-csv needs an id")
             if any(not item.strip() for item in recipe.ingredients):
                 raise DataError(
                     f"{path.name}: {where}: field 'ingredients': an ingredient is empty"
