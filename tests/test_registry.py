@@ -68,6 +68,22 @@ def test_fetch_verifies_and_refuses_tampering(
         registry.fetch(ModelRef.parse("cuisine@1"), tmp_path / "other-cache")
 
 
+def test_a_number_another_register_has_claimed_is_skipped(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    # Another register (a queued experiment) has claimed 2 and is uploading its files.
+    assert registry.store.create_bytes("registry/cuisine/2/.claim", b"")
+    changed = tmp_path / "changed"
+    shutil.copytree(tiny_model, changed)
+    spec = json.loads((changed / "model.json").read_text())
+    spec["classes"] = list(reversed(spec["classes"]))
+    (changed / "model.json").write_text(json.dumps(spec))
+    assert registry.register("cuisine", changed, LINEAGE) == (3, True)
+    assert registry.versions("cuisine") == [1, 3]  # 2 appears when its metadata does
+    assert registry.store.list("registry/cuisine/2") == ["registry/cuisine/2/.claim"]
+
+
 def test_a_version_without_metadata_is_not_listed(registry: Registry, tiny_model: Path) -> None:
     registry.register("cuisine", tiny_model, LINEAGE)
     registry.store.write_bytes("registry/cuisine/2/coef.npy", b"half an upload")

@@ -72,3 +72,10 @@ def test_check_creates_a_missing_local_store(store: Store) -> None:
 def test_bad_store_uris(uri: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         Store.open(uri)
+
+
+def test_create_writes_only_where_nothing_is(store: Store) -> None:
+    assert store.create_bytes("registry/m/1/.claim", b"first")
+    assert not store.create_bytes("registry/m/1/.claim", b"second")
+    assert store.read_bytes("registry/m/1/.claim") == b"first"
+    assert store.list("registry") == ["registry/m/1/.claim"]  # no temporary left behind

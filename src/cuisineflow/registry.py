@@ -1,6 +1,6 @@
 """The model registry in the store: versions with lineage, aliases, verified loads.
 
-<store>/registry/<name>/<version>/          the artifact's files + metadata.json (written last)
+<store>/registry/<name>/<version>/          .claim first, the artifact's files, metadata.json last
 <store>/registry/<name>/aliases/<alias>.json  {"version": ...}, replaced atomically
 """
 
@@ -21,6 +21,7 @@ from cuisineflow.storage import Store
 from cuisineflow.storage.local import exclusive_lock, staged_folder
 
 METADATA = "metadata.json"
+CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the number unused
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -137,6 +138,9 @@ class Registry:
             if self.metadata(name, version).get("content_sha256") == identity:
                 return version, False
         version = (existing[-1] if existing else 0) + 1
+        # Claim the number first: two registers at once (queued experiments) never share one.
+        while not self.store.create_bytes(self._key(name, str(version), CLAIM), b""):
+            version += 1
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != METADATA)
         for path in files:
             self.store.upload(path, self._key(name, str(version), path.name))

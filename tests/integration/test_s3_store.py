@@ -72,3 +72,13 @@ def test_missing_credentials_are_named(
         StoreError, match=r"^no usable AWS credentials for bucket 'cuisineflow-tests'"
     ):
         store.check()
+
+
+def test_create_is_exclusive_over_http(s3_store: Store) -> None:
+    # A conditional PUT (If-None-Match: *), which the endpoint enforces as AWS S3 does.
+    key = "claims/registry/m/7/.claim"
+    s3_store.delete("claims")
+    assert s3_store.create_bytes(key, b"first")
+    assert not s3_store.create_bytes(key, b"second")
+    assert s3_store.read_bytes(key) == b"first"
+    s3_store.delete("claims")

@@ -48,3 +48,16 @@ def test_refuses_a_non_loopback_host() -> None:
     )
     assert result.returncode == 1
     assert "listens on loopback only, not 0.0.0.0" in result.stderr
+
+
+def test_refuses_a_bucket_name_s3_would_reject() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cuisineflow", "store", "serve", "--port", "0", "--bucket", "b"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "bucket 'b': S3 bucket names are 3 to 63" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -6,6 +6,7 @@ them. Durable use goes to AWS S3 or another S3-compatible server.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from botocore.config import Config
 EMBEDDED_ACCESS_KEY = "cuisineflow-embedded"
 EMBEDDED_SECRET_KEY = "cuisineflow-embedded-secret"
 EMBEDDED_REGION = "us-east-1"
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's naming rules
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -72,6 +74,11 @@ class EmbeddedS3:
 
         if self.host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError(f"the embedded S3 endpoint listens on loopback only, not {self.host}")
+        if not _BUCKET.match(self.bucket) or ".." in self.bucket:
+            raise ValueError(
+                f"bucket {self.bucket!r}: S3 bucket names are 3 to 63 lower-case letters, "
+                "digits, dots and hyphens, starting and ending with a letter or digit"
+            )
         if self.port == 0:
             self.port = free_port(self.host)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)

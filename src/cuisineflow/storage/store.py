@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import posixpath
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +133,27 @@ class Store:
                 self.fs.pipe_file(self.path(key), data)
                 return
             atomic_write_bytes(Path(self.path(key)), data)
+
+    def create_bytes(self, key: str, data: bytes) -> bool:
+        """Write an object only where none exists; False when one does (another writer won)."""
+        with self.errors():
+            if self.is_s3:
+                try:
+                    self.fs.pipe_file(self.path(key), data, mode="create")  # If-None-Match: *
+                except FileExistsError:
+                    return False
+                return True
+            target = Path(self.path(key))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            try:
+                temporary.write_bytes(data)
+                os.link(temporary, target)  # whole, and only if the name is free
+            except FileExistsError:
+                return False
+            finally:
+                temporary.unlink(missing_ok=True)
+            return True
 
     def upload(self, local_path: Path, key: str) -> None:
         """Copy a local file into the store atomically."""
