@@ -58,5 +58,8 @@ def read_batch(path: Path, skip_invalid: bool = False, require_id: bool = False)
 
 def _describe(error: ValidationError, path: Path, where: str) -> str:
     first = error.errors()[0]
+    if first["loc"][:1] == ("id",):  # a union: pydantic names each branch (id.int, id.str)
+        wrong = first["input"]
+        return f"{path.name}: {where}: field 'id': should be an integer or a string, not {wrong!r}"
     field = ".".join(str(part) for part in first["loc"]) or "record"
     return f"{path.name}: {where}: field {field!r}: {first['msg']}"

@@ -1,0 +1,31 @@
+"""Reading recipes to predict: each bad record named by its number, in plain words."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from cuisineflow.data.batch import read_batch
+from cuisineflow.errors import DataError
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"id": 1.5, "ingredients": ["salt"]},
+         "field 'id': should be an integer or a string, not 1.5"),
+        ({"id": 2, "ingredients": "salt"}, "field 'ingredients': Input should be a valid list"),
+        ({"id": 3, "ingredients": ["salt", " "]}, "field 'ingredients': an ingredient is empty"),
+    ],
+)  # fmt: skip
+def test_a_bad_record_is_named_in_plain_words(
+    record: dict[str, object], message: str, tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(json.dumps({"id": 0, "ingredients": ["salt"]}) + "\n" + json.dumps(record))
+    with pytest.raises(DataError, match="^" + re.escape(f"batch.jsonl: line 2: {message}")):
+        read_batch(batch)
+    assert read_batch(batch, skip_invalid=True).skipped[0].startswith("batch.jsonl: line 2: ")
