@@ -58,6 +58,11 @@ def test_reads_json_lines_without_cuisine(tmp_path: Path) -> None:
             "Input should be a valid string",
         ),
         (
+            b'[{"id": 1180591620717411303424, "ingredients": ["salt"]}]',
+            "x.json: not in the What's Cooking schema: record 0: field 'id': "
+            "Input should be less than or equal to 9223372036854775807",
+        ),
+        (
             b"id,ingredients\n1,salt\n",
             'x.json: not recipe data; expected a JSON array of {"id", "cuisine", "ingredients"} '
             "objects, or JSON Lines of them",

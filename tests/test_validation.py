@@ -21,6 +21,7 @@ BAD: dict[str, Any] = {
     "not_json": InvalidJson('{"id": 2, "ingredients": ['),
     "not_an_object": [2, "greek"],
     "id_not_integer": {"id": "3", "ingredients": ["salt"]},
+    "id_out_of_range": {"id": 2**70, "ingredients": ["salt"]},
     "duplicate_id": {"id": 1, "ingredients": ["salt"]},
     "unknown_cuisine": {"id": 4, "cuisine": "martian", "ingredients": ["salt"]},
     "ingredients_not_list": {"id": 5, "ingredients": "salt, pepper"},
@@ -49,12 +50,12 @@ def test_every_rule_fires_once_and_counts_add_up() -> None:
     assert result.metrics()["rejected_by_rule"] == dict.fromkeys(REJECT_RULES, 1)
     assert [row["id"] for row in result.valid] == [1]
     assert len(result.valid) + len(result.rejected) == result.total == 1 + len(BAD)
-    assert result.rejected_fraction == pytest.approx(12 / 13)
+    assert result.rejected_fraction == pytest.approx(13 / 14)
     # The quarantine keeps the record as it came, with where it came from.
-    unknown = result.rejected[4]
+    unknown = result.rejected[5]
     assert unknown == {
         "source": "train.jsonl",
-        "position": 6,
+        "position": 7,
         "reason": "unknown_cuisine",
         "record": BAD["unknown_cuisine"],
     }

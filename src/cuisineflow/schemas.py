@@ -13,12 +13,15 @@ CUISINES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 class RawRecipe(BaseModel):
     """One recipe as Kaggle's What's Cooking files hold it; `cuisine` is absent in test data."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: StrictInt
+    id: Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)]  # the lake stores int64
     cuisine: StrictStr | None = None
     ingredients: list[StrictStr]
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cuisineflow.params import ValidateParams
-from cuisineflow.schemas import CUISINES
+from cuisineflow.schemas import CUISINES, INT64_MAX, INT64_MIN
 
 # Reasons a record is quarantined, in the order they are checked.
 REJECT_RULES = (
     "not_json",
     "not_an_object",
     "id_not_integer",
+    "id_out_of_range",
     "duplicate_id",
     "unknown_cuisine",
     "ingredients_not_list",
@@ -137,6 +138,8 @@ def _check(
     recipe_id = value.get("id")
     if not isinstance(recipe_id, int) or isinstance(recipe_id, bool):
         return "id_not_integer"
+    if not INT64_MIN <= recipe_id <= INT64_MAX:  # the lake stores ids as int64
+        return "id_out_of_range"
     if recipe_id in seen_ids:
         return "duplicate_id"
     cuisine = value.get("cuisine")
