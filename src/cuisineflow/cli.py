@@ -145,9 +145,13 @@ def data_push() -> None:
 
 @data_app.command("pull")
 def data_pull() -> None:
-    """Restore DVC-tracked data from the store's DVC remote into the workspace."""
+    """Restore the raw data (data/raw.dvc) from the store's DVC remote into the workspace.
+
+    Pipeline outputs are not pulled: `dvc repro` rebuilds them, or `dvc pull` fetches
+    those that were pushed.
+    """
     repo, store = _repo_and_store()
-    repo.pull()
+    repo.pull("data/raw.dvc")
     typer.echo(f"pulled from {store.url('dvc')}")
 
 
@@ -513,6 +517,8 @@ def lambda_package(
     """
     from cuisineflow.aws_lambda.package import build
 
+    if output.is_dir():
+        raise CuisineflowError(f"--output {output} is a folder: give the path of the zip file")
     size = build(output, arch)
     typer.echo(
         f"{output}: {size.zipped / 2**20:.1f} MB zipped, {size.unzipped / 2**20:.1f} MB unzipped "

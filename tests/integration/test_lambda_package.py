@@ -92,3 +92,10 @@ def test_sam_template_passes_cfn_lint_and_reads_the_model_prefix_only() -> None:
     (statement,) = function["Policies"][0]["Statement"]
     assert statement["Action"] == ["s3:GetObject"]
     assert statement["Resource"] == "!Sub arn:aws:s3:::${ModelBucket}/${ModelPrefix}/*"
+
+
+def test_a_folder_as_output_is_refused_before_building(tmp_path: Path) -> None:
+    refused = cli("lambda", "package", "--output", str(tmp_path), cwd=tmp_path, check=False)
+    assert refused.returncode == 1
+    assert f"--output {tmp_path} is a folder" in refused.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing built, nothing left behind

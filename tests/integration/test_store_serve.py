@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 
@@ -43,16 +44,28 @@ def test_serves_the_bucket_then_stops_on_signal(
     [
         (["--host", "0.0.0.0"], "listens on loopback only, not 0.0.0.0"),
         (["--port", "0", "--bucket", "b"], "bucket 'b': S3 bucket names are 3 to 63"),
+        (["--port", "{busy}"], "port {busy} on 127.0.0.1 is in use"),  # it used to hang
     ],
 )
 def test_refuses_what_it_cannot_serve(options: list[str], message: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "cuisineflow", "store", "serve", *options],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = str(taken.getsockname()[1])
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cuisineflow",
+                "store",
+                "serve",
+                *(o.replace("{busy}", busy) for o in options),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert result.returncode == 1
-    assert message in result.stderr
+    assert message.replace("{busy}", busy) in result.stderr
     assert "Traceback" not in result.stderr

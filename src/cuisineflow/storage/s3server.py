@@ -36,7 +36,7 @@ def s3_client(endpoint_url: str | None, region: str | None = None) -> Any:
         "s3",
         endpoint_url=endpoint_url,
         region_name=region or EMBEDDED_REGION,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=120),
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=120),
     )
 
 
@@ -81,6 +81,13 @@ class EmbeddedS3:
             )
         if self.port == 0:
             self.port = free_port(self.host)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server's own
+            try:  # moto's server would wait forever on a port that is taken
+                probe.bind((self.host, self.port))
+            except OSError:
+                raise ValueError(f"port {self.port} on {self.host} is in use") from None
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         client = boto3.client(
