@@ -148,6 +148,8 @@ def test_sql_over_the_lake(store: Store) -> None:
         ("SELEC 1", 'DuckDB: Parser Error: syntax error at or near "SELEC"'),
         ("SELECT nope FROM recipes", 'Referenced column "nope" not found'),
         ("SELECT * FROM dishes", "The lake's tables are: recipes, recipe_ingredients, ingredients"),
+        ("COPY (SELECT 1 AS id) TO 'x.parquet'", "one read-only SELECT statement; .* holds COPY"),
+        ("SELECT 1; DROP TABLE recipes", "holds SELECT, DROP"),
     ],
 )
 def test_bad_sql_gets_the_engine_message(store: Store, sql: str, message: str) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from cuisineflow.models.metrics import accuracy_interval, evaluate
 from cuisineflow.reports import pages
 from cuisineflow.reports.experiments import experiment_rows
 from cuisineflow.reports.html import Section, page, svg
 from cuisineflow.reports.plots import horizontal_bars
+from cuisineflow.reports.text import format_table
 
 
 def test_distinctive_ingredients_rank_by_log_odds() -> None:
@@ -85,3 +88,25 @@ def test_experiment_rows_show_the_params_that_differ_and_any_top_k() -> None:
     assert rows[0]["accuracy"] == 0.8123
     assert rows[0]["features"] == "words+word_pairs"
     assert rows[1]["train.C"] == 0.5
+
+
+def test_query_output_handles_lists_of_any_type_nulls_and_nan() -> None:
+    table = pa.table(
+        {
+            "ids": pa.array([[1, 2, None], None], type=pa.list_(pa.int64())),
+            "words": pa.array([["a,b", None], []], type=pa.list_(pa.string())),
+            "share": [float("nan"), 0.5],
+        }
+    )
+    aligned = format_table(table, "table").splitlines()
+    assert aligned[2].split() == ["1,", "2,", "a,b,", "nan"]  # null items print empty
+    csv_lines = ["ids,words,share", '1|2|,"a,b|",nan', ",,0.5"]  # the comma is quoted
+    assert format_table(table, "csv").splitlines() == csv_lines
+    first = json.loads(format_table(table, "json").splitlines()[0])  # strict JSON: no NaN
+    assert first == {"ids": [1, 2, None], "words": ["a,b", None], "share": None}
+
+
+def test_an_empty_monitoring_page_says_why() -> None:
+    why = "no predictions of cuisine@2 in the window; it holds cuisine@1 (9944)"
+    assert why in pages.monitoring_page([], why)
+    assert "no prediction logs yet" in pages.monitoring_page([])

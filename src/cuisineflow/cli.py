@@ -780,8 +780,8 @@ def query_command(
       cuisineflow query "SELECT cuisine, count(*) AS n FROM recipes GROUP BY 1 ORDER BY n DESC"
 
     With --engine s3select the query runs through S3 Select on the raw JSON Lines copy
-    (table s3object). The embedded endpoint only handles column lists, = with AND in
-    WHERE, and COUNT(*).
+    (table s3object). The embedded endpoint only handles column lists, COUNT(*) and one
+    string comparison in WHERE (s.cuisine = 'thai'). Only one SELECT runs: nothing writes.
     """
     from cuisineflow.data import query
     from cuisineflow.reports.text import format_table

@@ -91,6 +91,7 @@ def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:
     manifest = read_manifest(store)
     connection = _database().cursor()
     try:
+        _read_only(sql)
         for name in TABLES:
             if re.search(rf"\b{name}\b", sql, flags=re.IGNORECASE):
                 connection.register(name, lake_dataset(store, name, manifest))
@@ -107,6 +108,15 @@ def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:
         raise DataError(f"DuckDB: {error}") from None
     finally:
         connection.close()
+
+
+def _read_only(sql: str) -> None:
+    """One SELECT (or EXPLAIN): a query may not write files, into the lake or elsewhere."""
+    kinds = [statement.type for statement in duckdb.extract_statements(sql)]
+    allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+    if len(kinds) != 1 or kinds[0] not in allowed:
+        found = ", ".join(kind.name for kind in kinds) or "nothing"
+        raise DataError(f"query runs one read-only SELECT statement; this SQL holds {found}")
 
 
 def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Table:
@@ -145,8 +155,8 @@ def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Tabl
                 f"the endpoint of {store.describe()} does not offer S3 Select: use --engine duckdb"
             ) from None
         raise DataError(
-            f"S3 Select refused the query ({error}); its SQL is limited, and the embedded "
-            "endpoint supports only column lists, = with AND in WHERE, and COUNT(*)"
+            f"S3 Select failed ({error}). Its SQL is limited: the embedded endpoint handles "
+            "column lists, COUNT(*) and one string comparison in WHERE, and not the CSV copy"
         ) from None
     except BotoCoreError as error:
         raise DataError(f"S3 Select failed at {store.describe()}: {error}") from None

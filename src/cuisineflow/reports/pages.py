@@ -231,12 +231,12 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
     return page("cuisineflow: experiments", f"{len(rows)} runs (dvc exp show)", sections)
 
 
-def monitoring_page(days: list[dict[str, Any]]) -> str:
+def monitoring_page(days: list[dict[str, Any]], why_empty: str = "no prediction logs yet") -> str:
     """Drift and estimated and realized accuracy, one point per day of logged predictions."""
     if not days:
         return page(
             "cuisineflow: monitoring",
-            "no prediction logs yet",
+            why_empty,
             [Section("Monitoring").text("Serve the model or run `cuisineflow predict --log`.")],
         )
     dates = [d["date"] for d in days]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 import pyarrow as pa
 
@@ -21,14 +22,29 @@ def format_table(table: pa.Table, output_format: str) -> str:
             writer.writerow([_csv_value(value) for value in row.values()])
         return out.getvalue()
     if output_format == "json":
-        rows = table.to_pylist()
+        rows = (_json_safe(row) for row in table.to_pylist())
         return "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     return _aligned(table)
 
 
+def _json_safe(value: object) -> object:
+    """NaN and infinities as null: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
 def _csv_value(value: object) -> object:
-    """CSV has no lists: join them with `|`, a character no ingredient holds."""
-    return "|".join(map(str, value)) if isinstance(value, list) else value
+    """CSV has no lists: join them with `|`, a character no ingredient holds; null as empty."""
+    return "|".join(map(_text, value)) if isinstance(value, list) else value
 
 
 def _aligned(table: pa.Table) -> str:
@@ -43,5 +59,5 @@ def _aligned(table: pa.Table) -> str:
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
+    text = ", ".join(map(_text, value)) if isinstance(value, list) else _text(value)
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"

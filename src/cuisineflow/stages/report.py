@@ -92,10 +92,10 @@ def monitoring_report(root: Path, store: Store) -> str:
         version = registry.resolve(ref)
         reference = registry.metadata(ref.name, version).get("monitoring_reference")
         logs = by_model(read_predictions(store, None, None), ref.name, version)
-    except CuisineflowError:
-        return pages.monitoring_page([])
+    except CuisineflowError as error:
+        return pages.monitoring_page([], str(error))  # e.g. logs of another version only
     if not reference:
-        return pages.monitoring_page([])
+        return pages.monitoring_page([], f"{ref} has no monitoring reference profile")
     labels = read_labels(store, None)
     days = []
     dates = pc.strftime(logs["timestamp"], format="%Y-%m-%d")
