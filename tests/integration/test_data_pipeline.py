@@ -143,5 +143,6 @@ def test_both_engines_on_the_s3_endpoint(
     bad = cli("query", "SELEC nothing", "--engine", "s3select", cwd=pipeline_project, env=env,
               check=False)  # fmt: skip
     assert bad.returncode == 1
-    assert bad.stderr.startswith("error: S3 Select refused the query")
+    assert bad.stderr.startswith("error: S3 Select failed (")
+    assert "Its SQL is limited" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -156,7 +156,8 @@ def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Tabl
             ) from None
         raise DataError(
             f"S3 Select failed ({error}). Its SQL is limited: the embedded endpoint handles "
-            "column lists, COUNT(*) and one string comparison in WHERE, and not the CSV copy"
+            "column lists, COUNT(*) and one string comparison in WHERE; on the full data set "
+            "its CSV reader fails, so use the JSON Lines copy"
         ) from None
     except BotoCoreError as error:
         raise DataError(f"S3 Select failed at {store.describe()}: {error}") from None
