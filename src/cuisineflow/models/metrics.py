@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
+
+# evaluate() names its top-k accuracy after k: top_3_accuracy, top_5_accuracy, ...
+TOP_K_ACCURACY = re.compile(r"^top_\d+_accuracy$")
 
 
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:

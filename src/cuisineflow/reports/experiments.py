@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from cuisineflow.models.metrics import TOP_K_ACCURACY
 
 # Always shown; any other param is shown when its value differs between the rows.
 PARAM_COLUMNS = (
     "train.model", "train.C", "train.calibration", "train.trees.weight", "featurize.fit_on",
 )  # fmt: skip
 METRIC_COLUMNS = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibration_error")
-_TOP_K = re.compile(r"^top_\d+_accuracy$")  # its k is evaluate.top_k
 
 
 def experiment_rows(exp_show: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -60,7 +60,7 @@ def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
     data = entry.get("data") or {}
     metrics = data.get("metrics") or {}
     evaluation = ((metrics.get("metrics/evaluate.json") or {}).get("data") or {}).get("test") or {}
-    top_k = next((value for key, value in evaluation.items() if _TOP_K.match(key)), None)
+    top_k = next((value for key, value in evaluation.items() if TOP_K_ACCURACY.match(key)), None)
     found = {**evaluation, "top_k_accuracy": top_k}
     return {
         column: round(value, 4) if isinstance(value, float) else value

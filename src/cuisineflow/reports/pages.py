@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from cuisineflow.models.metrics import TOP_K_ACCURACY
 from cuisineflow.monitoring.profile import most_common
 from cuisineflow.reports import plots
 from cuisineflow.reports.html import Section, page
-
-_TOP_K = re.compile(r"^top_\d+_accuracy$")  # named after evaluate.top_k
 
 
 def distinctive_ingredients(
@@ -158,7 +156,7 @@ def model_page(
         for k in (
             "accuracy",
             "macro_f1",
-            *sorted(k for k in evaluation if _TOP_K.match(k)),
+            *sorted(k for k in evaluation if TOP_K_ACCURACY.match(k)),
             "expected_calibration_error",
         )
         if k in evaluation

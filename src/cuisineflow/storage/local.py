@@ -13,15 +13,24 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write a file by a temporary name in the same folder, then rename it into place."""
+def atomic_write_bytes(target: Path, data: bytes, replace: bool = True) -> bool:
+    """Write a file by a temporary name in the same folder, then rename it into place.
+
+    With `replace=False` an existing file wins: nothing is written and False is returned.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         temporary.write_bytes(data)
-        os.replace(temporary, target)
+        if replace:
+            os.replace(temporary, target)
+        else:
+            os.link(temporary, target)  # whole, and only if the name is free
+    except FileExistsError:
+        return False
     finally:
         temporary.unlink(missing_ok=True)
+    return True
 
 
 def atomic_write_json(target: Path, value: Any) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import posixpath
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,17 +141,7 @@ class Store:
                 except FileExistsError:
                     return False
                 return True
-            target = Path(self.path(key))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            try:
-                temporary.write_bytes(data)
-                os.link(temporary, target)  # whole, and only if the name is free
-            except FileExistsError:
-                return False
-            finally:
-                temporary.unlink(missing_ok=True)
-            return True
+            return atomic_write_bytes(Path(self.path(key)), data, replace=False)
 
     def upload(self, local_path: Path, key: str) -> None:
         """Copy a local file into the store atomically."""
