@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import S3Endpoint, cli, git, make_recipes
+from tests.conftest import S3Endpoint, cli, git, make_recipes, write_kaggle_zip
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,8 @@ def digest(path: Path) -> str:
 
 def test_import_copies_bytes_unchanged_and_tracks_with_dvc(project: Path, tiny_zip: Path) -> None:
     test_json = tiny_zip.parent / "test.json"
-    test_json.write_text(json.dumps(make_recipes(7, seed=1, labelled=False)))
+    unlabelled = [{**r, "id": 5000 + i} for i, r in enumerate(make_recipes(7, 1, False))]
+    test_json.write_text(json.dumps(unlabelled))
     result = cli("data", "import", str(tiny_zip.parent), cwd=project)
     assert "imported test.json: 7 recipes, 0 with cuisine" in result.stdout
     assert "imported train.json.zip: 40 recipes, 40 with cuisine" in result.stdout
@@ -74,6 +75,37 @@ def test_bad_file_keeps_earlier_import_intact(
     assert "not a valid zip archive" in result.stderr
     assert digest(project / "data" / "raw" / "train.json.zip") == before
     assert sorted(p.name for p in (project / "data" / "raw").iterdir()) == ["train.json.zip"]
+
+
+def test_an_id_held_by_another_raw_file_is_refused(
+    project: Path, tiny_zip: Path, tmp_path: Path
+) -> None:
+    # validate keeps the first of two recipes with one id, by file name: extra.json would
+    # push train.json.zip's recipe 1003 into quarantine.
+    cli("data", "import", str(tiny_zip), cwd=project)
+    before = digest(project / "data" / "raw" / "train.json.zip")
+    extra = tmp_path / "extra.json"
+    extra.write_text(
+        json.dumps([{"id": 1003, "ingredients": ["salt"]}, {"id": 7, "ingredients": ["rice"]}])
+    )
+    result = cli("data", "import", str(extra), cwd=project, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "error: extra.json and train.json.zip (in data/raw) both hold recipe id 1003: "
+    )
+    assert sorted(p.name for p in (project / "data" / "raw").iterdir()) == ["train.json.zip"]
+    assert digest(project / "data" / "raw" / "train.json.zip") == before
+    # Two new files sharing ids are refused alike, and the error counts what it leaves out.
+    both = tmp_path / "both"
+    both.mkdir()
+    for name in ("a.json", "b.json"):
+        (both / name).write_text(json.dumps([{"id": i, "ingredients": ["salt"]} for i in range(8)]))
+    shared = cli("data", "import", str(both), cwd=project, check=False)
+    assert "a.json and b.json both hold recipe ids 0, 1, 2, 3, 4 and 3 more" in shared.stderr
+    # A file that replaces the raw file of its name may keep that file's ids.
+    replacement = write_kaggle_zip(tmp_path / "new" / "train.json.zip", make_recipes(41))
+    cli("data", "import", str(replacement), cwd=project)
+    assert digest(project / "data" / "raw" / "train.json.zip") == digest(replacement)
 
 
 def push_then_pull_in_a_clone(

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from cuisineflow.data.rawfiles import RawFileSummary, is_raw_file, read_raw_file, summarise
@@ -36,14 +37,21 @@ def source_files(source: Path) -> list[Path]:
 def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
     """Check every file of the source, copy them unchanged into data/raw, and `dvc add` it.
 
-    Nothing is written unless every file passes; each file lands by an atomic rename.
+    Nothing is written unless every file passes; each file lands by an atomic rename. A file
+    replaces the raw file of the same name. An id may be held by one file only: were it held
+    by two, which recipe `validate` keeps would depend on the files' names.
     """
     if source.startswith("kaggle:"):
         with tempfile.TemporaryDirectory(prefix="cuisineflow-kaggle-") as folder:
             return import_raw(str(download_from_kaggle(source, Path(folder))), repo)
     files = source_files(Path(source).expanduser())
-    summaries = [summarise(path, read_raw_file(path)) for path in files]
+    recipes = {path.name: read_raw_file(path) for path in files}
+    summaries = [summarise(path, recipes[path.name]) for path in files]
     raw_dir = repo.root / RAW_DIR
+    kept = [p for p in sorted(raw_dir.glob("*")) if is_raw_file(p) and p.name not in recipes]
+    ids = {name: {recipe.id for recipe in found} for name, found in recipes.items()}
+    ids.update({path.name: {r.id for r in read_raw_file(path)} for path in kept})
+    refuse_shared_ids(ids, importing=[path.name for path in files])
     raw_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
     try:
@@ -58,6 +66,28 @@ def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
             temporary.unlink(missing_ok=True)
     repo.add(RAW_DIR)
     return summaries
+
+
+def refuse_shared_ids(ids: dict[str, set[int]], importing: Sequence[str]) -> None:
+    """A DataError naming the first two files, of those imported and those kept in data/raw,
+    that hold a recipe id in common."""
+    names = list(ids)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            shared = sorted(ids[first] & ids[second])
+            if not shared:
+                continue
+            shown = ", ".join(str(recipe_id) for recipe_id in shared[:5])
+            more = f" and {len(shared) - 5} more" if len(shared) > 5 else ""
+            noun = "id" if len(shared) == 1 else "ids"
+            first_file, second_file = (
+                name if name in importing else f"{name} (in data/raw)" for name in (first, second)
+            )
+            raise DataError(
+                f"{first_file} and {second_file} both hold recipe {noun} {shown}{more}: "
+                "every recipe needs an id of its own across the raw files. Give the new recipes "
+                "other ids, or import the file under the name of the one it replaces"
+            )
 
 
 def download_from_kaggle(source: str, folder: Path) -> Path:
