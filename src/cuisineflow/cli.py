@@ -414,40 +414,11 @@ def models_export(
     A folder that holds an earlier export is replaced; any other non-empty folder is refused.
     """
     import json
-    import shutil
-    import tempfile
 
-    from cuisineflow.registry import METADATA, ModelRef
-    from cuisineflow.storage.local import atomic_write_json, staged_folder
+    from cuisineflow.registry import ModelRef
 
-    folder = folder.resolve()
-    if Path.cwd().resolve().is_relative_to(folder):  # the swap would move where we stand
-        raise CuisineflowError("export into a folder of its own, not the current folder or above")
-    if folder.is_file() or (folder.is_dir() and any(folder.iterdir()) and not _an_export(folder)):
-        raise CuisineflowError(
-            f"{folder} exists and is not an earlier export: export into a new or empty "
-            "folder; nothing in it was changed"
-        )
-    with tempfile.TemporaryDirectory() as cache:
-        local, metadata = _registry().fetch(ModelRef.parse(ref), Path(cache))
-        with staged_folder(folder) as staging:
-            shutil.copytree(local, staging, dirs_exist_ok=True)
-            atomic_write_json(staging / METADATA, metadata)
-    typer.echo(f"exported {ref} to {folder} ({json.dumps(metadata.get('version'))})")
-
-
-def _an_export(folder: Path) -> bool:
-    """Whether a folder holds an export: registry metadata listing every other file in it."""
-    import json
-
-    from cuisineflow.registry import METADATA
-
-    try:
-        listed = json.loads((folder / METADATA).read_text()).get("sha256")
-    except (OSError, ValueError, AttributeError):
-        return False
-    others = [p.name for p in folder.iterdir() if p.name != METADATA]
-    return isinstance(listed, dict) and all(name in listed for name in others)
+    metadata = _registry().export(ModelRef.parse(ref), folder)
+    typer.echo(f"exported {ref} to {folder.resolve()} ({json.dumps(metadata.get('version'))})")
 
 
 @app.command("serve")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.models.artifact import SPEC, ModelError, load_model
 from cuisineflow.storage import Store
-from cuisineflow.storage.local import exclusive_lock, staged_folder
+from cuisineflow.storage.local import atomic_write_json, exclusive_lock, staged_folder
 
 METADATA = "metadata.json"
 CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the number unused
@@ -222,11 +224,41 @@ class Registry:
                     f"{name}@{version}: files in the store do not match their checksums"
                 )
 
+    def export(self, ref: ModelRef, folder: Path) -> dict[str, Any]:
+        """Copy a verified version (its files and metadata.json) into a new or empty folder,
+        or over an earlier export; any other folder is refused untouched."""
+        folder = folder.resolve()
+        if Path.cwd().resolve().is_relative_to(folder):  # the swap would move where we stand
+            raise RegistryError("export into a folder of its own, not the current folder or above")
+        if folder.is_file() or (
+            folder.is_dir() and any(folder.iterdir()) and not is_export(folder)
+        ):
+            raise RegistryError(
+                f"{folder} exists and is not an earlier export: export into a new or empty "
+                "folder; nothing in it was changed"
+            )
+        with tempfile.TemporaryDirectory() as cache:
+            local, metadata = self.fetch(ref, Path(cache))
+            with staged_folder(folder) as staging:
+                shutil.copytree(local, staging, dirs_exist_ok=True)
+                atomic_write_json(staging / METADATA, metadata)
+        return metadata
+
     def verify(self, ref: ModelRef) -> dict[str, Any]:
         """Check every file of a version against its metadata, reading it from the store."""
         with tempfile.TemporaryDirectory() as cache:
             _, metadata = self.fetch(ref, Path(cache))
         return metadata
+
+
+def is_export(folder: Path) -> bool:
+    """Whether a folder holds an export: registry metadata listing every other file in it."""
+    try:
+        listed = json.loads((folder / METADATA).read_text()).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+    others = [name for name in os.listdir(folder) if name != METADATA]
+    return isinstance(listed, dict) and all(name in listed for name in others)
 
 
 def _verified(folder: Path, metadata: dict[str, Any]) -> bool:
