@@ -150,11 +150,17 @@ def test_sql_over_the_lake(store: Store) -> None:
         ("SELECT * FROM dishes", "The lake's tables are: recipes, recipe_ingredients, ingredients"),
         ("COPY (SELECT 1 AS id) TO 'x.parquet'", "one read-only SELECT statement; .* holds COPY"),
         ("SELECT 1; DROP TABLE recipes", "holds SELECT, DROP"),
+        # EXPLAIN ANALYZE runs the statement it explains; DuckDB may open no file.
+        ("EXPLAIN ANALYZE COPY (SELECT 1 AS id) TO '{target}'", "Permission Error: Cannot access"),
+        ("SELECT * FROM read_parquet('{target}')", "Permission Error: Cannot access"),
     ],
 )
 def test_bad_sql_gets_the_engine_message(store: Store, sql: str, message: str) -> None:
+    target = store.path("lake/recipes/split=train/part-0.parquet")
+    before = Path(target).read_bytes()
     with pytest.raises(DataError, match=message):
-        query(sql, store=store)
+        query(sql.format(target=target), store=store)
+    assert Path(target).read_bytes() == before
 
 
 def test_query_before_the_lake_says_how_to_build_it(tmp_path: Path) -> None:

@@ -74,8 +74,12 @@ def lake_dataset(store: Store, name: str, manifest: dict[str, Any]) -> ds.Datase
 
 @functools.cache
 def _database() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB per process; each query gets its own cursor (connect costs 12 ms)."""
-    return duckdb.connect()
+    """One in-memory DuckDB per process; each query gets its own cursor (connect costs 12 ms).
+
+    DuckDB may touch no file: the lake reaches it as Arrow datasets that pyarrow reads, and
+    statements that run others (EXPLAIN ANALYZE COPY ...) cannot write into the lake.
+    """
+    return duckdb.connect(config={"enable_external_access": False})
 
 
 def read_manifest(store: Store) -> dict[str, Any]:
