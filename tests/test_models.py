@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cuisineflow.errors import CuisineflowError
 from cuisineflow.features import Featurizer
 from cuisineflow.models import train
 from cuisineflow.models.artifact import ModelError, load_model, save_model
@@ -40,6 +41,28 @@ def test_exported_arrays_reproduce_scikit_learn(data: tuple, model: str, calibra
     np.testing.assert_allclose(
         exported.predict_proba(features), estimator.predict_proba(features), atol=1e-5
     )
+
+
+@pytest.mark.parametrize("model", ["linear_svc", "logistic_regression"])
+@pytest.mark.parametrize("calibration", ["temperature", "sigmoid"])
+def test_two_cuisines_export_both_scores(data: tuple, model: str, calibration: str) -> None:
+    # scikit-learn keeps one row of coefficients for two classes.
+    _, features, labels = data
+    rows = [i for i, label in enumerate(labels) if label in ("indian", "mexican")]
+    two = [labels[i] for i in rows]
+    params = TrainParams(model=model, calibration=calibration, calibration_folds=3)
+    estimator = train.build_estimator(params).fit(features[rows], np.asarray(two))
+    exported = train.export(estimator)
+    expected = estimator.predict_proba(features[rows])
+    np.testing.assert_allclose(exported.predict_proba(features[rows]), expected, atol=1e-5)
+    assert (expected.argmax(axis=1) == [exported.classes.index(label) for label in two]).all()
+
+
+def test_one_cuisine_is_a_clear_error(data: tuple) -> None:
+    _, features, labels = data
+    rows = [i for i, label in enumerate(labels) if label == "indian"]
+    with pytest.raises(CuisineflowError, match="at least two cuisines; these 20 are all indian"):
+        train.fit(features[rows], ["indian"] * len(rows), TrainParams(calibration_folds=3))
 
 
 def test_training_is_deterministic(data: tuple) -> None:

@@ -10,6 +10,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from cuisineflow.errors import CuisineflowError
 from cuisineflow.features import Featurizer
 from cuisineflow.models import boosting
 from cuisineflow.models.ensemble import Ensemble
@@ -43,6 +44,12 @@ def fit_ensemble(
 
 def fit(features: sp.csr_matrix, labels: Sequence[str], params: TrainParams) -> LinearClassifier:
     """Fit and calibrate; return the model as arrays (no scikit-learn object survives)."""
+    cuisines = sorted(set(labels))
+    if len(cuisines) < 2:
+        raise CuisineflowError(
+            f"training needs recipes of at least two cuisines; these {len(labels)} are all "
+            f"{cuisines[0] if cuisines else 'unlabelled'}"
+        )
     estimator = build_estimator(params).fit(features, np.asarray(labels))
     return export(estimator)
 
@@ -59,10 +66,18 @@ def export(estimator: CalibratedClassifierCV) -> LinearClassifier:
         a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
         b = np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64)
         parameters = np.vstack([a, b])
+    coef, intercept = linear.coef_, linear.intercept_
+    if len(classes) == 2:
+        # scikit-learn keeps one score s for the second class of two; calibration reads it
+        # as the logits (-s, s), and a sigmoid (a, b) of s as 1 - sigmoid(a, -b) of -s.
+        coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+        if estimator.method == "sigmoid":
+            (a, b) = parameters[:, 0]
+            parameters = np.array([[a, a], [-b, b]], dtype=np.float64)
     return LinearClassifier(
         classes=classes,
-        coef=np.asarray(linear.coef_, dtype=np.float32),
-        intercept=np.asarray(linear.intercept_, dtype=np.float32),
+        coef=np.asarray(coef, dtype=np.float32),
+        intercept=np.asarray(intercept, dtype=np.float32),
         calibration=estimator.method,
         calibration_params=parameters,
     )
