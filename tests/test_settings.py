@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +33,36 @@ def test_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert settings.s3_endpoint_url == "http://127.0.0.1:9"
 
 
+def test_dotenv_is_the_projects_from_any_of_its_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".env").write_text("CUISINEFLOW_STORE=my-store\n")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    monkeypatch.delenv("CUISINEFLOW_STORE", raising=False)
+    assert get_settings().store == "my-store"
+
+
+@pytest.mark.parametrize("uri", ["s3://", "s3:///prefix", "s3:////"])
+def test_an_s3_store_without_a_bucket_is_refused(
+    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUISINEFLOW_STORE", uri)
+    with pytest.raises(CuisineflowError, match=r"store URI 's3://.*' names no bucket"):
+        open_store(get_settings(), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_importing_reads_and_creates_nothing(tmp_path: Path) -> None:
+    # Reading the settings at import time would fail on this value, or create a store.
     code = "import cuisineflow.cli, cuisineflow.settings, cuisineflow.storage"
-    env = {"CUISINEFLOW_STORE": "s3://"}  # invalid: would fail if read at import time
+    env = {**os.environ, "CUISINEFLOW_LOG_PREDICTIONS": "maybe", "CUISINEFLOW_STORE": "here"}
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True)
     assert list(tmp_path.iterdir()) == []
+    eager = code + "; cuisineflow.storage.open_store(cuisineflow.settings.get_settings(), '.')"
+    failed = subprocess.run([sys.executable, "-c", eager], cwd=tmp_path, env=env, check=False)
+    assert failed.returncode != 0  # the value above does fail when read
 
 
 def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,17 +47,28 @@ class Settings(BaseSettings):
     def store_uri(self, project_root: Path) -> str:
         """The store as an absolute URI: local paths are resolved against the project root."""
         if "://" in self.store:
-            return self.store.rstrip("/")
+            scheme, rest = self.store.split("://", 1)
+            return f"{scheme}://{rest.rstrip('/')}"
         path = Path(self.store).expanduser()
         if not path.is_absolute():
             path = project_root / path
         return str(path.resolve())
 
 
+def project_folder(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above `start` (default: the current one) that holds .dvc."""
+    here = (start or Path.cwd()).resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / ".dvc").is_dir()), None)
+
+
 def get_settings() -> Settings:
-    """Read the settings now (never at import time); a bad value names its variable."""
+    """Read the settings now (never at import time); a bad value names its variable.
+
+    The .env file is the project's, whichever of its folders a command starts in.
+    """
+    env_file = (project_folder() or Path.cwd()) / ".env"
     try:
-        return Settings()
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as error:
         problems = "; ".join(
             f"CUISINEFLOW_{'_'.join(str(p) for p in item['loc']).upper()}: {item['msg']}"

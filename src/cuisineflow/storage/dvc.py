@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from cuisineflow.errors import ProjectError
+from cuisineflow.settings import project_folder
 from cuisineflow.storage.store import Store
 
 REMOTE_NAME = "store"
@@ -25,10 +26,10 @@ class DvcRepo:
     @classmethod
     def find(cls, start: Path | None = None) -> DvcRepo:
         """The repository holding `start` (default: the current folder)."""
+        folder = project_folder(start)
+        if folder is not None:
+            return cls(folder)
         here = (start or Path.cwd()).resolve()
-        for folder in (here, *here.parents):
-            if (folder / ".dvc").is_dir():
-                return cls(folder)
         raise ProjectError(
             f"{here} is not inside a DVC project (no .dvc folder here or above): "
             "run cuisineflow from the project's folder, or `git init && dvc init` a new one"

@@ -37,8 +37,8 @@ class Store:
     def open(cls, uri: str, endpoint_url: str | None = None, region: str | None = None) -> Store:
         """Open a store from a local path or an s3://bucket/prefix URI (nothing is contacted)."""
         if uri.startswith("s3://"):
-            bucket_and_prefix = uri[len("s3://") :].strip("/")
-            if not bucket_and_prefix:
+            bucket_and_prefix = uri[len("s3://") :].rstrip("/")
+            if not bucket_and_prefix or bucket_and_prefix.startswith("/"):
                 raise StoreError(f"store URI {uri!r} names no bucket: use s3://BUCKET[/PREFIX]")
             return cls(
                 uri="s3://" + bucket_and_prefix,
