@@ -29,3 +29,18 @@ def test_a_bad_record_is_named_in_plain_words(
     with pytest.raises(DataError, match="^" + re.escape(f"batch.jsonl: line 2: {message}")):
         read_batch(batch)
     assert read_batch(batch, skip_invalid=True).skipped[0].startswith("batch.jsonl: line 2: ")
+
+
+def test_bytes_that_are_not_utf8_are_a_bad_record(tmp_path: Path) -> None:
+    batch = tmp_path / "latin1.jsonl"
+    good = json.dumps({"id": 0, "ingredients": ["salt"]}).encode()
+    batch.write_bytes(good + b"\n" + '{"id": 1, "ingredients": ["crème"]}'.encode("latin-1"))
+    with pytest.raises(DataError, match=r"^latin1.jsonl: line 2: invalid JSON"):
+        read_batch(batch)
+    skipped = read_batch(batch, skip_invalid=True)
+    assert [r.id for r in skipped.recipes] == [0]
+    assert len(skipped.skipped) == 1
+    array = tmp_path / "latin1.json"
+    array.write_bytes('[{"id": 1, "ingredients": ["crème"]}]'.encode("latin-1"))
+    with pytest.raises(DataError, match=r"^latin1.json: invalid JSON \(.*utf-8"):
+        read_batch(array)

@@ -163,7 +163,7 @@ def load_raw_records(path: Path) -> list[RawRecord]:
     if payload.lstrip()[:1] == b"[":
         try:
             values = json.loads(payload)
-        except json.JSONDecodeError as error:
+        except ValueError as error:  # JSONDecodeError, or UnicodeDecodeError: not UTF-8
             raise DataError(f"{path.name}: invalid JSON ({error})") from None
         return [RawRecord(path.name, split, i, value) for i, value in enumerate(values)]
     records = []
@@ -172,7 +172,7 @@ def load_raw_records(path: Path) -> list[RawRecord]:
             continue
         try:
             value = json.loads(line)
-        except json.JSONDecodeError:
+        except ValueError:  # JSONDecodeError, or UnicodeDecodeError: not UTF-8
             value = InvalidJson(line.decode("utf-8", errors="replace"))
         records.append(RawRecord(path.name, split, number, value, in_lines=True))
     return records
