@@ -21,6 +21,8 @@ def test_import_copies_bytes_unchanged_and_tracks_with_dvc(project: Path, tiny_z
     test_json = tiny_zip.parent / "test.json"
     unlabelled = [{**r, "id": 5000 + i} for i, r in enumerate(make_recipes(7, 1, False))]
     test_json.write_text(json.dumps(unlabelled))
+    # Kaggle's download holds this one too: a zipped CSV, not recipes.
+    write_kaggle_zip(tiny_zip.parent / "sample_submission.csv.zip", [])
     result = cli("data", "import", str(tiny_zip.parent), cwd=project)
     assert "imported test.json: 7 recipes, 0 with cuisine" in result.stdout
     assert "imported train.json.zip: 40 recipes, 40 with cuisine" in result.stdout

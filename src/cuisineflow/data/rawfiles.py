@@ -32,8 +32,12 @@ class RawFileSummary:
 
 
 def is_raw_file(path: Path) -> bool:
-    """Whether the file name has one of the raw-data suffixes."""
-    return path.name.lower().endswith(RAW_SUFFIXES) and not path.name.startswith(".")
+    """Whether the file name has one of the raw-data suffixes.
+
+    Kaggle's download also holds sample_submission.csv.zip: a zipped CSV is not recipes.
+    """
+    name = path.name.lower()
+    return name.endswith(RAW_SUFFIXES) and not name.endswith(".csv.zip") and name[:1] != "."
 
 
 def json_payload(path: Path) -> bytes:
