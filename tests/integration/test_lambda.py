@@ -115,6 +115,29 @@ def test_bad_requests_are_400_naming_the_field(model_on_s3: str, body: str, fiel
     assert field in [p["field"] for p in json.loads(response["body"])["detail"]]
 
 
+def test_bodies_that_do_not_decode_are_400(model_on_s3: str) -> None:
+    event = {
+        **v1_event("POST", "/v1/predict", None),
+        "body": "not-base64!",
+        "isBase64Encoded": True,
+    }
+    response = lambda_handler.handler(event, None)
+    assert response["statusCode"] == 400
+    assert "not valid base64" in json.loads(response["body"])["detail"][0]["message"]
+    latin1 = base64.b64encode('{"ingredients": ["crème"]}'.encode("latin-1")).decode()
+    event = {**event, "body": latin1}
+    assert lambda_handler.handler(event, None)["statusCode"] == 400
+    # The limit counts bytes: 600,000 two-byte characters are 1.2 MB.
+    wide = v1_event(
+        "POST", "/v1/predict", json.dumps({"ingredients": ["é" * 600_000]}, ensure_ascii=False)
+    )
+    message = json.loads(lambda_handler.handler(wide, None)["body"])["detail"][0]["message"]
+    assert message == "larger than 1000000 bytes"
+    # A direct invocation whose event is not an object is a bad request too.
+    listed = lambda_handler.handler([{"ingredients": ["salt"]}], None)
+    assert listed["statusCode"] == 400
+
+
 def test_tampered_model_is_refused_at_cold_start(model_on_s3: str, s3_endpoint: S3Endpoint) -> None:
     from cuisineflow.storage.s3server import s3_client
 

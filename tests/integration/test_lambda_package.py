@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from cuisineflow.aws_lambda.package import MODULES
+from cuisineflow.errors import CuisineflowError
 from tests.conftest import PROJECT, cli
 
 pytestmark = pytest.mark.integration
@@ -66,6 +67,20 @@ def test_package_holds_inference_only_and_fits_the_limits(tmp_path: Path) -> Non
     }
     assert not any("/tests/" in n or n.endswith(".pyc") for n in names)
     assert "cuisineflow/aws_lambda/package.py" not in names
+
+
+def test_a_package_over_the_limits_keeps_the_last_good_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cuisineflow.aws_lambda import package
+
+    output = tmp_path / "lambda.zip"
+    output.write_bytes(b"the last good package")
+    monkeypatch.setattr(package, "ZIPPED_LIMIT", 1_000_000)  # the real zip is ~17 MB
+    with pytest.raises(CuisineflowError, match=r"over Lambda's limits .*nothing was written"):
+        package.build(output, "x86_64")
+    assert output.read_bytes() == b"the last good package"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lambda.zip"]
 
 
 def test_sam_template_passes_cfn_lint_and_reads_the_model_prefix_only() -> None:

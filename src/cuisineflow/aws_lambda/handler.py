@@ -81,9 +81,9 @@ def predict(payload: Any, request_id: str = "") -> tuple[int, dict[str, Any]]:
     return 200, response.model_dump()
 
 
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Lambda entry point."""
-    if "httpMethod" in event or event.get("version") == "2.0":
+    if isinstance(event, dict) and ("httpMethod" in event or event.get("version") == "2.0"):
         return _http(event)
     status, body = predict(event, uuid.uuid4().hex)  # a direct invocation: the request JSON
     return body if status == 200 else {"statusCode": status, **body}
@@ -106,21 +106,24 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
         return _response(200, info, request_id)
     if method != "POST" or path != "/v1/predict":
         return _response(404, {"detail": f"no route {method} {path}"}, request_id)
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        raw = base64.b64decode(raw).decode("utf-8", errors="replace")
+    body = event.get("body") or ""
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else None
+    except ValueError:
+        return _bad_body("not valid base64, though isBase64Encoded is true", request_id)
+    raw = body.encode("utf-8") if raw is None else raw
     if len(raw) > MAX_BODY_BYTES:
-        return _response(
-            400, {"detail": [{"field": "body", "message": "larger than 1 MB"}]}, request_id
-        )
+        return _bad_body(f"larger than {MAX_BODY_BYTES} bytes", request_id)
     try:
         payload = json.loads(raw)
-    except json.JSONDecodeError as error:
-        return _response(
-            400, {"detail": [{"field": "body", "message": f"not valid JSON: {error}"}]}, request_id
-        )
+    except ValueError as error:  # JSONDecodeError, or UnicodeDecodeError: not UTF-8
+        return _bad_body(f"not valid JSON: {error}", request_id)
     status, body = predict(payload, request_id)
     return _response(status, body, request_id)
+
+
+def _bad_body(message: str, request_id: str) -> dict[str, Any]:
+    return _response(400, {"detail": [{"field": "body", "message": message}]}, request_id)
 
 
 def _response(status: int, body: dict[str, Any], request_id: str) -> dict[str, Any]:

@@ -69,14 +69,19 @@ def build(output: Path, arch: str) -> PackageSize:
             shutil.copyfile(source / module, target)
         output.parent.mkdir(parents=True, exist_ok=True)
         temporary = output.with_name(f".{output.name}.tmp")
-        unzipped = _zip(tree, temporary)
-        temporary.replace(output)
-    size = PackageSize(output.stat().st_size, unzipped)
-    if size.zipped > ZIPPED_LIMIT or size.unzipped > UNZIPPED_LIMIT:
-        raise CuisineflowError(
-            f"{output}: {size.zipped / 2**20:.1f} MB zipped, {size.unzipped / 2**20:.1f} MB "
-            "unzipped, over Lambda's limits (50 MB zipped for direct upload, 250 MB unzipped)"
-        )
+        try:
+            size = PackageSize(0, _zip(tree, temporary))
+            size = PackageSize(temporary.stat().st_size, size.unzipped)
+            # Checked before the rename: a package over the limits keeps the last good one.
+            if size.zipped > ZIPPED_LIMIT or size.unzipped > UNZIPPED_LIMIT:
+                raise CuisineflowError(
+                    f"{output}: {size.zipped / 2**20:.1f} MB zipped, "
+                    f"{size.unzipped / 2**20:.1f} MB unzipped, over Lambda's limits (50 MB "
+                    "zipped for direct upload, 250 MB unzipped); nothing was written"
+                )
+            temporary.replace(output)
+        finally:
+            temporary.unlink(missing_ok=True)
     return size
 
 
