@@ -164,3 +164,13 @@ def test_unreachable_store_is_one_clear_message(project: Path, tiny_zip: Path) -
         "at http://127.0.0.1:9"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_a_report_before_the_pipeline_says_to_run_it(project: Path) -> None:
+    result = cli("report", "data", cwd=project, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: the data report needs data/validated/recipes.parquet, which the pipeline "
+        "writes: run `cuisineflow run` first\n"
+    )
+    assert not (project / "reports").exists()

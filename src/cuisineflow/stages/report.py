@@ -37,6 +37,12 @@ def run(
     store = open_store(get_settings(), root)
     written = []
     for kind in kinds:
+        missing = [path for path in NEEDS.get(kind, ()) if not (root / path).exists()]
+        if missing:
+            raise DataError(
+                f"the {kind} report needs {missing[0]}, which the pipeline writes: run "
+                "`cuisineflow run` first"
+            )
         html = BUILDERS[kind](root, store)
         target = folder / f"{kind}.html"
         atomic_write_bytes(target, html.encode())
@@ -165,6 +171,10 @@ def _learnt_from(refit: dict[str, Any]) -> str:
     return "the evaluated fit's recipes"
 
 
+NEEDS = {  # what each report reads from the project
+    "data": (f"{VALIDATED_DIR}/recipes.parquet", "metrics/validation.json"),
+    "model": (EVALUATED_MODEL_DIR, f"{SPLIT_DIR}/test.parquet"),
+}
 BUILDERS = {
     "data": data_report,
     "model": model_report,
