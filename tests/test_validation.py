@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,9 @@ from cuisineflow.data.validation import (
     normalise_ingredient,
     validate_records,
 )
+from cuisineflow.errors import DataError
 from cuisineflow.params import ValidateParams
+from tests.conftest import PROJECT
 
 GOOD = {"id": 1, "cuisine": "greek", "ingredients": ["feta cheese", "olive oil", "oregano"]}
 
@@ -115,3 +120,22 @@ def test_normalisation_fixes_and_counts_oddities() -> None:
 )
 def test_normalise_ingredient(raw: str, expected: str, fixes: set[str]) -> None:
     assert normalise_ingredient(raw) == (expected, fixes)
+
+
+def test_a_failed_validation_keeps_the_last_validated_data(tmp_path: Path) -> None:
+    from cuisineflow.stages import validate
+
+    shutil.copyfile(PROJECT / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    records = [GOOD, *(value for value in BAD.values() if isinstance(value, dict))]
+    lines = [json.dumps(record) for record in records]
+    (tmp_path / "data" / "raw" / "extra.jsonl").write_text("\n".join(lines))
+    validated = tmp_path / validate.VALIDATED_DIR / "recipes.parquet"
+    validated.parent.mkdir(parents=True)
+    validated.write_bytes(b"the last good data")
+    with pytest.raises(DataError, match=r"quarantined (\d+) of 12 .*max_rejected") as failed:
+        validate.run(tmp_path)
+    assert validated.read_bytes() == b"the last good data"
+    quarantined = (tmp_path / validate.QUARANTINE_DIR / "rejected.jsonl").read_text()
+    reported = int(str(failed.value).split()[2])
+    assert len(quarantined.splitlines()) == reported >= 9  # there to look into

@@ -36,9 +36,7 @@ def run(root: Path) -> ValidationResult:
     table = pa.Table.from_pylist(result.valid, schema=RECIPE_SCHEMA).replace_schema_metadata(
         metadata
     )
-    with staged_folder(root / VALIDATED_DIR) as folder:
-        pq.write_table(table, folder / "recipes.parquet")
-    with staged_folder(root / QUARANTINE_DIR) as folder:
+    with staged_folder(root / QUARANTINE_DIR) as folder:  # written either way, to look into
         lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in result.rejected)
         (folder / "rejected.jsonl").write_text("".join(lines), encoding="utf-8")
     metrics: dict[str, Any] = {**result.metrics(), "raw_hash": raw_hash}
@@ -50,4 +48,6 @@ def run(root: Path) -> ValidationResult:
             f"({result.rejected_fraction:.2%}), over validate.max_rejected_fraction "
             f"({params.max_rejected_fraction:.2%}); see {QUARANTINE_DIR}/rejected.jsonl"
         )
+    with staged_folder(root / VALIDATED_DIR) as folder:  # only data that passed replaces it
+        pq.write_table(table, folder / "recipes.parquet")
     return result
