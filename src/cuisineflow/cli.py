@@ -467,12 +467,19 @@ def serve(
         lifespan="on",  # a model that does not load or verify stops the server
     )
     server = uvicorn.Server(config)
-    if workers > 1:
-        from uvicorn.supervisors import Multiprocess
-
-        Multiprocess(config, sockets=[sock]).run()
-    else:
+    if workers == 1:
         server.run(sockets=[sock])
+        return
+    import tempfile
+
+    from uvicorn.supervisors import Multiprocess
+
+    from cuisineflow.serve.app import RELOAD_FILE_VARIABLE
+
+    # A reload reaches one worker; it tells the others through this file.
+    with tempfile.TemporaryDirectory(prefix="cuisineflow-serve-") as folder:
+        os.environ[RELOAD_FILE_VARIABLE] = str(Path(folder) / "reloaded")
+        Multiprocess(config, sockets=[sock]).run()
 
 
 @lambda_app.command("package")

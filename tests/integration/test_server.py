@@ -24,49 +24,56 @@ TOKEN = "test-reload-token"
 JSON = {"content-type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
-) -> Iterator[tuple[str, Registry, Path]]:
-    # Started from a subfolder of a project: the default store is the project's, not the cwd's.
-    root = tmp_path_factory.mktemp("server")
-    (root / ".dvc").mkdir()
-    (root / "notebooks").mkdir()
-    registry = Registry(Store.open(str(root / DEFAULT_STORE)))
-    registry.register("cuisine", tiny_model, {"metrics": {"test": {"accuracy": 0.95}}})
-    registry.promote(ModelRef.parse("cuisine@1"), "production")
+def start_server(root: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """`cuisineflow serve` started from a subfolder of the project at `root`, once ready."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "CUISINEFLOW_STORE"},
         "CUISINEFLOW_RELOAD_TOKEN": TOKEN,
     }
+    command = [sys.executable, "-m", "cuisineflow", "serve", "--port", str(port), *options]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cuisineflow",
-            "serve",
-            "--port",
-            str(port),
-            "--model",
-            "cuisine@production",
-        ],
-        cwd=root / "notebooks",
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
+        command, cwd=root / "notebooks", env=env, stderr=subprocess.PIPE, text=True
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/readyz").status_code == 200:
-                break
+                return process, url
         except httpx.TransportError:
             time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError(process.stderr.read() if process.stderr else "server did not start")
+    process.kill()
+    raise RuntimeError(process.stderr.read() if process.stderr else "server did not start")
+
+
+def project_with_model(root: Path, tiny_model: Path) -> Registry:
+    """A project whose default store holds the tiny model as cuisine@production (version 1)."""
+    (root / ".dvc").mkdir()
+    (root / "notebooks").mkdir()
+    registry = Registry(Store.open(str(root / DEFAULT_STORE)))
+    registry.register("cuisine", tiny_model, {"metrics": {"test": {"accuracy": 0.95}}})
+    registry.promote(ModelRef.parse("cuisine@1"), "production")
+    return registry
+
+
+def second_version(registry: Registry, tiny_model: Path, folder: Path) -> None:
+    """Register a version 2 of the tiny model (same content would be deduplicated)."""
+    shutil.copytree(tiny_model, folder)
+    spec = json.loads((folder / "model.json").read_text())
+    spec["note"] = "second version"  # a harmless key
+    (folder / "model.json").write_text(json.dumps(spec))
+    assert registry.register("cuisine", folder, {}) == (2, True)
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
+) -> Iterator[tuple[str, Registry, Path]]:
+    # Started from a subfolder of a project: the default store is the project's, not the cwd's.
+    root = tmp_path_factory.mktemp("server")
+    registry = project_with_model(root, tiny_model)
+    process, url = start_server(root, "--model", "cuisine@production")
     yield url, registry, root
     process.terminate()
     process.wait(timeout=10)
@@ -185,12 +192,7 @@ def test_reload_needs_the_token_and_keeps_serving_on_failure(
     )
     auth = {"Authorization": f"Bearer {TOKEN}"}
     # A new version whose stored coefficients are then damaged: the reload is refused.
-    changed = tmp_path / "v2"
-    shutil.copytree(tiny_model, changed)
-    spec = json.loads((changed / "model.json").read_text())
-    spec["note"] = "second version"  # same content would be deduplicated: add a harmless key
-    (changed / "model.json").write_text(json.dumps(spec))
-    assert registry.register("cuisine", changed, {}) == (2, True)
+    second_version(registry, tiny_model, tmp_path / "v2")
     registry.promote(ModelRef.parse("cuisine@2"), "production")
     coef = Path(registry.store.path("registry/cuisine/2/coef.npy"))
     good = coef.read_bytes()
@@ -207,6 +209,24 @@ def test_reload_needs_the_token_and_keeps_serving_on_failure(
         httpx.post(f"{url}/v1/predict", json={"ingredients": ["salt"]}).json()["model"]["version"]
         == "2"
     )
+
+
+def test_a_reload_reaches_every_worker(tiny_model: Path, tmp_path: Path) -> None:
+    # Each worker holds its own model, and a reload request reaches only one of them.
+    registry = project_with_model(tmp_path, tiny_model)
+    process, url = start_server(tmp_path, "--model", "cuisine@production", "--workers", "2")
+    try:
+        second_version(registry, tiny_model, tmp_path / "v2")
+        registry.promote(ModelRef.parse("cuisine@2"), "production")
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        assert httpx.post(f"{url}/v1/model/reload", headers=auth).json()["version"] == "2"
+        time.sleep(2)  # the other worker looks every 0.5 s
+        # A new connection each time: the kernel hands them to either worker.
+        served = [httpx.get(f"{url}/v1/model").json()["version"] for _ in range(40)]
+        assert served == ["2"] * 40
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_fuzzing_the_openapi_schema_finds_no_server_error(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import os
 import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException, Request, Response
@@ -28,10 +31,12 @@ from cuisineflow import __version__
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.monitoring.log import PredictionLogger, records_for
 from cuisineflow.schemas import PredictRequest, PredictResponse, RecipeIn
-from cuisineflow.serve.model import ModelHolder
+from cuisineflow.serve.model import LoadedModel, ModelHolder, ReloadSignal
 
 MAX_BODY_BYTES = 1_000_000
 INLINE_RECIPES = 32  # batches up to this size are predicted on the event loop (~0.1 ms each)
+RELOAD_FILE_VARIABLE = "CUISINEFLOW_SERVE_RELOAD_FILE"  # set by `serve` for its workers
+FOLLOW_SECONDS = 0.5  # how often a worker looks for a reload made by another
 
 
 class Metrics:
@@ -141,7 +146,10 @@ def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def create_app(
-    holder: ModelHolder, reload_token: str | None = None, logger: PredictionLogger | None = None
+    holder: ModelHolder,
+    reload_token: str | None = None,
+    logger: PredictionLogger | None = None,
+    reload_signal: ReloadSignal | None = None,
 ) -> FastAPI:
     """The server around a model holder; the model is loaded at startup."""
     metrics = Metrics()
@@ -150,11 +158,29 @@ def create_app(
                         registry=metrics.registry)  # fmt: skip
         dropped.set_function(lambda: logger.dropped)
 
+    def swap() -> tuple[LoadedModel | None, LoadedModel]:
+        """Load the reference again; the previous model serves until the new one is in."""
+        previous = holder.current
+        loaded = holder.load()
+        if previous is not None:
+            metrics.model.remove(previous.name, previous.version)
+        metrics.model.labels(loaded.name, loaded.version).set(1)
+        return previous, loaded
+
+    async def follow_reloads(signal: ReloadSignal) -> None:
+        while True:
+            await asyncio.sleep(FOLLOW_SECONDS)
+            if signal.changed():
+                with contextlib.suppress(CuisineflowError, OSError, ValueError):
+                    await run_in_threadpool(swap)  # on failure the old model keeps serving
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        loaded = holder.load()  # a model that fails to load or verify stops the start
-        metrics.model.labels(loaded.name, loaded.version).set(1)
+        swap()  # a model that fails to load or verify stops the start
+        follower = asyncio.create_task(follow_reloads(reload_signal)) if reload_signal else None
         yield
+        if follower is not None:
+            follower.cancel()
         if logger is not None:
             logger.close()  # what is still buffered is written at shutdown
 
@@ -225,17 +251,15 @@ def create_app(
             or not secrets.compare_digest(authorization, expected)
         ):
             raise HTTPException(401, "a valid bearer token (CUISINEFLOW_RELOAD_TOKEN) is required")
-        previous = holder.current
         try:
-            loaded = holder.load()
+            previous, loaded = swap()
         except (CuisineflowError, OSError, ValueError) as error:
-            version = previous.version if previous else None
+            version = holder.current.version if holder.current else None
             raise HTTPException(
                 409, f"reload failed, still serving version {version}: {error}"
             ) from None
-        if previous is not None:
-            metrics.model.remove(previous.name, previous.version)
-        metrics.model.labels(loaded.name, loaded.version).set(1)
+        if reload_signal is not None:
+            reload_signal.announce()  # the server's other workers follow
         return {
             "name": loaded.name,
             "version": loaded.version,
@@ -270,4 +294,6 @@ def app_from_settings() -> FastAPI:
     store = open_store(settings, root)
     holder = ModelHolder(settings.model, Registry(store), root / settings.model_cache)
     logger = PredictionLogger(store) if settings.log_predictions else None
-    return create_app(holder, settings.reload_token, logger)
+    reload_file = os.environ.get(RELOAD_FILE_VARIABLE)
+    signal = ReloadSignal(Path(reload_file)) if reload_file else None
+    return create_app(holder, settings.reload_token, logger, signal)

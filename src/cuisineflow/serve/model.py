@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cuisineflow.predict import Predictor
 from cuisineflow.registry import ModelRef, Registry
+from cuisineflow.storage.local import atomic_write_bytes
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,33 @@ class ModelHolder:
         gc.collect()
         gc.freeze()
         return loaded
+
+
+class ReloadSignal:
+    """A file the workers of one server share: a reload in one is then followed by the others.
+
+    Each worker holds its own model; `serve --workers N` sends a reload to one of them.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen = self._read()
+
+    def _read(self) -> str:
+        try:
+            return self.path.read_text()
+        except FileNotFoundError:
+            return ""
+
+    def announce(self) -> None:
+        """Tell the other workers this one has reloaded."""
+        self.seen = uuid.uuid4().hex
+        atomic_write_bytes(self.path, self.seen.encode())
+
+    def changed(self) -> bool:
+        """Whether another worker has announced a reload since this one last looked."""
+        current = self._read()
+        if current == self.seen:
+            return False
+        self.seen = current
+        return True
