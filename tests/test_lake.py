@@ -173,3 +173,14 @@ def test_query_before_the_lake_says_how_to_build_it(tmp_path: Path) -> None:
 def test_s3select_needs_an_s3_store(store: Store) -> None:
     with pytest.raises(DataError, match="S3 Select needs an S3 store"):
         query("SELECT * FROM s3object s", store=store, engine="s3select")
+
+
+def test_the_csv_separator_must_be_a_forbidden_character(tmp_path: Path) -> None:
+    from cuisineflow.params import load_params
+
+    params = tmp_path / "params.yaml"
+    params.write_text("lake:\n  csv_separator: ';'\n")
+    with pytest.raises(DataError, match=r"lake.csv_separator ';' must be one of validate\."):
+        load_params(params)
+    params.write_text("lake:\n  csv_separator: ';'\nvalidate:\n  forbidden_characters: '|;'\n")
+    assert load_params(params).lake.csv_separator == ";"

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cuisineflow.errors import DataError
 
@@ -149,6 +149,16 @@ class Params(_Section):
     refit: RefitParams = Field(default_factory=RefitParams)
     register_: RegisterParams = Field(default_factory=RegisterParams, alias="register")
     monitor: MonitorParams = Field(default_factory=MonitorParams)
+
+    @model_validator(mode="after")
+    def _separator_is_forbidden(self) -> Params:
+        # The CSV copy joins a recipe's ingredients with it: no ingredient may hold it.
+        if self.lake.csv_separator not in self.validate_.forbidden_characters:
+            raise ValueError(
+                f"lake.csv_separator {self.lake.csv_separator!r} must be one of "
+                f"validate.forbidden_characters ({self.validate_.forbidden_characters!r})"
+            )
+        return self
 
 
 def load_params(path: Path = Path("params.yaml")) -> Params:
