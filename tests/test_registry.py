@@ -96,6 +96,13 @@ def test_bad_references(text: str) -> None:
         ModelRef.parse(text)
 
 
+def test_a_folder_whose_path_holds_an_at_sign(tmp_path: Path) -> None:
+    folder = tmp_path / "runs@2026" / "model"
+    folder.mkdir(parents=True)
+    assert ModelRef.parse(str(folder)) == ModelRef(None, None, folder)
+    assert ModelRef.parse("cuisine@latest") == ModelRef("cuisine", "latest")
+
+
 FETCH_IN_ANOTHER_PROCESS = """
 import sys
 from pathlib import Path

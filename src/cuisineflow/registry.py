@@ -41,18 +41,17 @@ class ModelRef:
 
     @classmethod
     def parse(cls, text: str) -> ModelRef:
-        """Read a reference; anything without '@' that exists on disk is a local folder."""
-        if "@" not in text:
-            path = Path(text)
-            if path.is_dir():
-                return cls(None, None, path)
-            raise RegistryError(
-                f"model reference {text!r}: not a folder, and not NAME@VERSION or NAME@ALIAS"
-            )
-        name, _, selector = text.partition("@")
-        if not _NAME.match(name) or not _NAME.match(selector):
+        """Read a reference: NAME@VERSION or NAME@ALIAS, else a folder that exists."""
+        name, at, selector = text.partition("@")
+        if at and _NAME.match(name) and _NAME.match(selector):
+            return cls(name, selector)
+        if Path(text).is_dir():  # a folder's path may hold an '@' too
+            return cls(None, None, Path(text))
+        if at:
             raise RegistryError(f"model reference {text!r}: expected NAME@VERSION or NAME@ALIAS")
-        return cls(name, selector)
+        raise RegistryError(
+            f"model reference {text!r}: not a folder, and not NAME@VERSION or NAME@ALIAS"
+        )
 
     def __str__(self) -> str:
         return str(self.path) if self.path else f"{self.name}@{self.selector}"
