@@ -143,7 +143,12 @@ def test_empty_window_and_missing_logs_are_clear(
         "monitor", "--model", "cuisine@1", "--log", str(tmp_path / "nope"), cwd=root, check=False
     )
     assert f"{tmp_path / 'nope'}: no such prediction log file or folder" in no_folder.stderr
-    assert "Traceback" not in missing.stderr + empty.stderr + no_folder.stderr
+    (tmp_path / "logs.parquet").write_text("not parquet")
+    not_logs = cli("monitor", "--model", "cuisine@1", "--log", str(tmp_path / "logs.parquet"),
+                   cwd=root, check=False)  # fmt: skip
+    assert not_logs.returncode == 1
+    assert "logs.parquet: not prediction logs (Parquet of the log schema)" in not_logs.stderr
+    assert "Traceback" not in missing.stderr + empty.stderr + no_folder.stderr + not_logs.stderr
 
 
 def test_monitor_reads_only_the_monitored_versions_predictions(

@@ -36,8 +36,13 @@ def read_predictions(
     if path is not None:
         if not path.exists():
             raise DataError(f"{path}: no such prediction log file or folder")
-        dataset = ds.dataset(str(path), format="parquet", partitioning="hive", schema=SCHEMA)
-        return dataset.to_table(filter=condition)
+        try:
+            dataset = ds.dataset(str(path), format="parquet", partitioning="hive", schema=SCHEMA)
+            return dataset.to_table(filter=condition)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise DataError(
+                f"{path}: not prediction logs (Parquet of the log schema): {error}"
+            ) from None
     parquet, incoming = store.list(PREFIX), _incoming(store)
     if not parquet and not incoming:
         raise DataError(
