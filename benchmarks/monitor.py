@@ -3,7 +3,7 @@
 Logs 100,000 predictions of the unlabelled What's Cooking recipes (production-like traffic)
 to a local store, then times reading the window, the drift statistics and the report.
 
-Usage: .venv/bin/python benchmarks/monitor.py --model models/cuisine --source DIR
+Usage: .venv/bin/python benchmarks/monitor.py [--model models/cuisine] [--source data/raw]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/cuisine"))
     parser.add_argument("--profile", type=Path, default=Path("models/reference_profile.json"))
     parser.add_argument(
-        "--source", type=Path, default=Path(os.environ.get("CUISINEFLOW_SOURCE", "."))
+        "--source", type=Path, default=Path(os.environ.get("CUISINEFLOW_SOURCE", "data/raw"))
     )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)

@@ -103,7 +103,9 @@ def wrk(url: str, body: dict[str, Any], connections: int, seconds: int) -> dict[
 def serve_ours(model: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "cuisineflow", "serve", "--model", str(model), "--port", str(port),
                "--workers", str(workers)]  # fmt: skip
-    return subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    # Benchmark traffic stays out of the project's prediction logs (mlflow logs nothing).
+    env = {**os.environ, "CUISINEFLOW_LOG_PREDICTIONS": "false"}
+    return subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env)
 
 
 def serve_mlflow(model: Path, workers: int, port: int, folder: Path) -> subprocess.Popen[bytes]:
