@@ -445,8 +445,15 @@ def serve(
 
     import uvicorn
 
+    from cuisineflow.registry import ModelRef
+    from cuisineflow.settings import get_settings
+
     if model is not None:
         os.environ["CUISINEFLOW_MODEL"] = model
+    # Fetched and verified once here: a bad reference is one clear error, not a traceback
+    # from each worker, and the workers find the copy in the cache.
+    settings = get_settings()
+    _registry().fetch(ModelRef.parse(settings.model), _project_root() / settings.model_cache)
     # Workers inherit a pre-bound socket with TCP_NODELAY set: uvicorn's own socket for
     # several workers leaves it off, and every response then waits ~40 ms for an ACK.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -472,14 +479,21 @@ def serve(
         return
     import tempfile
 
+    from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    from cuisineflow.serve.app import RELOAD_FILE_VARIABLE
+    from cuisineflow.serve.app import MULTIPROCESS_VARIABLE, RELOAD_FILE_VARIABLE
 
-    # A reload reaches one worker; it tells the others through this file.
+    # A reload reaches one worker, which tells the others through a file here; the
+    # workers' Prometheus values are kept here too, to be added up.
     with tempfile.TemporaryDirectory(prefix="cuisineflow-serve-") as folder:
         os.environ[RELOAD_FILE_VARIABLE] = str(Path(folder) / "reloaded")
-        Multiprocess(config, sockets=[sock]).run()
+        os.environ[MULTIPROCESS_VARIABLE] = str(Path(folder) / "metrics")
+        (Path(folder) / "metrics").mkdir()
+        supervisor = Multiprocess(config, sockets=[sock])
+        supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise CuisineflowError("a worker failed to start (above); the server stopped")
 
 
 @lambda_app.command("package")

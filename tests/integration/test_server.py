@@ -211,22 +211,46 @@ def test_reload_needs_the_token_and_keeps_serving_on_failure(
     )
 
 
-def test_a_reload_reaches_every_worker(tiny_model: Path, tmp_path: Path) -> None:
-    # Each worker holds its own model, and a reload request reaches only one of them.
+def test_workers_share_reloads_and_metrics(tiny_model: Path, tmp_path: Path) -> None:
+    # Each worker holds its own model and metrics; a request reaches only one of them.
     registry = project_with_model(tmp_path, tiny_model)
     process, url = start_server(tmp_path, "--model", "cuisine@production", "--workers", "2")
     try:
+        # A new connection each time: the kernel hands them to either worker.
+        for _ in range(30):
+            httpx.post(f"{url}/v1/predict", json={"ingredients": ["soy sauce", "ginger"]})
+        scrapes = [httpx.get(f"{url}/metrics").text for _ in range(6)]
+        line = 'cuisineflow_requests_total{route="/v1/predict",status="200"} 30.0'
+        assert all(line in text for text in scrapes)
+        assert all('cuisineflow_predictions_total{cuisine="chinese"} 30.0' in t for t in scrapes)
         second_version(registry, tiny_model, tmp_path / "v2")
         registry.promote(ModelRef.parse("cuisine@2"), "production")
         auth = {"Authorization": f"Bearer {TOKEN}"}
         assert httpx.post(f"{url}/v1/model/reload", headers=auth).json()["version"] == "2"
         time.sleep(2)  # the other worker looks every 0.5 s
-        # A new connection each time: the kernel hands them to either worker.
         served = [httpx.get(f"{url}/v1/model").json()["version"] for _ in range(40)]
         assert served == ["2"] * 40
+        text = httpx.get(f"{url}/metrics").text
+        assert 'cuisineflow_model_info{name="cuisine",version="2"} 2.0' in text  # both workers
+        assert 'cuisineflow_model_info{name="cuisine",version="1"} 0.0' in text
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_model_that_cannot_load_stops_the_start(
+    workers: str, tiny_model: Path, tmp_path: Path
+) -> None:
+    project_with_model(tmp_path, tiny_model)
+    command = [sys.executable, "-m", "cuisineflow", "serve", "--model", "cuisine@7",
+               "--port", str(free_port()), "--workers", workers]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=tmp_path / "notebooks", capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    store = tmp_path / DEFAULT_STORE
+    assert result.stderr == f"error: cuisine@7 is not in local store {store}\n"
 
 
 def test_fuzzing_the_openapi_schema_finds_no_server_error(

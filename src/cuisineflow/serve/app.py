@@ -25,6 +25,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cuisineflow import __version__
@@ -36,13 +37,20 @@ from cuisineflow.serve.model import LoadedModel, ModelHolder, ReloadSignal
 MAX_BODY_BYTES = 1_000_000
 INLINE_RECIPES = 32  # batches up to this size are predicted on the event loop (~0.1 ms each)
 RELOAD_FILE_VARIABLE = "CUISINEFLOW_SERVE_RELOAD_FILE"  # set by `serve` for its workers
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # likewise
 FOLLOW_SECONDS = 0.5  # how often a worker looks for a reload made by another
 
 
 class Metrics:
-    """Prometheus metrics of one app (its own registry, so apps in one process don't clash)."""
+    """Prometheus metrics of one app (its own registry, so apps in one process don't clash).
+
+    The workers of `serve --workers N` keep their values in files of one folder
+    (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR), and a scrape of any
+    worker adds them up: otherwise each scrape would show the one worker that answered.
+    """
 
     def __init__(self) -> None:
+        self.shared = MULTIPROCESS_VARIABLE in os.environ
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "cuisineflow_requests", "HTTP requests", ["route", "status"], registry=self.registry
@@ -55,9 +63,31 @@ class Metrics:
             "cuisineflow_predictions", "Predictions by cuisine", ["cuisine"], registry=self.registry
         )
         self.model = Gauge(
-            "cuisineflow_model_info", "The model being served", ["name", "version"],
-            registry=self.registry,
+            "cuisineflow_model_info", "Workers serving the model version", ["name", "version"],
+            registry=self.registry, multiprocess_mode="livesum",
         )  # fmt: skip
+        self.dropped = Gauge(
+            "cuisineflow_prediction_log_dropped", "Prediction log records dropped",
+            registry=self.registry, multiprocess_mode="livesum",
+        )  # fmt: skip
+
+    def serving(self, previous: LoadedModel | None, loaded: LoadedModel) -> None:
+        """Count this worker under the version it now serves."""
+        if previous is not None:
+            # Multiprocess mode cannot remove a series: the old version drops to 0.
+            if self.shared:
+                self.model.labels(previous.name, previous.version).set(0)
+            else:
+                self.model.remove(previous.name, previous.version)
+        self.model.labels(loaded.name, loaded.version).set(1)
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this app's metrics, or every worker's added up."""
+        if not self.shared:
+            return generate_latest(self.registry)
+        workers = CollectorRegistry()
+        MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
+        return generate_latest(workers)
 
 
 class ObserveMiddleware:
@@ -153,18 +183,12 @@ def create_app(
 ) -> FastAPI:
     """The server around a model holder; the model is loaded at startup."""
     metrics = Metrics()
-    if logger is not None:
-        dropped = Gauge("cuisineflow_prediction_log_dropped", "Prediction log records dropped",
-                        registry=metrics.registry)  # fmt: skip
-        dropped.set_function(lambda: logger.dropped)
 
     def swap() -> tuple[LoadedModel | None, LoadedModel]:
         """Load the reference again; the previous model serves until the new one is in."""
         previous = holder.current
         loaded = holder.load()
-        if previous is not None:
-            metrics.model.remove(previous.name, previous.version)
-        metrics.model.labels(loaded.name, loaded.version).set(1)
+        metrics.serving(previous, loaded)
         return previous, loaded
 
     async def follow_reloads(signal: ReloadSignal) -> None:
@@ -225,6 +249,7 @@ def create_app(
                 records_for(predictions, [(r.id, r.ingredients) for r in recipes], loaded.name,
                             loaded.version, request_id, (time.perf_counter() - started) * 1e3)
             )  # fmt: skip
+            metrics.dropped.set(logger.dropped)
         return Response(json.dumps(body), media_type="application/json")
 
     @app.get("/v1/model")
@@ -277,7 +302,7 @@ def create_app(
 
     @app.get("/metrics")
     def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
