@@ -157,3 +157,41 @@ def test_the_lock_excludes_another_process(tmp_path: Path) -> None:
     with exclusive_lock(lock):
         assert other_process_sees() == "busy"
     assert other_process_sees() == "free"
+
+
+def test_a_local_folder_is_identified_as_the_version_it_holds(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    # Two versions of one model with different reference profiles, as `register` makes
+    # when only the evaluated fit changed.
+    for version, accuracy in ((1, 0.8), (2, 0.9)):
+        folder = tmp_path / f"v{version}"
+        shutil.copytree(tiny_model, folder)
+        (folder / "reference_profile.json").write_text(json.dumps({"accuracy": accuracy}))
+        assert registry.register("cuisine", folder, {}) == (version, True)
+    served = tmp_path / "model"  # the bare model, under a name that is not the model's
+    shutil.copytree(tiny_model, served)
+    assert registry.identify(served) == ("cuisine", "2")  # the newest holding it
+    assert registry.identify(served, prefer=("cuisine", 1)) == ("cuisine", "1")
+    assert registry.identify(served, prefer=("cuisine", 7)) == ("cuisine", "2")
+    # An export names itself, even where this registry does not hold it.
+    registry.export(ModelRef.parse("cuisine@1"), tmp_path / "export")
+    assert Registry(Store.open(str(tmp_path / "empty"))).identify(tmp_path / "export") == (
+        "cuisine",
+        "1",
+    )
+    # A model the registry never saw keeps the folder's name.
+    (served / "model.json").write_text((served / "model.json").read_text() + " ")
+    assert registry.identify(served) == ("model", "local")
+
+
+def test_a_server_of_a_folder_logs_the_version_it_holds(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    from cuisineflow.serve.model import load
+
+    registry.register("cuisine", tiny_model, {})
+    served = tmp_path / "served"
+    shutil.copytree(tiny_model, served)
+    loaded = load(str(served), registry, tmp_path / "cache")
+    assert (loaded.name, loaded.version) == ("cuisine", "1")

@@ -687,8 +687,11 @@ def predict(
     ] = False,
 ) -> None:
     """Batch prediction for Kaggle-format recipes ({id, ingredients}; cuisine is ignored)."""
+    import json
+
     from cuisineflow.data.batch import read_batch
     from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor, format_predictions
+    from cuisineflow.stages.register import REGISTERED
     from cuisineflow.storage.dvc import DvcRepo
     from cuisineflow.storage.local import atomic_write_bytes
 
@@ -697,8 +700,13 @@ def predict(
     require_id = output_format is PredictionFormat.kaggle_csv  # a row without one is unscored
     batch = read_batch(input_path, skip_invalid=skip_invalid, require_id=require_id)
     name, version = None, None
+    registered: tuple[str, int] | None = None  # the pipeline's register stage's record
     if model is None:
-        folder = DvcRepo.find().root / PIPELINE_MODEL_DIR
+        root = DvcRepo.find().root
+        folder = root / PIPELINE_MODEL_DIR
+        if (root / REGISTERED).exists():
+            record = json.loads((root / REGISTERED).read_text())
+            registered = (str(record["name"]), int(record["version"]))
     else:
         from cuisineflow.registry import ModelRef
         from cuisineflow.settings import get_settings
@@ -722,8 +730,7 @@ def predict(
         registry = _registry()
         logger = PredictionLogger(registry.store, max_buffer=len(predictions) + 1)
         if version is None:  # a folder: the registered version with its content, if any
-            name, registered = folder.name, registry.version_of(folder.name, folder)
-            version = "local" if registered is None else str(registered)
+            name, version = registry.identify(folder, prefer=registered)
         logger.log(records_for(predictions, [(r.id, r.ingredients) for r in batch.recipes],
                                str(name), version, uuid.uuid4().hex,
                                (time.perf_counter() - started) * 1e3))  # fmt: skip

@@ -107,22 +107,44 @@ class Registry:
             result[alias] = int(json.loads(self.store.read_bytes(key))["version"])
         return result
 
-    def version_of(self, name: str, folder: Path) -> int | None:
-        """The newest version of `name` that holds the model in `folder`, file for file.
+    def version_of(self, name: str, folder: Path, prefer: int | None = None) -> int | None:
+        """The version of `name` that holds the model in `folder`, file for file.
 
         A version may hold more than the model (`register` adds the reference profile), so
         a version matches when each of the folder's files is in it with the same checksum.
+        Of several that match (the same model, other profiles), `prefer` if it is one, else
+        the newest.
         """
-        files = {
-            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.iterdir()
-            if p.is_file() and p.name != METADATA
-        }
-        for version in reversed(self.versions(name)):
-            stored = self.metadata(name, version).get("sha256", {})
-            if files and all(stored.get(n) == digest for n, digest in files.items()):
-                return version
-        return None
+        files = _checksums(folder)
+        matching = [
+            version
+            for version in self.versions(name)
+            if files
+            and all(
+                self.metadata(name, version).get("sha256", {}).get(n) == digest
+                for n, digest in files.items()
+            )
+        ]
+        if prefer in matching:
+            return prefer
+        return matching[-1] if matching else None
+
+    def identify(self, folder: Path, prefer: tuple[str, int] | None = None) -> tuple[str, str]:
+        """The name and version of the model in a local folder, for its prediction logs.
+
+        An export's own metadata.json names it; else the registered version holding its
+        files (of the name `prefer` gives, else of any name); else the folder's name and
+        "local".
+        """
+        exported = _read_json(folder / METADATA)
+        if exported.get("sha256") == _checksums(folder) and "name" in exported:
+            return str(exported["name"]), str(exported.get("version", "local"))
+        names = [prefer[0]] if prefer else self.names()
+        for name in names:
+            version = self.version_of(name, folder, prefer[1] if prefer else None)
+            if version is not None:
+                return name, str(version)
+        return folder.resolve().name, "local"
 
     def register(self, name: str, folder: Path, lineage: dict[str, Any]) -> tuple[int, bool]:
         """Add the artifact in `folder` as a new version, unless the same content exists.
@@ -250,12 +272,26 @@ class Registry:
         return metadata
 
 
+def _checksums(folder: Path) -> dict[str, str]:
+    """sha256 of each file of a model folder, metadata.json aside."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != METADATA
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def is_export(folder: Path) -> bool:
     """Whether a folder holds an export: registry metadata listing every other file in it."""
-    try:
-        listed = json.loads((folder / METADATA).read_text()).get("sha256")
-    except (OSError, ValueError, AttributeError):
-        return False
+    listed = _read_json(folder / METADATA).get("sha256")
     others = [name for name in os.listdir(folder) if name != METADATA]
     return isinstance(listed, dict) and all(name in listed for name in others)
 

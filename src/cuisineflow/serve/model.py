@@ -27,8 +27,9 @@ class LoadedModel:
 def load(ref_text: str, registry: Registry | None, cache: Path) -> LoadedModel:
     """Fetch, verify and load a model reference (NAME@VERSION, NAME@ALIAS or a folder)."""
     ref = ModelRef.parse(ref_text)
-    if ref.path is not None:
-        return LoadedModel(Predictor(ref.path), ref.path.name, "local", {"path": str(ref.path)})
+    if ref.path is not None:  # logged as the registered version it holds, if any
+        name, version = registry.identify(ref.path) if registry else (ref.path.name, "local")
+        return LoadedModel(Predictor(ref.path), name, version, {"path": str(ref.path)})
     if registry is None:
         raise ValueError("a registry reference needs a store")
     folder, metadata = registry.fetch(ref, cache)
