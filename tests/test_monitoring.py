@@ -64,3 +64,73 @@ def test_renamed_ingredients_are_input_drift(setup: tuple[Predictor, dict]) -> N
     assert {"out_of_vocabulary_rate_increase", "common_ingredient_shift"} <= {
         a["name"] for a in fired
     }
+
+
+def labelled_window(
+    setup: tuple[Predictor, dict], recipes: list[list[str]], labels: list[str]
+) -> dict:
+    """The report of a window whose recipes carry these labels."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from cuisineflow.monitoring.report import build_report
+
+    predictor, profile = setup
+    probabilities = predictor.predict_proba(recipes)
+    window = pa.table({
+        "id": [str(i) for i in range(len(recipes))],
+        "ingredients": recipes,
+        "cuisine": [predictor.classes[i] for i in probabilities.argmax(axis=1)],
+        "confidence": probabilities.max(axis=1),
+        "timestamp": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)] * len(recipes),
+    })  # fmt: skip
+    return build_report(profile, window, {str(i): c for i, c in enumerate(labels)}, PARAMS, {})
+
+
+def test_realized_accuracy_alerts_only_on_clear_evidence(setup: tuple[Predictor, dict]) -> None:
+    recipes = typical_recipes(300, seed=8)
+    predicted = [p.cuisine for p in setup[0].predict(recipes)]
+    wrong = [next(c for c in ("italian", "thai") if c != p) for p in predicted]
+    # One label, and it is wrong: realized accuracy 0 on 1 label is no evidence.
+    one = labelled_window(setup, recipes, wrong[:1])
+    assert one["realized_accuracy"] == 0.0
+    assert [a["name"] for a in one["alerts"]] == []
+    # 300 labels, 180 right (0.6 against a floor of 0.75): p about 1e-9.
+    labels = predicted[:180] + wrong[180:]
+    many = labelled_window(setup, recipes, labels)
+    assert many["realized_accuracy"] == pytest.approx(0.6)
+    (alert,) = [a for a in many["alerts"] if a["name"] == "realized_accuracy"]
+    assert alert["p_value"] < 1e-6
+
+
+def test_realized_macro_f1_counts_cuisines_predicted_but_not_labelled(
+    setup: tuple[Predictor, dict],
+) -> None:
+    recipes = typical_recipes(200, seed=9, cuisines=("italian", "mexican"))
+    predicted = [p.cuisine for p in setup[0].predict(recipes)]
+    report = labelled_window(setup, recipes, ["italian"] * len(recipes))
+    # scikit-learn averages over the cuisines labelled or predicted.
+    from sklearn.metrics import f1_score
+
+    expected = f1_score(["italian"] * len(recipes), predicted, average="macro")
+    assert report["realized_macro_f1"] == pytest.approx(expected)
+    assert expected < 0.7  # the Mexican recipes, labelled Italian, count against it
+
+
+def test_labels_of_unknown_cuisines_are_refused(tmp_path: Path) -> None:
+    import json
+
+    from cuisineflow.errors import DataError
+    from cuisineflow.monitoring.window import add_labels
+    from cuisineflow.storage import Store
+
+    store = Store.open(str(tmp_path / "store"))
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps([{"id": 1, "cuisine": " Thai", "ingredients": ["x"]},
+                                  {"id": 2, "cuisine": "klingon", "ingredients": ["x"]}]))  # fmt: skip
+    with pytest.raises(DataError, match="recipe 2: unknown cuisine 'klingon'; the cuisines are"):
+        add_labels(store, labels)
+    assert store.list("monitoring") == []
+    labels.write_text(json.dumps([{"id": 1, "cuisine": " Thai", "ingredients": ["x"]}]))
+    assert add_labels(store, labels) == 1

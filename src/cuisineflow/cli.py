@@ -567,6 +567,11 @@ def monitor(
     from cuisineflow.settings import get_settings
     from cuisineflow.storage.local import atomic_write_bytes
 
+    if output.exists() and not output.is_dir():
+        raise CuisineflowError(f"--output {output} is a file: give a folder for the report")
+    start, end = _when(since, "--since"), _when(until, "--until")
+    if start is not None and end is not None and start >= end:
+        raise CuisineflowError(f"--since {since} is not before --until {until}: an empty window")
     root = _project_root()
     registry = _registry()
     ref = ModelRef.parse(model or get_settings().model)
@@ -578,7 +583,6 @@ def monitor(
         raise CuisineflowError(
             f"{ref} has no monitoring reference profile: register it with the pipeline"
         )
-    start, end = _when(since, "--since"), _when(until, "--until")
     window = by_model(read_predictions(registry.store, start, end, log), ref.name,
                       metadata["version"])  # fmt: skip
     bounds = {"since": since, "until": until, "model": f"{ref.name}@{metadata['version']}"}
@@ -587,7 +591,8 @@ def monitor(
     atomic_write_bytes(output / "report.json", json.dumps(report, indent=2).encode())
     page = render_html(report)
     atomic_write_bytes(output / "report.html", page.encode())
-    registry.store.write_bytes("reports/monitoring.html", page.encode())
+    registry.store.write_bytes("reports/monitor.html", page.encode())  # the pipeline's is
+    # reports/monitoring.html, per day
     typer.echo(
         f"{report['n_predictions']} predictions; "
         f"estimated accuracy {report['estimated_accuracy']:.4f}"
@@ -628,6 +633,13 @@ def report(
     output: Annotated[
         Path | None, typer.Option(help="Folder for the HTML files [default: reports/].")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="The model whose logs the monitoring page shows [default: "
+            "CUISINEFLOW_MODEL, cuisine@latest]."
+        ),
+    ] = None,
 ) -> None:
     """Self-contained HTML reports with plots; also copied to <store>/reports/.
 
@@ -647,7 +659,7 @@ def report(
         raise CuisineflowError(
             f"unknown report {', '.join(unknown)}: choose from {', '.join(stage.KINDS)} or all"
         )
-    for path in stage.run(DvcRepo.find().root, tuple(chosen), output):
+    for path in stage.run(DvcRepo.find().root, tuple(chosen), output, model):
         typer.echo(f"wrote {path}")
 
 

@@ -187,3 +187,33 @@ def test_monitor_reads_only_the_monitored_versions_predictions(
     none = cli("monitor", "--model", "cuisine@2", cwd=root, check=False)
     assert none.returncode == 1
     assert "no predictions of cuisine@2 in the window; it holds cuisine@local (150)" in none.stderr
+
+
+def test_monitor_and_report_pages_and_their_arguments(
+    project: tuple[Path, Store, Predictor], tmp_path: Path
+) -> None:
+    root, store, predictor = project
+    log_window(store, predictor, typical_recipes(150, seed=5), 0)
+    a_file = root / "notes.txt"
+    a_file.write_text("kept")
+    as_file = cli("monitor", "--model", "cuisine@1", "--output", str(a_file), cwd=root,
+                  check=False)  # fmt: skip
+    assert as_file.stderr == f"error: --output {a_file} is a file: give a folder for the report\n"
+    backwards = cli("monitor", "--model", "cuisine@1", "--since", "2026-02-01", "--until",
+                    "2026-01-01", cwd=root, check=False)  # fmt: skip
+    assert "--since 2026-02-01 is not before --until 2026-01-01" in backwards.stderr
+    cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r"), cwd=root)
+    # monitor's page has a name of its own: the pipeline's per-day page is monitoring.html.
+    assert store.list("reports") == ["reports/monitor.html"]
+    (root / ".dvc").mkdir()
+    # The page follows CUISINEFLOW_MODEL (cuisine@latest: no such alias here), or --model.
+    cli("report", "monitoring", "--output", str(tmp_path / "pages"), cwd=root)
+    default = (tmp_path / "pages" / "monitoring.html").read_text()
+    assert "no alias" in default
+    cli("report", "monitoring", "--model", "cuisine@1", "--output", str(tmp_path / "pages"),
+        cwd=root)  # fmt: skip
+    chosen = (tmp_path / "pages" / "monitoring.html").read_text()
+    assert "150 logged predictions" in chosen
+    refused = cli("report", "monitoring", "--output", str(a_file), cwd=root, check=False)
+    assert refused.stderr == f"error: {a_file} is a file: give a folder for the reports\n"
+    assert a_file.read_text() == "kept"

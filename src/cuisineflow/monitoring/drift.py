@@ -149,11 +149,12 @@ def alerts(report: dict[str, Any], params: MonitorParams) -> list[dict[str, Any]
                       "threshold": params.max_estimated_accuracy_drop})  # fmt: skip
     realized = report.get("realized_accuracy")
     if realized is not None and realized < params.min_realized_accuracy:
-        fired.append(
-            {
-                "name": "realized_accuracy",
-                "value": realized,
-                "threshold": params.min_realized_accuracy,
-            }
-        )
+        # Under the floor, and clearly so: a binomial test of the labelled predictions
+        # against the floor (one wrong label out of one is no evidence).
+        n = int(report["labels"]["matched"])
+        p_value = stats.binomtest(round(realized * n), n, params.min_realized_accuracy,
+                                  alternative="less").pvalue  # fmt: skip
+        if p_value < params.alpha:
+            fired.append({"name": "realized_accuracy", "value": realized, "p_value": p_value,
+                          "threshold": params.min_realized_accuracy})  # fmt: skip
     return fired

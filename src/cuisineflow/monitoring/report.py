@@ -50,8 +50,10 @@ def build_report(
         guess = np.array([index[p] for _, p in matched])
         known = truth >= 0
         report["realized_accuracy"] = float(np.mean(truth == guess))
-        table = per_class(confusion_matrix(truth[known], guess[known], len(classes)))
-        present = table["support"] > 0
+        confusion = confusion_matrix(truth[known], guess[known], len(classes))
+        table = per_class(confusion)
+        # The cuisines labelled or predicted, as scikit-learn's f1_score averages them.
+        present = (confusion.sum(axis=1) > 0) | (confusion.sum(axis=0) > 0)
         report["realized_macro_f1"] = float(table["f1"][present].mean()) if present.any() else None
     report["alerts"] = alerts(report, params)
     return report

@@ -18,6 +18,7 @@ from cuisineflow.data.rawfiles import read_raw_file
 from cuisineflow.errors import DataError
 from cuisineflow.monitoring import INCOMING
 from cuisineflow.monitoring.log import PREFIX, SCHEMA
+from cuisineflow.schemas import CUISINES
 from cuisineflow.storage import Store
 
 LABELS = "monitoring/labels"
@@ -83,8 +84,7 @@ def _incoming(store: Store) -> list[pa.Table]:
 
 def add_labels(store: Store, source: Path) -> int:
     """Store labels (Kaggle-format recipes with cuisine) for later joins by id."""
-    recipes = read_raw_file(source)
-    rows = [{"id": str(r.id), "cuisine": r.cuisine} for r in recipes if r.cuisine is not None]
+    rows = [{"id": i, "cuisine": c} for i, c in _labels_in(source).items()]
     if not rows:
         raise DataError(f"{source.name}: no recipe has a cuisine: nothing to record as labels")
     sink = io.BytesIO()
@@ -94,10 +94,26 @@ def add_labels(store: Store, source: Path) -> int:
     return len(rows)
 
 
+def _labels_in(source: Path) -> dict[str, str]:
+    """id -> cuisine of a file's labelled recipes; a cuisine outside the 20 is refused."""
+    labels = {}
+    for recipe in read_raw_file(source):
+        if recipe.cuisine is None:
+            continue
+        cuisine = " ".join(recipe.cuisine.split()).lower()  # as `validate` reads it
+        if cuisine not in CUISINES:
+            raise DataError(
+                f"{source.name}: recipe {recipe.id}: unknown cuisine {recipe.cuisine!r}; "
+                f"the cuisines are {', '.join(CUISINES)}"
+            )
+        labels[str(recipe.id)] = cuisine
+    return labels
+
+
 def read_labels(store: Store, source: Path | None) -> dict[str, str]:
     """id -> cuisine from a labels file, else from the labels recorded in the store."""
     if source is not None:
-        return {str(r.id): r.cuisine for r in read_raw_file(source) if r.cuisine is not None}
+        return _labels_in(source)
     labels: dict[str, str] = {}
     for key in store.list(LABELS):
         table = pq.read_table(io.BytesIO(store.read_bytes(key)))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,22 @@ PIPELINE_KINDS = ("data", "model", "monitoring")  # experiments need `dvc exp sh
 
 
 def run(
-    root: Path, kinds: tuple[str, ...] = PIPELINE_KINDS, output: Path | None = None
+    root: Path,
+    kinds: tuple[str, ...] = PIPELINE_KINDS,
+    output: Path | None = None,
+    model: str | None = None,
 ) -> list[Path]:
-    """Build the asked reports into `output` (default reports/) and copy them to the store."""
+    """Build the asked reports into `output` (default reports/) and copy them to the store.
+
+    The monitoring page follows `model` (default: CUISINEFLOW_MODEL, the served model).
+    """
     folder = output or root / REPORTS_DIR
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder} is a file: give a folder for the reports")
+    builders: dict[str, Callable[[Path, Store], str]] = {
+        **BUILDERS,
+        "monitoring": functools.partial(monitoring_report, model=model),
+    }
     store = open_store(get_settings(), root)
     written = []
     for kind in kinds:
@@ -43,7 +56,7 @@ def run(
                 f"the {kind} report needs {missing[0]}, which the pipeline writes: run "
                 "`cuisineflow run` first"
             )
-        html = BUILDERS[kind](root, store)
+        html = builders[kind](root, store)
         target = folder / f"{kind}.html"
         atomic_write_bytes(target, html.encode())
         store.write_bytes(f"reports/{kind}.html", html.encode())
@@ -84,7 +97,7 @@ def experiments_report(root: Path, _: Store) -> str:
     return pages.experiments_page(experiment_rows(json.loads(shown)))
 
 
-def monitoring_report(root: Path, store: Store) -> str:
+def monitoring_report(root: Path, store: Store, model: str | None = None) -> str:
     from cuisineflow.monitoring.drift import compare
     from cuisineflow.monitoring.window import by_model, read_labels, read_predictions
     from cuisineflow.registry import ModelRef, Registry
@@ -92,7 +105,7 @@ def monitoring_report(root: Path, store: Store) -> str:
     params = load_params(root / "params.yaml").monitor
     try:
         registry = Registry(store)
-        ref = ModelRef.parse(get_settings().model)
+        ref = ModelRef.parse(model or get_settings().model)
         if ref.name is None:
             raise DataError("a registered model is needed for its reference profile")
         version = registry.resolve(ref)
