@@ -195,3 +195,17 @@ def test_a_server_of_a_folder_logs_the_version_it_holds(
     shutil.copytree(tiny_model, served)
     loaded = load(str(served), registry, tmp_path / "cache")
     assert (loaded.name, loaded.version) == ("cuisine", "1")
+
+
+def test_a_damaged_alias_or_metadata_file_is_named(registry: Registry, tiny_model: Path) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    registry.promote(ModelRef.parse("cuisine@1"), "production")
+    registry.store.write_bytes("registry/cuisine/aliases/production.json", b"")
+    with pytest.raises(RegistryError, match=r"cuisine@production: the alias file .* is damaged"):
+        registry.resolve(ModelRef.parse("cuisine@production"))
+    # The message's remedy works: promoting a version by number mends the alias.
+    assert registry.promote(ModelRef.parse("cuisine@1"), "production") == 1
+    assert registry.aliases("cuisine") == {"production": 1}
+    registry.store.write_bytes("registry/cuisine/1/metadata.json", b"[]")
+    with pytest.raises(RegistryError, match=r"cuisine@1: .*metadata.json in the store is damaged"):
+        registry.metadata("cuisine", 1)

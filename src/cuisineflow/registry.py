@@ -91,12 +91,15 @@ class Registry:
 
     def metadata(self, name: str, version: int) -> dict[str, Any]:
         """The metadata of one version."""
+        key = self._key(name, str(version), METADATA)
         try:
-            data: dict[str, Any] = json.loads(
-                self.store.read_bytes(self._key(name, str(version), METADATA))
-            )
+            data = json.loads(self.store.read_bytes(key))
         except FileNotFoundError:
             raise RegistryError(f"{name}@{version} is not in {self.store.describe()}") from None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("sha256"), dict):
+            raise RegistryError(f"{name}@{version}: {key} in the store is damaged (not metadata)")
         return data
 
     def aliases(self, name: str) -> dict[str, int]:
@@ -104,7 +107,13 @@ class Registry:
         result = {}
         for key in self.store.list(self._key(name, "aliases")):
             alias = key.rsplit("/", 1)[1].removesuffix(".json")
-            result[alias] = int(json.loads(self.store.read_bytes(key))["version"])
+            try:
+                result[alias] = int(json.loads(self.store.read_bytes(key))["version"])
+            except (ValueError, TypeError, KeyError):
+                raise RegistryError(
+                    f"{name}@{alias}: the alias file {key} in the store is damaged; point it "
+                    f"again with `cuisineflow models promote {name}@VERSION --alias {alias}`"
+                ) from None
         return result
 
     def version_of(self, name: str, folder: Path, prefer: int | None = None) -> int | None:
