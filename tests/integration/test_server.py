@@ -151,6 +151,33 @@ def test_a_bad_single_recipe_gets_only_its_own_problems(
     assert [problem["field"] for problem in response.json()["detail"]] == ["ingredients"]
 
 
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "message"),
+    [
+        (b'{"ingredients": ["salt"]}', {"content-type": "text/plain"}, 415,
+         "send JSON, with Content-Type: application/json (not text/plain)"),
+        (b"ingredients=salt", {"content-type": "application/x-www-form-urlencoded"}, 415,
+         "send JSON, with Content-Type: application/json (not application/x-www-form-urlencoded)"),
+        (b'{"ingredients": ["cr\xe8me"]}', JSON, 422, "not valid JSON in UTF-8"),
+        (b"\x1f\x8b\x08\x00", {**JSON, "content-encoding": "gzip"}, 415,
+         "Content-Encoding gzip is not accepted: send the JSON uncompressed"),
+        (b"[1, 2]", JSON, 422,
+         'should be a JSON object: {"recipes": [...]} or {"ingredients": [...]}'),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_not_a_json_object_gets_one_plain_problem(
+    server: tuple[str, Registry, Path],
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    url, _, _ = server
+    response = httpx.post(f"{url}/v1/predict", content=body, headers=headers)
+    assert response.status_code == status
+    assert response.json() == {"detail": [{"field": "body", "message": message}]}
+
+
 def test_a_chunked_body_is_held_to_the_same_limit(server: tuple[str, Registry, Path]) -> None:
     url, _, _ = server
 

@@ -26,6 +26,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cuisineflow import __version__
@@ -158,6 +159,10 @@ async def _read_limited(receive: Receive) -> tuple[bytes | None, Receive]:
     return body, replay
 
 
+def _body_problem(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": [{"field": "body", "message": message}]}, status_code=status)
+
+
 def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
     """Each problem with the field it concerns, e.g. recipes.0.ingredients."""
     items = error.errors()
@@ -171,7 +176,13 @@ def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
         # Drop "body" and the union's branch names FastAPI puts in front of the field.
         parts = [str(p) for p in item["loc"] if p not in {"body", "PredictRequest", "RecipeIn"}]
         field = "body" if item["type"] == "json_invalid" else ".".join(parts) or "body"
-        problems.append({"field": field, "message": item["msg"]})
+        if field == "body" and item["type"] in {"model_attributes_type", "dict_type"}:
+            message = 'should be a JSON object: {"recipes": [...]} or {"ingredients": [...]}'
+        else:
+            message = item["msg"]
+        problem = {"field": field, "message": message}
+        if problem not in problems:  # each branch of the union reports a wrong shape alike
+            problems.append(problem)
     return problems
 
 
@@ -218,8 +229,25 @@ def create_app(
     app.add_middleware(ObserveMiddleware, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if error.body and not (
+            content_type == "application/json" or content_type.endswith("+json")
+        ):
+            return _body_problem(415, f"send JSON, with Content-Type: application/json (not "
+                                      f"{content_type or 'none'})")  # fmt: skip
         return JSONResponse({"detail": _errors(error)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and request.url.path == "/v1/predict":  # FastAPI's own
+            # "There was an error parsing the body": bytes that do not decode.
+            encoding = request.headers.get("content-encoding", "identity").lower()
+            if encoding != "identity":
+                return _body_problem(415, f"Content-Encoding {encoding} is not accepted: send "
+                                          "the JSON uncompressed")  # fmt: skip
+            return _body_problem(422, "not valid JSON in UTF-8")
+        return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
 
     @app.post("/v1/predict", response_class=Response, responses={200: {"model": PredictResponse}})
     async def predict(payload: PredictRequest | RecipeIn, request: Request) -> Response:
