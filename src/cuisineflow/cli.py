@@ -359,7 +359,12 @@ def models_list() -> None:
 
 
 @models_app.command("show")
-def models_show(ref: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")]) -> None:
+def models_show(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Also print the monitoring reference profile.")
+    ] = False,
+) -> None:
     """A version's metadata: lineage (data hashes, git commit), params, metrics, checksums."""
     import json
 
@@ -377,6 +382,9 @@ def models_show(ref: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@AL
     git = lineage.get("git", {})
     typer.echo(f"  git commit     {git.get('commit')}{' (dirty)' if git.get('dirty') else ''}")
     typer.echo(f"  content        {metadata['content_sha256']}")
+    if not full and "monitoring_reference" in metadata:
+        # Thousands of lines of vocabulary and shares: shown with --full.
+        metadata = {**metadata, "monitoring_reference": "(the reference profile: --full)"}
     typer.echo(json.dumps(metadata, indent=2))
 
 
@@ -711,6 +719,8 @@ def predict(
         raise CuisineflowError(f"--output {output} is a folder: give the path of a file")
     require_id = output_format is PredictionFormat.kaggle_csv  # a row without one is unscored
     batch = read_batch(input_path, skip_invalid=skip_invalid, require_id=require_id)
+    if not batch.recipes and not batch.skipped:
+        raise CuisineflowError(f"{input_path}: holds no recipes to predict")
     name, version = None, None
     registered: tuple[str, int] | None = None  # the pipeline's register stage's record
     if model is None:

@@ -156,6 +156,8 @@ def test_predict_with_a_registry_reference_and_bad_paths(
     skipped = cli("predict", str(no_id), "--format", "kaggle-csv", "--skip-invalid", cwd=project)
     assert [line.split(",")[0] for line in skipped.stdout.splitlines()] == ["id", "1"]
     assert "skipped 2 invalid records, first: no-id.json: record 2: field 'id'" in skipped.stderr
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
     failures = {
         "no-id.json: record 2: field 'id': kaggle-csv needs an id": cli(
             "predict", str(no_id), "--format", "kaggle-csv", cwd=project, check=False
@@ -165,6 +167,9 @@ def test_predict_with_a_registry_reference_and_bad_paths(
         ),
         "is a folder: give the path of a file": cli(
             "predict", str(batch), "--output", str(tmp_path), cwd=project, check=False
+        ),
+        "empty.json: holds no recipes to predict": cli(
+            "predict", str(empty), cwd=project, check=False
         ),
     }
     for message, failed in failures.items():

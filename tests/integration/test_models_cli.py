@@ -31,7 +31,10 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        Registry(store).register("cuisine", tiny_model, LINEAGE)
+        profile = {"vocabulary": ["a profile ingredient"]}
+        Registry(store).register(
+            "cuisine", tiny_model, {**LINEAGE, "monitoring_reference": profile}
+        )
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -44,6 +47,9 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     assert "raw data       1234.dir" in shown
     assert "training data  5678.dir" in shown
     assert "git commit     0123abcd" in shown
+    assert '"monitoring_reference": "(the reference profile: --full)"' in shown
+    full = cli("models", "show", "cuisine@1", "--full", cwd=tmp_path, env=env).stdout
+    assert "a profile ingredient" in full
     assert cli("models", "verify", "cuisine@production", cwd=tmp_path, env=env).stdout.startswith(
         "ok: "
     )

@@ -24,13 +24,15 @@ TOKEN = "test-reload-token"
 JSON = {"content-type": "application/json"}
 
 
-def start_server(root: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    root: Path, *options: str, token: str | None = TOKEN
+) -> tuple[subprocess.Popen[str], str]:
     """`cuisineflow serve` started from a subfolder of the project at `root`, once ready."""
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "CUISINEFLOW_STORE"},
-        "CUISINEFLOW_RELOAD_TOKEN": TOKEN,
-    }
+    unset = {"CUISINEFLOW_STORE", "CUISINEFLOW_RELOAD_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    if token is not None:
+        env["CUISINEFLOW_RELOAD_TOKEN"] = token
     command = [sys.executable, "-m", "cuisineflow", "serve", "--port", str(port), *options]
     process = subprocess.Popen(
         command, cwd=root / "notebooks", env=env, stderr=subprocess.PIPE, text=True
@@ -260,6 +262,23 @@ def test_workers_share_reloads_and_metrics(tiny_model: Path, tmp_path: Path) -> 
         text = httpx.get(f"{url}/metrics").text
         assert 'cuisineflow_model_info{name="cuisine",version="2"} 2.0' in text  # both workers
         assert 'cuisineflow_model_info{name="cuisine",version="1"} 0.0' in text
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_reload_without_a_token_is_off_and_says_so(tiny_model: Path, tmp_path: Path) -> None:
+    project_with_model(tmp_path, tiny_model)
+    process, url = start_server(tmp_path, "--model", "cuisine@production", token=None)
+    try:
+        refused = httpx.post(f"{url}/v1/model/reload", headers={"Authorization": "Bearer x"})
+        assert refused.status_code == 403
+        assert refused.json() == {
+            "detail": "reload is off: start the server with CUISINEFLOW_RELOAD_TOKEN"
+        }
+        # A request id is echoed as the bytes it came as (HTTP headers are latin-1).
+        echoed = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "caf\xe9".encode("latin-1")})
+        assert dict(echoed.headers.raw)[b"x-request-id"] == b"caf\xe9"
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -114,7 +114,8 @@ class ObserveMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                echoed = request_id.encode("latin-1")  # the bytes it came as
+                message["headers"] = [*message["headers"], (b"x-request-id", echoed)]
             await send(message)
 
         length = headers.get(b"content-length")
@@ -297,12 +298,12 @@ def create_app(
 
     @app.post("/v1/model/reload")
     def reload(authorization: str | None = Header(default=None)) -> dict[str, Any]:
-        expected = f"Bearer {reload_token}" if reload_token else None
-        if (
-            expected is None
-            or authorization is None
-            or not secrets.compare_digest(authorization, expected)
-        ):
+        if not reload_token:
+            raise HTTPException(
+                403, "reload is off: start the server with CUISINEFLOW_RELOAD_TOKEN"
+            )
+        expected = f"Bearer {reload_token}"
+        if authorization is None or not secrets.compare_digest(authorization, expected):
             raise HTTPException(401, "a valid bearer token (CUISINEFLOW_RELOAD_TOKEN) is required")
         try:
             previous, loaded = swap()
