@@ -61,16 +61,21 @@ def test_full_buffer_and_dead_store_drop_and_count(tmp_path: Path, tiny_model: P
     records = records_for(
         predictor.predict(recipes), [(i, r) for i, r in enumerate(recipes)], "m", "1", "r", 1.0
     )
+    told: list[int] = []  # what a metric is told, as each drop happens
     small = PredictionLogger(Store.open(str(tmp_path / "s")), max_buffer=40, flush_seconds=60)
+    small.on_drop = told.append
     small.log(records)
     small.log(records)  # would pass the bound: dropped, not blocked
+    assert told == [30]
     small.close()
     assert (small.written, small.dropped) == (30, 30)
     dead = Store.open("s3://nowhere/x", endpoint_url=f"http://127.0.0.1:{free_port()}")
     logger = PredictionLogger(dead, flush_seconds=60)
+    logger.on_drop = told.append
     logger.log(records)
     logger.close()  # must not raise
     assert (logger.written, logger.dropped) == (0, 30)
+    assert told == [30, 30]  # the failed background write, with no request after it
 
 
 def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(

@@ -11,7 +11,7 @@ import io
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -104,6 +104,7 @@ class PredictionLogger:
         self._stop = threading.Event()
         self.dropped = 0
         self.written = 0
+        self.on_drop: Callable[[int], None] | None = None  # told how many, e.g. a metric
         _warm_up()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
@@ -112,7 +113,7 @@ class PredictionLogger:
         """Queue records; drop (and count) them when the buffer is full. Never blocks long."""
         with self._lock:
             if len(self._buffer) + len(records) > self.max_buffer:
-                self.dropped += len(records)
+                self._drop(len(records))
                 return
             self._buffer.extend(records)
             due = len(self._buffer) >= self.flush_records
@@ -137,12 +138,17 @@ class PredictionLogger:
                 self.store.write_bytes(key, sink.getvalue())
         except Exception as error:  # an unreachable store must not take the server down
             with self._lock:
-                self.dropped += len(batch)
+                self._drop(len(batch))
             log.warning("dropped %d prediction log records: %s", len(batch), error)
             return 0
         with self._lock:
             self.written += len(batch)
         return len(batch)
+
+    def _drop(self, count: int) -> None:
+        self.dropped += count
+        if self.on_drop is not None:
+            self.on_drop(count)
 
     def close(self) -> None:
         """Stop the background thread and write what is left."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -36,6 +38,7 @@ from cuisineflow.schemas import PredictRequest, PredictResponse, RecipeIn
 from cuisineflow.serve.model import LoadedModel, ModelHolder, ReloadSignal
 
 MAX_BODY_BYTES = 1_000_000
+log = logging.getLogger(__name__)
 INLINE_RECIPES = 32  # batches up to this size are predicted on the event loop (~0.1 ms each)
 RELOAD_FILE_VARIABLE = "CUISINEFLOW_SERVE_RELOAD_FILE"  # set by `serve` for its workers
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # likewise
@@ -63,13 +66,15 @@ class Metrics:
         self.predictions = Counter(
             "cuisineflow_predictions", "Predictions by cuisine", ["cuisine"], registry=self.registry
         )
+        # 1 for the version served. Across workers the value set last counts: a worker that
+        # died leaves its file behind, and a sum would keep counting it.
         self.model = Gauge(
-            "cuisineflow_model_info", "Workers serving the model version", ["name", "version"],
-            registry=self.registry, multiprocess_mode="livesum",
+            "cuisineflow_model_info", "The model version being served", ["name", "version"],
+            registry=self.registry, multiprocess_mode="mostrecent",
         )  # fmt: skip
-        self.dropped = Gauge(
+        self.dropped = Counter(
             "cuisineflow_prediction_log_dropped", "Prediction log records dropped",
-            registry=self.registry, multiprocess_mode="livesum",
+            registry=self.registry,
         )  # fmt: skip
 
     def serving(self, previous: LoadedModel | None, loaded: LoadedModel) -> None:
@@ -195,20 +200,29 @@ def create_app(
 ) -> FastAPI:
     """The server around a model holder; the model is loaded at startup."""
     metrics = Metrics()
+    if logger is not None:
+        logger.on_drop = metrics.dropped.inc  # counted when dropped, with or without traffic
+    swapping = threading.Lock()  # a reload and a follow-up one never interleave
 
     def swap() -> tuple[LoadedModel | None, LoadedModel]:
         """Load the reference again; the previous model serves until the new one is in."""
-        previous = holder.current
-        loaded = holder.load()
-        metrics.serving(previous, loaded)
+        with swapping:
+            previous = holder.current
+            loaded = holder.load()
+            metrics.serving(previous, loaded)
         return previous, loaded
 
     async def follow_reloads(signal: ReloadSignal) -> None:
         while True:
             await asyncio.sleep(FOLLOW_SECONDS)
-            if signal.changed():
-                with contextlib.suppress(CuisineflowError, OSError, ValueError):
-                    await run_in_threadpool(swap)  # on failure the old model keeps serving
+            if not signal.changed():
+                continue
+            try:
+                await run_in_threadpool(swap)
+            except Exception as error:  # keep serving the old model, and keep following
+                serving = holder.current.version if holder.current else None
+                log.warning("another worker's reload failed here; still serving version %s: %s",
+                            serving, error)  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -242,12 +256,12 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400 and request.url.path == "/v1/predict":  # FastAPI's own
-            # "There was an error parsing the body": bytes that do not decode.
+            # "There was an error parsing the body": bytes that do not decode as JSON.
             encoding = request.headers.get("content-encoding", "identity").lower()
             if encoding != "identity":
                 return _body_problem(415, f"Content-Encoding {encoding} is not accepted: send "
                                           "the JSON uncompressed")  # fmt: skip
-            return _body_problem(422, "not valid JSON in UTF-8")
+            return _body_problem(422, "not parsable as JSON (not UTF-8, or nested too deeply)")
         return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
 
     @app.post("/v1/predict", response_class=Response, responses={200: {"model": PredictResponse}})
@@ -278,7 +292,6 @@ def create_app(
                 records_for(predictions, [(r.id, r.ingredients) for r in recipes], loaded.name,
                             loaded.version, request_id, (time.perf_counter() - started) * 1e3)
             )  # fmt: skip
-            metrics.dropped.set(logger.dropped)
         return Response(json.dumps(body), media_type="application/json")
 
     @app.get("/v1/model")

@@ -64,6 +64,7 @@ class ReloadSignal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()  # announce and changed run on different threads
         self.seen = self._read()
 
     def _read(self) -> str:
@@ -74,13 +75,15 @@ class ReloadSignal:
 
     def announce(self) -> None:
         """Tell the other workers this one has reloaded."""
-        self.seen = uuid.uuid4().hex
-        atomic_write_bytes(self.path, self.seen.encode())
+        with self._lock:
+            self.seen = uuid.uuid4().hex
+            atomic_write_bytes(self.path, self.seen.encode())
 
     def changed(self) -> bool:
         """Whether another worker has announced a reload since this one last looked."""
-        current = self._read()
-        if current == self.seen:
-            return False
-        self.seen = current
-        return True
+        with self._lock:
+            current = self._read()
+            if current == self.seen:
+                return False
+            self.seen = current
+            return True
