@@ -209,3 +209,16 @@ def test_a_damaged_alias_or_metadata_file_is_named(registry: Registry, tiny_mode
     registry.store.write_bytes("registry/cuisine/1/metadata.json", b"[]")
     with pytest.raises(RegistryError, match=r"cuisine@1: .*metadata.json in the store is damaged"):
         registry.metadata("cuisine", 1)
+
+
+def test_identify_gets_past_damaged_and_unreachable_registries(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, {})
+    registry.store.write_bytes("registry/a-scratch/1/metadata.json", b"")
+    assert registry.identify(tiny_model) == ("cuisine", "1")
+    # A store that cannot be reached: the folder is still served, as local.
+    from cuisineflow.storage.s3server import free_port
+
+    dead = Store.open("s3://nowhere/x", endpoint_url=f"http://127.0.0.1:{free_port()}")
+    assert Registry(dead).identify(tiny_model) == (tiny_model.name, "local")

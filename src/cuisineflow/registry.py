@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from cuisineflow.storage.local import atomic_write_json, exclusive_lock, staged_
 
 METADATA = "metadata.json"
 CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the number unused
+log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -125,15 +127,14 @@ class Registry:
         the newest.
         """
         files = _checksums(folder)
-        matching = [
-            version
-            for version in self.versions(name)
-            if files
-            and all(
-                self.metadata(name, version).get("sha256", {}).get(n) == digest
-                for n, digest in files.items()
-            )
-        ]
+        matching = []
+        for version in self.versions(name) if files else []:
+            try:
+                stored = self.metadata(name, version)["sha256"]
+            except RegistryError:  # a damaged version holds no model to match
+                continue
+            if all(stored.get(n) == digest for n, digest in files.items()):
+                matching.append(version)
         if prefer in matching:
             return prefer
         return matching[-1] if matching else None
@@ -148,11 +149,13 @@ class Registry:
         exported = _read_json(folder / METADATA)
         if exported.get("sha256") == _checksums(folder) and "name" in exported:
             return str(exported["name"]), str(exported.get("version", "local"))
-        names = [prefer[0]] if prefer else self.names()
-        for name in names:
-            version = self.version_of(name, folder, prefer[1] if prefer else None)
-            if version is not None:
-                return name, str(version)
+        try:
+            for name in [prefer[0]] if prefer else self.names():
+                version = self.version_of(name, folder, prefer[1] if prefer else None)
+                if version is not None:
+                    return name, str(version)
+        except CuisineflowError as error:  # the folder serves all the same
+            log.warning("cannot look %s up in the registry (%s): logged as local", folder, error)
         return folder.resolve().name, "local"
 
     def register(self, name: str, folder: Path, lineage: dict[str, Any]) -> tuple[int, bool]:
