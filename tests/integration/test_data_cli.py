@@ -108,6 +108,16 @@ def test_an_id_held_by_another_raw_file_is_refused(
     replacement = write_kaggle_zip(tmp_path / "new" / "train.json.zip", make_recipes(41))
     cli("data", "import", str(replacement), cwd=project)
     assert digest(project / "data" / "raw" / "train.json.zip") == digest(replacement)
+    # A raw file holding a record that validate quarantines (added by hand, or pulled) is
+    # read for its ids as validate reads it, and blocks nothing.
+    kept = project / "data" / "raw" / "collected.jsonl"
+    kept.write_text('{"id": 5000, "ingredients": ["salt"]}\n{"id": 5001}\n')
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps([{"id": 6000, "ingredients": ["rice"]}]))
+    cli("data", "import", str(later), cwd=project)
+    later.write_text(json.dumps([{"id": 5000, "ingredients": ["rice"]}]))
+    clash = cli("data", "import", str(later), cwd=project, check=False)
+    assert "later.json and collected.jsonl (in data/raw) both hold recipe id 5000" in clash.stderr
 
 
 def push_then_pull_in_a_clone(

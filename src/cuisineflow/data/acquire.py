@@ -9,7 +9,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from cuisineflow.data.rawfiles import RawFileSummary, is_raw_file, read_raw_file, summarise
+from cuisineflow.data.rawfiles import (
+    RawFileSummary,
+    is_raw_file,
+    load_raw_records,
+    read_raw_file,
+    summarise,
+)
 from cuisineflow.errors import DataError
 from cuisineflow.storage.dvc import DvcRepo
 
@@ -50,7 +56,7 @@ def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
     raw_dir = repo.root / RAW_DIR
     kept = [p for p in sorted(raw_dir.glob("*")) if is_raw_file(p) and p.name not in recipes]
     ids = {name: {recipe.id for recipe in found} for name, found in recipes.items()}
-    ids.update({path.name: {r.id for r in read_raw_file(path)} for path in kept})
+    ids.update({path.name: recorded_ids(path) for path in kept})
     refuse_shared_ids(ids, importing=[path.name for path in files])
     raw_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
@@ -66,6 +72,18 @@ def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
             temporary.unlink(missing_ok=True)
     repo.add(RAW_DIR)
     return summaries
+
+
+def recorded_ids(path: Path) -> set[int]:
+    """The integer ids of a raw file's records, read as `validate` reads them: leniently, as
+    the file may hold records `validate` quarantines."""
+    return {
+        record.value["id"]
+        for record in load_raw_records(path)
+        if isinstance(record.value, dict)
+        and isinstance(record.value.get("id"), int)
+        and not isinstance(record.value.get("id"), bool)
+    }
 
 
 def refuse_shared_ids(ids: dict[str, set[int]], importing: Sequence[str]) -> None:
