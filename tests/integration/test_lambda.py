@@ -133,6 +133,8 @@ def test_bodies_that_do_not_decode_are_400(model_on_s3: str) -> None:
     )
     message = json.loads(lambda_handler.handler(wide, None)["body"])["detail"][0]["message"]
     assert message == "larger than 1000000 bytes"
+    deep = v1_event("POST", "/v1/predict", "[" * 200_000 + "]" * 200_000)
+    assert lambda_handler.handler(deep, None)["statusCode"] == 400
     # A direct invocation whose event is not an object is a bad request too.
     listed = lambda_handler.handler([{"ingredients": ["salt"]}], None)
     assert listed["statusCode"] == 400

@@ -116,7 +116,7 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
         return _bad_body(f"larger than {MAX_BODY_BYTES} bytes", request_id)
     try:
         payload = json.loads(raw)
-    except ValueError as error:  # JSONDecodeError, or UnicodeDecodeError: not UTF-8
+    except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, or nested too deep
         return _bad_body(f"not valid JSON: {error}", request_id)
     status, body = predict(payload, request_id)
     return _response(status, body, request_id)
