@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -153,6 +154,10 @@ def test_empty_window_and_missing_logs_are_clear(
                    cwd=root, check=False)  # fmt: skip
     assert not_logs.returncode == 1
     assert "logs.parquet: not prediction logs (Parquet of the log schema)" in not_logs.stderr
+    pq.write_table(pa.table({"id": ["1"], "cuisine": ["thai"]}), tmp_path / "logs.parquet")
+    other = cli("monitor", "--model", "cuisine@1", "--log", str(tmp_path / "logs.parquet"),
+                cwd=root, check=False)  # fmt: skip
+    assert "not prediction logs (Parquet of the log schema): no column request_id" in other.stderr
     assert "Traceback" not in missing.stderr + empty.stderr + no_folder.stderr + not_logs.stderr
 
 

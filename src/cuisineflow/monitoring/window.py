@@ -37,13 +37,16 @@ def read_predictions(
     if path is not None:
         if not path.exists():
             raise DataError(f"{path}: no such prediction log file or folder")
+        not_logs = f"{path}: not prediction logs (Parquet of the log schema)"
         try:
+            found = ds.dataset(str(path), format="parquet", partitioning="hive").schema.names
+            missing = [name for name in SCHEMA.names if name not in found]
+            if missing:
+                raise DataError(f"{not_logs}: no column {', '.join(missing)}")
             dataset = ds.dataset(str(path), format="parquet", partitioning="hive", schema=SCHEMA)
             return dataset.to_table(filter=condition)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-            raise DataError(
-                f"{path}: not prediction logs (Parquet of the log schema): {error}"
-            ) from None
+            raise DataError(f"{not_logs}: {error}") from None
     parquet, incoming = store.list(PREFIX), _incoming(store)
     if not parquet and not incoming:
         raise DataError(
