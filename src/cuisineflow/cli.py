@@ -769,6 +769,9 @@ def predict(
         typer.echo(
             f"skipped {len(batch.skipped)} invalid records, first: {batch.skipped[0]}", err=True
         )
+    repeated = len(ids) - len(set(ids))
+    if repeated and require_id:  # Kaggle scores one row per id
+        typer.echo(f"warning: {repeated} ids appear more than once in {input_path}", err=True)
 
 
 class QueryEngine(StrEnum):

@@ -148,8 +148,13 @@ def test_predict_with_a_registry_reference_and_bad_paths(
                                  {"id": 7, "ingredients": ["basil", "pasta"]}]))  # fmt: skip
     folder = cli("predict", str(batch), cwd=project).stdout
     assert cli("predict", str(batch), "--model", "cuisine@latest", cwd=project).stdout == folder
-    csv = cli("predict", str(batch), "--format", "kaggle-csv", cwd=project).stdout
-    assert csv == 'id,cuisine\n"a,b",mexican\n7,italian\n'  # quoted: still two fields
+    csv = cli("predict", str(batch), "--format", "kaggle-csv", cwd=project)
+    assert csv.stdout == 'id,cuisine\n"a,b",mexican\n7,italian\n'  # quoted: still two fields
+    assert "appear more than once" not in csv.stderr
+    twice = tmp_path / "twice.json"
+    twice.write_text(json.dumps([{"id": 3, "ingredients": ["salt"]}] * 3))
+    warned = cli("predict", str(twice), "--format", "kaggle-csv", cwd=project).stderr
+    assert f"warning: 2 ids appear more than once in {twice}" in warned
     no_id = tmp_path / "no-id.json"
     no_id.write_text(json.dumps([{"id": 1, "ingredients": ["salt"]}, {"ingredients": ["salt"]},
                                  {"ingredients": []}]))  # fmt: skip
