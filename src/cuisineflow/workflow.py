@@ -10,7 +10,7 @@ from typing import Any
 from cuisineflow.data.acquire import RAW_DIR, import_raw
 from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.settings import get_settings
-from cuisineflow.storage import open_store
+from cuisineflow.storage import Store, open_store
 from cuisineflow.storage.dvc import DvcRepo
 
 
@@ -58,18 +58,56 @@ def run_workflow(
     raw_origin = _ensure_raw_data(repo, source or settings.source)
     if (repo.root / "dvc.yaml").exists():
         repo.repro(*(["--force"] if force else []))
+        stale = stale_in_store(repo.root, store)
+        for stage in stale:
+            repo.repro("--force", "--single-item", stage)
+        if stale:
+            repo.repro()  # what depends on them (the report names the registered version)
     repo.push()
     if (repo.root / "dvc.yaml").exists():
         from cuisineflow.stages import report
 
-        # The pipeline's `report` stage cannot run `dvc exp show` under repro's lock.
-        report.run(repo.root, ("experiments",))
+        # Pages that read beyond the pipeline's outputs, so outside repro: `dvc exp show`
+        # (which cannot run under repro's lock), and the prediction logs in the store.
+        report.run(repo.root, ("experiments", "monitoring"))
     raw_dir = repo.root / RAW_DIR
     files = sorted(p.name for p in raw_dir.iterdir() if not p.name.startswith("."))
     evaluation, refit = (
         _read_json(repo.root / "metrics" / f"{n}.json") for n in ("evaluate", "refit")
     )
     return RunSummary(store.describe(), raw_origin, files, evaluation, refit)
+
+
+def stale_in_store(root: Path, store: Store) -> list[str]:
+    """The stages whose product in the store does not match the workspace: a store other
+    than the one they ran against, or one that another checkout has written since."""
+    from cuisineflow.registry import Registry
+    from cuisineflow.stages.lake import LOCAL_MANIFEST
+    from cuisineflow.stages.register import REGISTERED
+
+    stale = []
+    manifest = _read_json(root / LOCAL_MANIFEST)
+    if manifest:
+        try:
+            published = json.loads(store.read_bytes("lake/manifest.json"))
+        except FileNotFoundError:
+            published = None
+        if published != manifest:
+            stale.append("lake")
+    registered = _read_json(root / REGISTERED)
+    if registered:
+        registry = Registry(store)
+        try:
+            stored = registry.metadata(registered["name"], registered["version"])
+            current = registry.aliases(registered["name"]).get(registered["alias"])
+        except CuisineflowError:
+            stored, current = {}, None
+        if (
+            stored.get("content_sha256") != registered["content_sha256"]
+            or current != registered["version"]
+        ):
+            stale.append("register")
+    return stale
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -282,3 +282,20 @@ def test_reports_in_headless_chromium(project: Path, chromium: str, tmp_path: Pa
             page.close()
         browser.close()
     assert all((shots / f"{k}.png").stat().st_size > 10_000 for k in ("data", "model"))
+
+
+def test_run_publishes_the_lake_and_model_to_a_new_store(project: Path, tmp_path: Path) -> None:
+    # dvc repro has nothing to do: the store is no dependency of the stages writing to it.
+    other = tmp_path / "other-store"
+    output = cli("run", cwd=project, env={"CUISINEFLOW_STORE": str(other)}).stdout
+    assert json.loads((other / "lake" / "manifest.json").read_text())["store"] == str(other)
+    registered = json.loads((project / "models" / "registered.json").read_text())
+    assert registered["store"] == str(other)
+    assert (other / "registry" / "cuisine" / str(registered["version"]) / "metadata.json").exists()
+    assert f"store:    local store {other}" in output
+    found = cli("query", "SELECT count(*) AS n FROM recipes", "--format", "csv", cwd=project,
+                env={"CUISINEFLOW_STORE": str(other)})  # fmt: skip
+    assert found.stdout == "n\n252\n"
+    # Run again: the store is up to date, and nothing re-runs.
+    again = cli("run", cwd=project, env={"CUISINEFLOW_STORE": str(other)}).stdout
+    assert "Running stage" not in again

@@ -27,7 +27,7 @@ from cuisineflow.storage.local import atomic_write_bytes
 
 REPORTS_DIR = "reports"
 KINDS = ("data", "model", "experiments", "monitoring")
-PIPELINE_KINDS = ("data", "model", "monitoring")  # experiments need `dvc exp show`, outside repro
+PIPELINE_KINDS = ("data", "model")  # the DVC stage's; `cuisineflow run` adds the others
 
 
 def run(
