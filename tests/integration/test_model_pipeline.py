@@ -232,6 +232,17 @@ def test_serving_the_evaluated_fit_reruns_only_refit_and_after(project: Path) ->
         assert (served / path.name).read_bytes() == path.read_bytes()
 
 
+def test_fitting_on_train_only_scores_valid_too(project: Path) -> None:
+    dvc("exp", "run", "-S", "featurize.fit_on=train", "--name", "fit-train", cwd=project)
+    evaluation = json.loads((project / "metrics" / "evaluate.json").read_text())
+    assert sorted(evaluation) == ["test", "valid"]
+    assert evaluation["valid"]["n"] == 24
+    # Only the outputs dvc.yaml declares are written: no stray per_cuisine_valid.json.
+    assert sorted(p.name for p in (project / "metrics").glob("per_cuisine_*")) == [
+        "per_cuisine_test.json"
+    ]
+
+
 def test_exploration_notebook_runs_headless(project: Path) -> None:
     import nbformat
     from nbclient import NotebookClient

@@ -46,8 +46,8 @@ def run(root: Path) -> dict[str, Any]:
         table = pq.read_table(root / SPLIT_DIR / f"{name}.parquet")
         result, probabilities, truth = score(predictor, table, params.evaluate)
         summary[name] = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
-        atomic_write_json(root / "metrics" / f"per_cuisine_{name}.json", result["per_cuisine"])
-        if name == "test":
+        if name == "test":  # valid's summary is in evaluate.json; dvc.yaml declares test's
+            atomic_write_json(root / "metrics" / "per_cuisine_test.json", result["per_cuisine"])
             _write_plots(root / PLOTS_DIR, result, predictor.classes, truth, probabilities)
             fitting = [
                 recipe
