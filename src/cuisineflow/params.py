@@ -9,10 +9,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cuisineflow.errors import DataError
+from cuisineflow.schemas import CUISINES
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "7" is no seed and true no top_k (YAML quoting slips); an int is still a float.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ValidateParams(_Section):
@@ -105,7 +107,7 @@ class EvaluateParams(_Section):
     """How the evaluation summarises."""
 
     calibration_bins: int = Field(default=15, ge=2)
-    top_k: int = Field(default=3, ge=1)
+    top_k: int = Field(default=3, ge=1, le=len(CUISINES))
 
 
 class RefitParams(_Section):
@@ -138,7 +140,7 @@ class MonitorParams(_Section):
 class Params(_Section):
     """Every section of params.yaml; absent sections take their defaults."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # a misspelt section too
 
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
     lake: LakeParams = Field(default_factory=LakeParams)
@@ -149,6 +151,17 @@ class Params(_Section):
     refit: RefitParams = Field(default_factory=RefitParams)
     register_: RegisterParams = Field(default_factory=RegisterParams, alias="register")
     monitor: MonitorParams = Field(default_factory=MonitorParams)
+
+    @model_validator(mode="after")
+    def _trees_split_on_featurized_blocks(self) -> Params:
+        known = {block.analyzer for block in self.featurize.blocks}
+        unknown = [a for a in self.train.trees.analyzers if a not in known]
+        if self.train.trees.weight > 0 and unknown:
+            raise ValueError(
+                f"train.trees.analyzers {unknown} are not among featurize.blocks' analyzers "
+                f"({sorted(known)})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _separator_is_forbidden(self) -> Params:
