@@ -814,6 +814,27 @@ def query_command(
         raise CuisineflowError(f"--s3select-input must be jsonl or csv, not {s3select_input!r}")
     table = query(sql, engine=engine.value, limit=limit, s3select_input=s3select_input)
     typer.echo(format_table(table, output_format.value), nl=False)
+    _warn_if_lake_is_of_other_data()
+
+
+def _warn_if_lake_is_of_other_data() -> None:
+    """The store's lake is what the last `lake` stage wrote there, maybe from other data."""
+    import json
+
+    from cuisineflow.data.sql import read_manifest
+    from cuisineflow.stages.lake import LOCAL_MANIFEST
+
+    local = _project_root() / LOCAL_MANIFEST
+    if not local.exists():
+        return
+    workspace = json.loads(local.read_text()).get("raw_hash")
+    published = read_manifest(_registry().store).get("raw_hash")
+    if published != workspace:
+        typer.echo(
+            f"warning: the store's lake holds raw data {published}, the workspace "
+            f"{workspace}: `cuisineflow run` publishes the workspace's",
+            err=True,
+        )
 
 
 @app.command("run")

@@ -310,3 +310,9 @@ def test_run_publishes_the_lake_and_model_to_a_new_store(project: Path, tmp_path
     # Run again: the store is up to date, and nothing re-runs.
     again = cli("run", cwd=project, env={"CUISINEFLOW_STORE": str(other)}).stdout
     assert "Running stage" not in again
+    assert "warning" not in found.stderr
+    # A lake another checkout published: queries say whose data they read.
+    manifest = json.loads((other / "lake" / "manifest.json").read_text())
+    (other / "lake" / "manifest.json").write_text(json.dumps({**manifest, "raw_hash": "x.dir"}))
+    warned = cli("query", "SELECT 1 AS one", cwd=project, env={"CUISINEFLOW_STORE": str(other)})
+    assert "warning: the store's lake holds raw data x.dir, the workspace " in warned.stderr
