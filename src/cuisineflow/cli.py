@@ -710,8 +710,7 @@ def predict(
     import json
 
     from cuisineflow.data.batch import read_batch
-    from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor, format_predictions
-    from cuisineflow.stages.register import REGISTERED
+    from cuisineflow.predict import PIPELINE_MODEL_DIR, REGISTERED, Predictor, format_predictions
     from cuisineflow.storage.dvc import DvcRepo
     from cuisineflow.storage.local import atomic_write_bytes
 

@@ -16,6 +16,7 @@ from cuisineflow.models.artifact import load_model
 
 # Where the pipeline's `refit` stage writes the model it serves, relative to the project.
 PIPELINE_MODEL_DIR = "models/cuisine"
+REGISTERED = "models/registered.json"  # which registry version the pipeline's model is
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,9 @@ def run_workflow(
 def stale_in_store(root: Path, store: Store) -> list[str]:
     """The stages whose product in the store does not match the workspace: a store other
     than the one they ran against, or one that another checkout has written since."""
+    from cuisineflow.predict import REGISTERED
     from cuisineflow.registry import Registry
     from cuisineflow.stages.lake import LOCAL_MANIFEST
-    from cuisineflow.stages.register import REGISTERED
 
     stale = []
     manifest = _read_json(root / LOCAL_MANIFEST)

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from cuisineflow.params import load_params
-from cuisineflow.predict import PIPELINE_MODEL_DIR
+from cuisineflow.predict import PIPELINE_MODEL_DIR, REGISTERED
 from cuisineflow.registry import ModelRef, Registry
 from cuisineflow.settings import get_settings
 from cuisineflow.stages.evaluate import REFERENCE_PROFILE
@@ -22,7 +22,6 @@ from cuisineflow.storage import open_store
 from cuisineflow.storage.dvc import DvcRepo
 from cuisineflow.storage.local import atomic_write_json
 
-REGISTERED = "models/registered.json"
 LIBRARIES = ("cuisineflow", "numpy", "scipy", "scikit-learn", "pyarrow", "dvc")
 
 

@@ -14,11 +14,10 @@ import pyarrow.parquet as pq
 
 from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.params import load_params
-from cuisineflow.predict import Predictor
+from cuisineflow.predict import REGISTERED, Predictor
 from cuisineflow.reports import pages
 from cuisineflow.settings import get_settings
 from cuisineflow.stages.evaluate import score
-from cuisineflow.stages.register import REGISTERED
 from cuisineflow.stages.split import SPLIT_DIR
 from cuisineflow.stages.train import MODEL_DIR as EVALUATED_MODEL_DIR
 from cuisineflow.stages.validate import VALIDATED_DIR
