@@ -44,3 +44,23 @@ def test_bytes_that_are_not_utf8_are_a_bad_record(tmp_path: Path) -> None:
     array.write_bytes('[{"id": 1, "ingredients": ["crème"]}]'.encode("latin-1"))
     with pytest.raises(DataError, match=r"^latin1.json: invalid JSON \(.*utf-8"):
         read_batch(array)
+
+
+def test_predict_loads_no_training_library(tiny_model: Path, tmp_path: Path) -> None:
+    # scikit-learn alone takes about 2.6 s to import: predict's 3 s budget for 9,944 recipes.
+    import subprocess
+    import sys
+
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([{"id": 1, "ingredients": ["soy sauce", "ginger"]}]))
+    code = (
+        "import sys; from typer.testing import CliRunner; from cuisineflow.cli import app; "
+        f"result = CliRunner().invoke(app, ['predict', {str(batch)!r}, '--model', "
+        f"{str(tiny_model)!r}]); assert result.exit_code == 0, result.output; "
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout
+    for heavy in ("sklearn", "lightgbm", "scipy", "duckdb", "dvc", "pandas", "fastapi"):
+        assert f"'{heavy}'" not in loaded, heavy
