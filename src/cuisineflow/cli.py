@@ -707,10 +707,13 @@ def predict(
     ] = False,
 ) -> None:
     """Batch prediction for Kaggle-format recipes ({id, ingredients}; cuisine is ignored)."""
-    import json
-
     from cuisineflow.data.batch import read_batch
-    from cuisineflow.predict import PIPELINE_MODEL_DIR, REGISTERED, Predictor, format_predictions
+    from cuisineflow.predict import (
+        PIPELINE_MODEL_DIR,
+        Predictor,
+        format_predictions,
+        read_registered,
+    )
     from cuisineflow.storage.dvc import DvcRepo
     from cuisineflow.storage.local import atomic_write_bytes
 
@@ -725,8 +728,7 @@ def predict(
     if model is None:
         root = DvcRepo.find().root
         folder = root / PIPELINE_MODEL_DIR
-        if (root / REGISTERED).exists():
-            record = json.loads((root / REGISTERED).read_text())
+        if record := read_registered(root):
             registered = (str(record["name"]), int(record["version"]))
     else:
         from cuisineflow.registry import ModelRef
@@ -818,20 +820,16 @@ def query_command(
 
 def _warn_if_lake_is_of_other_data() -> None:
     """The store's lake is what the last `lake` stage wrote there, maybe from other data."""
-    import json
+    from cuisineflow.settings import get_settings
+    from cuisineflow.stages.lake import manifests
+    from cuisineflow.storage import open_store
 
-    from cuisineflow.data.sql import read_manifest
-    from cuisineflow.stages.lake import LOCAL_MANIFEST
-
-    local = _project_root() / LOCAL_MANIFEST
-    if not local.exists():
-        return
-    workspace = json.loads(local.read_text()).get("raw_hash")
-    published = read_manifest(_registry().store).get("raw_hash")
-    if published != workspace:
+    root = _project_root()
+    workspace, published = manifests(root, open_store(get_settings(), root))
+    if workspace and published and published.get("raw_hash") != workspace.get("raw_hash"):
         typer.echo(
-            f"warning: the store's lake holds raw data {published}, the workspace "
-            f"{workspace}: `cuisineflow run` publishes the workspace's",
+            f"warning: the store's lake holds raw data {published.get('raw_hash')}, the "
+            f"workspace {workspace.get('raw_hash')}: `cuisineflow run` publishes the workspace's",
             err=True,
         )
 

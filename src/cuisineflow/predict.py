@@ -19,6 +19,16 @@ PIPELINE_MODEL_DIR = "models/cuisine"
 REGISTERED = "models/registered.json"  # which registry version the pipeline's model is
 
 
+def read_registered(root: Path) -> dict[str, Any] | None:
+    """What the pipeline's register stage recorded of its model (name, version, alias,
+    content_sha256, store), or None before it ran."""
+    path = root / REGISTERED
+    if not path.exists():
+        return None
+    record: dict[str, Any] = json.loads(path.read_text())
+    return record
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The most likely cuisine, its probability, and the top alternatives."""

@@ -118,15 +118,13 @@ class Registry:
                 ) from None
         return result
 
-    def version_of(self, name: str, folder: Path, prefer: int | None = None) -> int | None:
-        """The version of `name` that holds the model in `folder`, file for file.
+    def _version_holding(self, name: str, files: dict[str, str], prefer: int | None) -> int | None:
+        """The version of `name` holding these files (name -> sha256), each unchanged.
 
-        A version may hold more than the model (`register` adds the reference profile), so
-        a version matches when each of the folder's files is in it with the same checksum.
+        A version may hold more than the model (`register` adds the reference profile).
         Of several that match (the same model, other profiles), `prefer` if it is one, else
         the newest.
         """
-        files = _checksums(folder)
         matching = []
         for version in self.versions(name) if files else []:
             try:
@@ -146,12 +144,13 @@ class Registry:
         files (of the name `prefer` gives, else of any name); else the folder's name and
         "local".
         """
+        files = _checksums(folder)  # read once: the model is tens of MB
         exported = _read_json(folder / METADATA)
-        if exported.get("sha256") == _checksums(folder) and "name" in exported:
+        if exported.get("sha256") == files and "name" in exported:
             return str(exported["name"]), str(exported.get("version", "local"))
         try:
             for name in [prefer[0]] if prefer else self.names():
-                version = self.version_of(name, folder, prefer[1] if prefer else None)
+                version = self._version_holding(name, files, prefer[1] if prefer else None)
                 if version is not None:
                     return name, str(version)
         except CuisineflowError as error:  # the folder serves all the same

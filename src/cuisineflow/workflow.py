@@ -81,20 +81,15 @@ def run_workflow(
 def stale_in_store(root: Path, store: Store) -> list[str]:
     """The stages whose product in the store does not match the workspace: a store other
     than the one they ran against, or one that another checkout has written since."""
-    from cuisineflow.predict import REGISTERED
+    from cuisineflow.predict import read_registered
     from cuisineflow.registry import Registry
-    from cuisineflow.stages.lake import LOCAL_MANIFEST
+    from cuisineflow.stages.lake import manifests
 
     stale = []
-    manifest = _read_json(root / LOCAL_MANIFEST)
-    if manifest:
-        try:
-            published = json.loads(store.read_bytes("lake/manifest.json"))
-        except FileNotFoundError:
-            published = None
-        if published != manifest:
-            stale.append("lake")
-    registered = _read_json(root / REGISTERED)
+    workspace, published = manifests(root, store)
+    if workspace and published != workspace:
+        stale.append("lake")
+    registered = read_registered(root)
     if registered:
         registry = Registry(store)
         try:

@@ -13,7 +13,7 @@ from cuisineflow.data.lake import LAKE, build_lake
 from cuisineflow.params import load_params
 from cuisineflow.settings import get_settings
 from cuisineflow.stages.validate import VALIDATED_DIR
-from cuisineflow.storage import open_store
+from cuisineflow.storage import Store, open_store
 from cuisineflow.storage.local import atomic_write_json
 
 LOCAL_MANIFEST = "data/lake/manifest.json"
@@ -34,3 +34,18 @@ def run(root: Path) -> dict[str, Any]:
         store.publish_folder(Path(folder), LAKE, last="manifest.json")
     atomic_write_json(root / LOCAL_MANIFEST, manifest)
     return manifest
+
+
+def manifests(root: Path, store: Store) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The lake manifest the workspace recorded and the one the store holds (None: absent).
+
+    They differ when the store is not the one `lake` last ran against, or another checkout
+    has published its lake there since.
+    """
+    local = root / LOCAL_MANIFEST
+    workspace = json.loads(local.read_text()) if local.exists() else None
+    try:
+        published = json.loads(store.read_bytes(f"{LAKE}/manifest.json"))
+    except FileNotFoundError:
+        published = None
+    return workspace, published

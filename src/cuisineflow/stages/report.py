@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.params import load_params
-from cuisineflow.predict import REGISTERED, Predictor
+from cuisineflow.predict import Predictor, read_registered
 from cuisineflow.reports import pages
 from cuisineflow.settings import get_settings
 from cuisineflow.stages.evaluate import score
@@ -157,10 +157,9 @@ def monitoring_report(root: Path, store: Store, model: str | None = None) -> str
 def _lineage(root: Path, store: Store) -> dict[str, Any]:
     from cuisineflow.registry import Registry
 
-    registered_file = root / REGISTERED
-    if not registered_file.exists():
+    registered = read_registered(root)
+    if registered is None:
         return {"model": "not registered yet"}
-    registered = json.loads(registered_file.read_text())
     metadata = Registry(store).metadata(registered["name"], registered["version"])
     lineage = metadata.get("lineage", {})
     return {
