@@ -194,6 +194,9 @@ def test_a_chunked_body_is_held_to_the_same_limit(server: tuple[str, Registry, P
     response = httpx.post(f"{url}/v1/predict", content=chunks(small), headers=JSON)
     assert response.status_code == 200
     assert response.json()["predictions"][0]["cuisine"] == "mexican"
+    # Refused before routing, the 413 is still counted under the route it was sent to.
+    text = httpx.get(f"{url}/metrics").text
+    assert 'cuisineflow_requests_total{route="/v1/predict",status="413"}' in text
 
 
 def test_metrics_health_and_openapi(server: tuple[str, Registry, Path]) -> None:
@@ -208,6 +211,12 @@ def test_metrics_health_and_openapi(server: tuple[str, Registry, Path]) -> None:
     assert httpx.get(f"{url}/readyz").json() == {"ready": True}
     spec = httpx.get(f"{url}/openapi.json").json()
     assert "/v1/predict" in spec["paths"]
+    httpx.get(f"{url}/docs")
+    httpx.get(f"{url}/no-such-page")
+    text = httpx.get(f"{url}/metrics").text
+    assert 'cuisineflow_requests_total{route="/openapi.json",status="200"}' in text
+    assert 'cuisineflow_requests_total{route="/docs",status="200"}' in text
+    assert 'cuisineflow_requests_total{route="unmatched",status="404"}' in text
     assert httpx.get(f"{url}/v1/model").json()["metrics"] == {"test": {"accuracy": 0.95}}
 
 

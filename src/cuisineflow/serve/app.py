@@ -29,6 +29,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cuisineflow import __version__
@@ -134,9 +135,25 @@ class ObserveMiddleware:
             await JSONResponse({"detail": [problem]}, status_code=413)(scope, receive, send_with_id)
         else:
             await self.app(scope, receive, send_with_id)
-        path = getattr(scope.get("route"), "path", "unmatched")
+        path = _route_path(scope)
         self.metrics.requests.labels(path, str(status["code"])).inc()
         self.metrics.latency.labels(path).observe(time.perf_counter() - started)
+
+
+def _route_path(scope: Scope) -> str:
+    """The route a request is counted under: the one that answered, else the one its path names.
+
+    FastAPI names its own routes in the scope; the docs routes, and a request refused here
+    before routing (413), are matched against the app's routes instead.
+    """
+    route = scope.get("route")
+    if route is not None:
+        return str(route.path)
+    for candidate in getattr(scope.get("app"), "routes", ()):
+        match, _ = candidate.matches(scope)
+        if match is not Match.NONE:  # PARTIAL: the path is right, the method is not (405)
+            return str(candidate.path)
+    return "unmatched"
 
 
 async def _read_limited(receive: Receive) -> tuple[bytes | None, Receive]:
