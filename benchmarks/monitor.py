@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
-        "--windows", type=int, default=150, help="resampled windows for the false-alarm rate"
+        "--windows", type=int, default=400, help="resampled windows for the false-alarm rate"
     )
     args = parser.parse_args()
     recipes = [r.ingredients for r in read_raw_file(args.source / "test.json.zip")]
@@ -66,25 +66,33 @@ def main() -> None:
     false_alarms(predictor, reference, recipes, args.windows)
 
 
+WINDOW_SIZES = (100, 200, 1000, 5000)  # 100: monitor.min_window, the smallest judged
+
+
 def false_alarms(
     predictor: Predictor, reference: dict, recipes: list[list[str]], windows: int
 ) -> None:
     """Windows resampled from unseen recipes of the same distribution: how often any alert fires."""
     from cuisineflow.monitoring.drift import alerts, compare
 
-    params, rng, fired = MonitorParams(), random.Random(1), 0
+    params, rng = MonitorParams(), random.Random(1)
+    fired = dict.fromkeys(WINDOW_SIZES, 0)
     names: dict[str, int] = {}
     for k in range(windows):
-        window = [rng.choice(recipes) for _ in range((200, 1000, 5000)[k % 3])]
+        size = WINDOW_SIZES[k % len(WINDOW_SIZES)]
+        window = rng.sample(recipes, size)
         probabilities = predictor.predict_proba(window)
         predicted = [predictor.classes[i] for i in probabilities.argmax(axis=1)]
         report = compare(reference, window, predicted, probabilities.max(axis=1), params)
-        found = alerts(report, params)
-        fired += bool(found)
+        found = alerts(report)
+        fired[size] += bool(found)
         for alert in found:
             names[alert["name"]] = names.get(alert["name"], 0) + 1
-    print(f"false alarms: {fired} of {windows} windows of 200/1,000/5,000 unseen recipes "
-          f"({fired / windows:.1%}); by check: {names or 'none'}")  # fmt: skip
+    per_size = windows // len(WINDOW_SIZES)
+    total = sum(fired.values())
+    by_size = ", ".join(f"{size:,}: {fired[size]}/{per_size}" for size in WINDOW_SIZES)
+    print(f"false alarms: {total} of {windows} windows of unseen recipes ({total / windows:.1%}); "
+          f"by window size {by_size}; by check: {names or 'none'}")  # fmt: skip
 
 
 if __name__ == "__main__":

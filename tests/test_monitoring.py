@@ -30,7 +30,7 @@ def check(setup: tuple[Predictor, dict], recipes: list[list[str]]) -> tuple[dict
     probabilities = predictor.predict_proba(recipes)
     predicted = [predictor.classes[i] for i in probabilities.argmax(axis=1)]
     report = compare(profile, recipes, predicted, probabilities.max(axis=1), PARAMS)
-    return report, alerts(report, PARAMS)
+    return report, alerts(report)
 
 
 def test_distances_and_tests_by_hand() -> None:
@@ -64,6 +64,63 @@ def test_renamed_ingredients_are_input_drift(setup: tuple[Predictor, dict]) -> N
     assert {"out_of_vocabulary_rate_increase", "common_ingredient_shift"} <= {
         a["name"] for a in fired
     }
+
+
+def hand_profile(shares: dict[str, float], n: int) -> dict:
+    """A reference profile of n recipes using these ingredients at these shares."""
+    return {
+        "n": n,
+        "vocabulary": sorted(shares),
+        "out_of_vocabulary_rate": 0.0,
+        "n_ingredients": n * 10,
+        "ingredient_share": shares,
+        "ingredients_per_recipe": [0] * 29 + [n],
+        "prediction_share": {"italian": 1.0},
+        "confidence_histogram": [0] * 19 + [n],
+        "mean_confidence": 0.99,
+    }
+
+
+def test_ingredient_shift_needs_one_ingredient_both_large_and_significant() -> None:
+    """Sugar moved a lot but within chance; golden raisin moved significantly but little.
+
+    Taking the largest change from one and the smallest p-value from the other alerted.
+    """
+    profile = hand_profile({"sugar": 0.16, "golden raisin": 0.006, "salt": 0.5}, 3500)
+    window = (
+        [["sugar", "golden raisin"]] * 5 + [["sugar", "salt"]] * 20 + [["salt"]] * 30
+        + [["flour"]] * 45
+    )  # fmt: skip
+    report = compare(profile, window, ["italian"] * 100, np.full(100, 0.99), PARAMS)
+    shift = report["drift"]["input"]["checks"][1]
+    assert shift["name"] == "common_ingredient_shift"
+    assert shift["ingredient"] == "sugar"
+    assert shift["value"] == pytest.approx(0.25 - 0.16)
+    # Fisher's exact test for sugar, 25 of 100 against 560 of 3,500, times 3 ingredients.
+    table = [[25, 75], [560, 2940]]
+    from scipy.stats import fisher_exact
+
+    assert shift["p_value"] == pytest.approx(min(1.0, 3 * fisher_exact(table).pvalue))
+    assert not shift["detected"]
+    # Twice the window, the same shares: now sugar's rise is significant too.
+    doubled = compare(profile, window * 4, ["italian"] * 400, np.full(400, 0.99), PARAMS)
+    assert doubled["drift"]["input"]["checks"][1]["detected"]
+
+
+def test_estimated_accuracy_drop_needs_significance() -> None:
+    profile = hand_profile({"salt": 0.5}, 3500)
+    window = [["salt"]] * 100
+    # A drop of 0.056, over the 0.05 threshold, in spread-out confidence: z = 2.9, p = 0.002.
+    spread = np.array([1.0] * 89 + [0.4] * 11)
+    report = compare(profile, window, ["italian"] * 100, spread, PARAMS)
+    (check,) = report["performance"]["checks"]
+    assert check["value"] == pytest.approx(0.056)
+    assert 0.001 < check["p_value"] < 0.003
+    assert not check["detected"]
+    assert "estimated_accuracy_drop" not in {a["name"] for a in alerts(report)}
+    steady = compare(profile, window, ["italian"] * 100, np.full(100, 0.934), PARAMS)
+    assert steady["performance"]["checks"][0]["p_value"] == 0.0  # no spread: a sure drop
+    assert "estimated_accuracy_drop" in {a["name"] for a in alerts(steady)}
 
 
 def labelled_window(

@@ -110,3 +110,6 @@ def test_an_empty_monitoring_page_says_why() -> None:
     why = "no predictions of cuisine@2 in the window; it holds cuisine@1 (9944)"
     assert why in pages.monitoring_page([], why)
     assert "no prediction logs yet" in pages.monitoring_page([])
+    # Logs there, but no day has enough predictions for a verdict: say that, not "no logs".
+    few = pages.monitoring_page([{"date": "2026-01-01", "n_predictions": 60, "report": None}])
+    assert "60 predictions logged over 1 day(s); no day has enough for a verdict" in few

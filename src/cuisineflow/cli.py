@@ -8,7 +8,7 @@ import threading
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -564,14 +564,61 @@ def monitor(
     per recipe), prediction drift (cuisine mix), confidence drift, estimated accuracy from
     the calibrated probabilities, and realized accuracy and macro-F1 when labels are given
     (--labels, or recorded earlier with `cuisineflow labels add`). Thresholds: params.yaml
-    monitor:.
+    monitor:. Exit status: 0 no alert, 1 an alert fired, 2 no verdict (no model or
+    reference, an empty or too small window, bad input), so that cron or CI can tell
+    drift from a broken job.
     """
+    try:
+        report = _monitor(model, since, until, log, labels, output)
+    except CuisineflowError as error:
+        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"{report['n_predictions']} predictions; "
+        f"estimated accuracy {report['estimated_accuracy']:.4f} "
+        f"(reference {report['reference_accuracy_estimate']:.4f})"
+    )
+    if report["realized_accuracy"] is not None:
+        f1 = report["realized_macro_f1"]
+        typer.echo(
+            f"realized accuracy {report['realized_accuracy']:.4f}"
+            + (f", macro-F1 {f1:.4f}" if f1 is not None else "")
+            + f", on {report['labels']['matched']} labelled predictions"
+        )
+    if report["labels"]["unknown_ids"]:
+        typer.echo(f"{report['labels']['unknown_ids']} labels have ids not in the window", err=True)
+    if report["labels"]["repeated_predictions"]:
+        typer.echo(
+            f"{report['labels']['repeated_predictions']} earlier predictions of labelled ids "
+            "left out: the latest prediction of each id counts",
+            err=True,
+        )
+    for alert in report["alerts"]:
+        typer.echo(
+            f"ALERT {alert['name']}: {alert['value']} (threshold {alert['threshold']}, "
+            f"p = {alert['p_value']:.2g})"
+        )
+    typer.echo(f"report: {output / 'report.json'}, {output / 'report.html'}")
+    if report["alerts"]:
+        raise typer.Exit(1)
+
+
+def _monitor(
+    model: str | None,
+    since: str | None,
+    until: str | None,
+    log: Path | None,
+    labels: Path | None,
+    output: Path,
+) -> dict[str, Any]:
+    """The monitor command's work: the report, written to output and to the store."""
     import json
 
-    from cuisineflow.monitoring.report import build_report, render_html
+    from cuisineflow.monitoring.report import build_report
     from cuisineflow.monitoring.window import by_model, read_labels, read_predictions
     from cuisineflow.params import load_params
     from cuisineflow.registry import ModelRef
+    from cuisineflow.reports.pages import monitor_page
     from cuisineflow.settings import get_settings
     from cuisineflow.storage.local import atomic_write_bytes
 
@@ -597,26 +644,11 @@ def monitor(
     report = build_report(reference, window, read_labels(registry.store, labels),
                           load_params(root / "params.yaml").monitor, bounds)  # fmt: skip
     atomic_write_bytes(output / "report.json", json.dumps(report, indent=2).encode())
-    page = render_html(report)
+    page = monitor_page(report)
     atomic_write_bytes(output / "report.html", page.encode())
-    registry.store.write_bytes("reports/monitor.html", page.encode())  # the pipeline's is
-    # reports/monitoring.html, per day
-    typer.echo(
-        f"{report['n_predictions']} predictions; "
-        f"estimated accuracy {report['estimated_accuracy']:.4f}"
-    )
-    if report["realized_accuracy"] is not None:
-        typer.echo(
-            f"realized accuracy {report['realized_accuracy']:.4f} "
-            f"on {report['labels']['matched']} labels"
-        )
-    if report["labels"]["unknown_ids"]:
-        typer.echo(f"{report['labels']['unknown_ids']} labels have ids not in the window", err=True)
-    for alert in report["alerts"]:
-        typer.echo(f"ALERT {alert['name']}: {alert['value']} (threshold {alert['threshold']})")
-    typer.echo(f"report: {output / 'report.json'}, {output / 'report.html'}")
-    if report["alerts"]:
-        raise typer.Exit(1)
+    # The pipeline's page is reports/monitoring.html, per day.
+    registry.store.write_bytes("reports/monitor.html", page.encode())
+    return report
 
 
 @labels_app.command("add")

@@ -91,7 +91,10 @@ def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
     assert report["alerts"] == []
     assert report["drift"]["input"]["detected"] is False
     assert report["realized_accuracy"] is None
-    assert "<h1>Monitoring report</h1>" in (tmp_path / "r1" / "report.html").read_text()
+    page = (tmp_path / "r1" / "report.html").read_text()
+    assert "No alert over 400 predictions" in page
+    assert "cuisine@1, all logged predictions: 400 predictions" in page
+    assert "None" not in page
     labels = tmp_path / "labels.json"
     recorded = typical_recipes(400, seed=3)
     # Every label says chinese: realized accuracy is then the share predicted chinese.
@@ -104,10 +107,22 @@ def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
         "monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r2"), cwd=root, check=False
     )
     report = json.loads((tmp_path / "r2" / "report.json").read_text())
-    assert report["labels"] == {"given": 401, "matched": 400, "unknown_ids": 1}
+    assert report["labels"] == {
+        "given": 401, "matched": 400, "unknown_ids": 1, "repeated_predictions": 0
+    }  # fmt: skip
     assert report["realized_accuracy"] == pytest.approx(share_chinese)
     assert "1 labels have ids not in the window" in with_labels.stderr
     assert with_labels.returncode == 1  # realized accuracy is far under its floor
+    assert "ALERT realized accuracy" in (tmp_path / "r2" / "report.html").read_text()
+    # The same recipes predicted again (a retried batch): one vote per labelled id.
+    log_window(store, predictor, recorded, 0)
+    again = cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r2b"), cwd=root,
+                check=False)  # fmt: skip
+    report = json.loads((tmp_path / "r2b" / "report.json").read_text())
+    assert report["n_predictions"] == 800
+    assert (report["labels"]["matched"], report["labels"]["repeated_predictions"]) == (400, 400)
+    assert report["realized_accuracy"] == pytest.approx(share_chinese)
+    assert "400 earlier predictions of labelled ids left out" in again.stderr
     log_window(store, predictor, typical_recipes(600, seed=4, cuisines=("italian",)), 10_000)
     drift = cli(
         "monitor",
@@ -129,7 +144,7 @@ def test_empty_window_and_missing_logs_are_clear(
 ) -> None:
     root, store, predictor = project
     missing = cli("monitor", "--model", "cuisine@1", cwd=root, check=False)
-    assert missing.returncode == 1
+    assert missing.returncode == 2  # no verdict: not an alert (1)
     assert "no prediction logs in local store" in missing.stderr
     log_window(store, predictor, typical_recipes(150, seed=5), 0)
     empty = cli(
@@ -143,8 +158,10 @@ def test_empty_window_and_missing_logs_are_clear(
         cwd=root,
         check=False,
     )
-    assert empty.returncode == 1
-    assert "no predictions logged in the window" in empty.stderr
+    assert empty.returncode == 2
+    assert "no predictions logged in the window (cuisine@1, from 2001-01-01 to 2001-01-02)" in (
+        empty.stderr
+    )
     no_folder = cli(
         "monitor", "--model", "cuisine@1", "--log", str(tmp_path / "nope"), cwd=root, check=False
     )
@@ -152,7 +169,7 @@ def test_empty_window_and_missing_logs_are_clear(
     (tmp_path / "logs.parquet").write_text("not parquet")
     not_logs = cli("monitor", "--model", "cuisine@1", "--log", str(tmp_path / "logs.parquet"),
                    cwd=root, check=False)  # fmt: skip
-    assert not_logs.returncode == 1
+    assert not_logs.returncode == 2
     assert "logs.parquet: not prediction logs (Parquet of the log schema)" in not_logs.stderr
     pq.write_table(pa.table({"id": ["1"], "cuisine": ["thai"]}), tmp_path / "logs.parquet")
     other = cli("monitor", "--model", "cuisine@1", "--log", str(tmp_path / "logs.parquet"),
@@ -195,7 +212,7 @@ def test_monitor_reads_only_the_monitored_versions_predictions(
     shutil.rmtree(store.path("monitoring/predictions"))
     cli("predict", str(batch), "--model", str(other), "--log", cwd=root)
     none = cli("monitor", "--model", "cuisine@2", cwd=root, check=False)
-    assert none.returncode == 1
+    assert none.returncode == 2
     assert "no predictions of cuisine@2 in the window; it holds cuisine@local (150)" in none.stderr
 
 
@@ -224,6 +241,7 @@ def test_monitor_and_report_pages_and_their_arguments(
         cwd=root)  # fmt: skip
     chosen = (tmp_path / "pages" / "monitoring.html").read_text()
     assert "150 logged predictions" in chosen
+    assert "No alert on any of the 1 days judged" in chosen
     refused = cli("report", "monitoring", "--output", str(a_file), cwd=root, check=False)
     assert refused.stderr == f"error: {a_file} is a file: give a folder for the reports\n"
     assert a_file.read_text() == "kept"

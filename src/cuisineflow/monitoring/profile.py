@@ -53,6 +53,7 @@ def build_profile(
         "n": len(recipes),
         "vocabulary": vocabulary,
         "out_of_vocabulary_rate": unknown / total if total else 0.0,
+        "n_ingredients": total,  # the rate's denominator: monitor tests against it as a sample
         "ingredient_share": {
             i: c / len(recipes) for i, c in most_common(frequency, TOP_INGREDIENTS)
         },

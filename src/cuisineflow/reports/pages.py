@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from typing import Any
 
 from cuisineflow.models.metrics import TOP_K_ACCURACY
 from cuisineflow.monitoring.profile import most_common
+from cuisineflow.monitoring.report import window_text
 from cuisineflow.reports import plots
 from cuisineflow.reports.html import Section, page
 
@@ -69,9 +71,9 @@ def data_page(
             f"({validation.get('rejected_fraction', 0):.2%})."
         )
         .rows(
-            [{"rule": r, "quarantined": n} for r, n in rules.items()]
+            [{"rule": r, "records": n, "outcome": "quarantined"} for r, n in rules.items()]
             + [
-                {"rule": f"normalised: {k}", "quarantined": n}
+                {"rule": k, "records": n, "outcome": "kept, normalised"}
                 for k, n in validation.get("normalised", {}).items()
             ]
         )
@@ -91,6 +93,7 @@ def data_page(
                 [str(k) if k < 30 else "30+" for k in range(1, 31)],
                 "Recipes by number of ingredients",
                 "ingredients",
+                "recipes",
             )
         ),
         Section("Most common ingredients")
@@ -189,6 +192,7 @@ def model_page(
                 classes,
                 {k: [per[c][k] for c in classes] for k in ("precision", "recall", "f1")},
                 "Precision, recall and F1 per cuisine",
+                "score on the test split",
             )
         )
         .rows(rows),
@@ -223,52 +227,265 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
                     [r["accuracy"] for r in named],
                     "Test accuracy per experiment",
                     "accuracy",
+                    zoom=True,
                 )
             )
         )
     return page("cuisineflow: experiments", f"{len(rows)} runs (dvc exp show)", sections)
 
 
+# Per check: its name on a page, what it measures, and what an alert asks the reader to do.
+CHECKS: dict[str, tuple[str, str, str]] = {
+    "out_of_vocabulary_rate_increase": (
+        "unknown ingredients",
+        "rise in the share of ingredients the model never saw",
+        "Recipes use ingredients the model never learnt (new products, another language, a "
+        "changed client). Its predictions for them rest on fewer known ingredients.",
+    ),
+    "common_ingredient_shift": (
+        "common ingredients",
+        "change in the share of recipes using one of the 300 most common ingredients",
+        "The recipes arriving are another mix than the model was tested on; the ingredients "
+        "that moved most are listed below.",
+    ),
+    "ingredients_per_recipe": (
+        "ingredients per recipe",
+        "Jensen-Shannon distance of the histograms",
+        "Recipes are longer or shorter than before: a client may be cutting or merging lists.",
+    ),
+    "cuisine_mix": (
+        "cuisine mix",
+        "Jensen-Shannon distance of the predicted cuisines",
+        "The model predicts another mix of cuisines. With input drift too, the traffic "
+        "changed; without, look at the model served.",
+    ),
+    "confidence": (
+        "confidence",
+        "Jensen-Shannon distance of the top-1 probabilities",
+        "The model is more or less sure than on its test recipes.",
+    ),
+    "estimated_accuracy_drop": (
+        "estimated accuracy",
+        "fall in mean top-1 probability (calibrated: an estimate of accuracy)",
+        "Expect lower accuracy than measured at evaluation; label a sample to measure it.",
+    ),
+    "realized_accuracy": (
+        "realized accuracy",
+        "accuracy on the predictions whose true cuisine arrived (alert: under the floor)",
+        "Measured accuracy is under the floor: retrain on recent recipes, or promote an "
+        "earlier version (`cuisineflow models promote`).",
+    ),
+}
+
+
+def _checks(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        c for group in (*report["drift"].values(), report["performance"]) for c in group["checks"]
+    ]
+
+
+def _ratio(check: dict[str, Any]) -> float:
+    """A check's statistic over its threshold: past 1 is large enough to alert.
+
+    Realized accuracy alerts under its floor, so its ratio is the floor over the accuracy.
+    """
+    value, threshold = check["value"], check["threshold"]
+    if check["name"] == "realized_accuracy":
+        return float(threshold / value) if value > 0 else math.inf
+    return float(value / threshold) if threshold > 0 else math.inf * (value > 0)
+
+
+def _verdict(report: dict[str, Any]) -> Section:
+    """What the reader should conclude: nothing to do, or what each alert asks for."""
+    section = Section("Verdict")
+    if not report["alerts"]:
+        return section.text(
+            f"No alert over {report['n_predictions']:,} predictions: every check is under its "
+            "threshold, or its change is within what chance explains (alpha "
+            f"{report.get('alpha', 0.001)}). Nothing to act on."
+        )
+    for alert in report["alerts"]:
+        label, _, advice = CHECKS[alert["name"]]
+        section.parts.append(
+            f"<p><span class='alert'>ALERT {html.escape(label)}</span>: {alert['value']:.4f} "
+            f"(threshold {alert['threshold']}, p = {alert['p_value']:.2g}). "
+            f"{html.escape(advice)}</p>"
+        )
+    return section
+
+
+def monitor_page(report: dict[str, Any]) -> str:
+    """One window of logged predictions against the reference: verdict, accuracy, every check."""
+    checks = _checks(report)
+    labels = report["labels"]
+    realized = report["realized_accuracy"]
+    accuracy = [
+        {"measure": "estimated accuracy (mean top-1 probability)",
+         "value": report["estimated_accuracy"]},
+        {"measure": "reference estimate (the test split)",
+         "value": report["reference_accuracy_estimate"]},
+        {"measure": f"realized accuracy ({labels['matched']:,} labelled predictions)",
+         "value": "no labels matched" if realized is None else realized},
+        {"measure": "realized macro-F1 (cuisines labelled or predicted)",
+         "value": report["realized_macro_f1"]},
+    ]  # fmt: skip
+    rows = [
+        {
+            "check": CHECKS[c["name"]][0],
+            "measures": CHECKS[c["name"]][1],
+            "value": c["value"],
+            "threshold": c["threshold"],
+            "p-value": f"{c['p_value']:.2g}",
+            "verdict": "ALERT" if c["detected"] else "ok",
+        }
+        for c in checks
+    ]
+    ratios = [_ratio(c) for c in checks]
+    sections = [
+        _verdict(report),
+        Section("Accuracy").rows(accuracy),
+        Section("Checks")
+        .text(
+            "An alert needs a change both large (over the threshold) and significant "
+            "(p-value under alpha): small windows are noisy, huge ones find trivia."
+        )
+        .figure(
+            plots.threshold_bars(
+                [CHECKS[c["name"]][0] for c in checks],
+                ratios,
+                [c["detected"] for c in checks],
+                "Each check against its threshold",
+            )
+        )
+        .rows(rows),
+    ]
+    common = next(c for c in checks if c["name"] == "common_ingredient_shift")
+    sections.append(
+        Section("Common ingredients that moved most")
+        .text("Share of recipes using each, in the reference (test split) and in the window.")
+        .rows(common["largest_changes"])
+    )
+    mix = next(c for c in checks if c["name"] == "cuisine_mix")
+    if "reference" in mix:
+        cuisines = sorted(mix["window"])
+        sections.append(
+            Section("Cuisine mix").figure(
+                plots.grouped_bars(
+                    cuisines,
+                    {
+                        "reference": [mix["reference"][c] for c in cuisines],
+                        "window": [mix["window"][c] for c in cuisines],
+                    },
+                    "Share of predictions per cuisine",
+                    "share of predictions",
+                )
+            )
+        )
+    repeated = labels.get("repeated_predictions", 0)
+    notes = [f"{labels['given']:,} labels given, {labels['matched']:,} matched to a prediction"]
+    if labels["unknown_ids"]:
+        notes.append(f"{labels['unknown_ids']:,} label ids not in the window")
+    if repeated:
+        notes.append(f"{repeated:,} earlier predictions of labelled ids left out (latest counts)")
+    sections.append(Section("Labels").text("; ".join(notes) + "."))
+    return page(
+        "cuisineflow: monitoring report",
+        f"{window_text(report['window'])}: {report['n_predictions']:,} predictions",
+        sections,
+    )
+
+
 def monitoring_page(days: list[dict[str, Any]], why_empty: str = "no prediction logs yet") -> str:
-    """Drift and estimated and realized accuracy, one point per day of logged predictions."""
-    if not days:
+    """Per day of logged predictions: the verdict, estimated and realized accuracy, drift.
+
+    days: {"date", "n_predictions", "report"}, the report None when the day is under
+    monitor.min_window.
+    """
+    judged = [d for d in days if d["report"] is not None]
+    logged = sum(d["n_predictions"] for d in days)
+    if not judged:
+        subtitle = (
+            f"{logged:,} predictions logged over {len(days)} day(s); no day has enough for a "
+            "verdict (monitor.min_window)"
+            if days
+            else why_empty
+        )
         return page(
             "cuisineflow: monitoring",
-            why_empty,
+            subtitle,
             [Section("Monitoring").text("Serve the model or run `cuisineflow predict --log`.")],
         )
-    dates = [d["date"] for d in days]
+    alerted = [d for d in judged if d["report"]["alerts"]]
+    if alerted:
+        names = sorted({CHECKS[a["name"]][0] for d in alerted for a in d["report"]["alerts"]})
+        conclusion = (
+            f"{len(alerted)} of {len(judged)} days raised alerts ({', '.join(names)}); the "
+            f"latest on {alerted[-1]['date']}. Run `cuisineflow monitor --since "
+            f"{alerted[-1]['date']}` for that day's report and what each alert asks for."
+        )
+    else:
+        conclusion = f"No alert on any of the {len(judged)} days judged. Nothing to act on."
+    dates = [d["date"] for d in judged]
+    reports = [d["report"] for d in judged]
+    drift: dict[str, Sequence[float | None]] = {
+        CHECKS[name][0]: [
+            next(_ratio(c) for c in _checks(r) if c["name"] == name)
+            for r in reports
+        ]
+        for name in ("out_of_vocabulary_rate_increase", "common_ingredient_shift",
+                     "ingredients_per_recipe", "cuisine_mix", "confidence",
+                     "estimated_accuracy_drop")
+    }  # fmt: skip
+    floor = next(
+        (c["threshold"] for r in reports for c in _checks(r) if c["name"] == "realized_accuracy"),
+        None,
+    )
+    rows = [
+        {
+            "date": d["date"],
+            "predictions": d["n_predictions"],
+            "verdict": "too few for a verdict"
+            if d["report"] is None
+            else "ALERT: " + ", ".join(CHECKS[a["name"]][0] for a in d["report"]["alerts"])
+            if d["report"]["alerts"]
+            else "ok",
+            "estimated accuracy": None
+            if d["report"] is None
+            else d["report"]["estimated_accuracy"],
+            "realized accuracy": None if d["report"] is None else d["report"]["realized_accuracy"],
+            "labels": None if d["report"] is None else d["report"]["labels"]["matched"],
+        }
+        for d in days
+    ]
     sections = [
+        Section("Verdict").text(conclusion),
         Section("Accuracy over time").figure(
             plots.lines(
                 dates,
                 {
-                    "estimated (calibrated confidence)": [d["estimated_accuracy"] for d in days],
-                    "realized (labels)": [d["realized_accuracy"] for d in days],
-                    "reference estimate": [d["reference_accuracy_estimate"] for d in days],
+                    "estimated (calibrated confidence)": [r["estimated_accuracy"] for r in reports],
+                    "realized (labels)": [r["realized_accuracy"] for r in reports],
+                    "reference estimate": [r["reference_accuracy_estimate"] for r in reports],
                 },
                 "Accuracy per day",
                 "accuracy",
+                threshold=None if floor is None else (floor, "realized accuracy floor"),
             )
         ),
-        Section("Drift over time").figure(
+        Section("Drift over time")
+        .text(
+            "Each statistic over its alert threshold, so that one axis fits them all: above 1 "
+            "is large enough to alert, and an alert also needs significance (see the days)."
+        )
+        .figure(
             plots.lines(
                 dates,
-                {
-                    "cuisine mix (JS distance)": [d["cuisine_mix"] for d in days],
-                    "confidence (JS distance)": [d["confidence"] for d in days],
-                    "unknown ingredients (rise)": [
-                        d["out_of_vocabulary_rate_increase"] for d in days
-                    ],
-                },
+                drift,
                 "Drift statistics per day",
-                "value",
+                "statistic / threshold",
+                threshold=(1.0, "alert threshold"),
             )
         ),
-        Section("Days").rows([dict(d.items()) for d in days]),
+        Section("Days").rows(rows),
     ]
-    return page(
-        "cuisineflow: monitoring",
-        f"{sum(d['n_predictions'] for d in days):,} logged predictions",
-        sections,
-    )
+    return page("cuisineflow: monitoring", f"{logged:,} logged predictions", sections)

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -97,7 +96,7 @@ def experiments_report(root: Path, _: Store) -> str:
 
 
 def monitoring_report(root: Path, store: Store, model: str | None = None) -> str:
-    from cuisineflow.monitoring.drift import compare
+    from cuisineflow.monitoring.report import build_report
     from cuisineflow.monitoring.window import by_model, read_labels, read_predictions
     from cuisineflow.registry import ModelRef, Registry
 
@@ -119,38 +118,10 @@ def monitoring_report(root: Path, store: Store, model: str | None = None) -> str
     dates = pc.strftime(logs["timestamp"], format="%Y-%m-%d")
     for day in sorted(set(dates.to_pylist())):
         window = logs.filter(pc.equal(dates, day))
-        if window.num_rows < params.min_window:
-            continue
-        confidence = np.asarray(
-            window["confidence"].to_numpy(zero_copy_only=False), dtype=np.float64
-        )
-        report = compare(
-            reference,
-            window["ingredients"].to_pylist(),
-            window["cuisine"].to_pylist(),
-            confidence,
-            params,
-        )
-        checks = {
-            c["name"]: c["value"] for group in report["drift"].values() for c in group["checks"]
-        }
-        pairs = [
-            (labels[i], p)
-            for i, p in zip(window["id"].to_pylist(), window["cuisine"].to_pylist(), strict=True)
-            if i in labels
-        ]
-        days.append(
-            {
-                "date": day,
-                "n_predictions": window.num_rows,
-                "estimated_accuracy": report["estimated_accuracy"],
-                "reference_accuracy_estimate": report["reference_accuracy_estimate"],
-                "realized_accuracy": sum(t == p for t, p in pairs) / len(pairs) if pairs else None,
-                "cuisine_mix": checks["cuisine_mix"],
-                "confidence": checks["confidence"],
-                "out_of_vocabulary_rate_increase": checks["out_of_vocabulary_rate_increase"],
-            }
-        )
+        bounds = {"since": day, "until": None, "model": f"{ref.name}@{version}"}
+        enough = window.num_rows >= params.min_window
+        report = build_report(reference, window, labels, params, bounds) if enough else None
+        days.append({"date": day, "n_predictions": window.num_rows, "report": report})
     return pages.monitoring_page(days)
 
 
