@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -137,6 +138,14 @@ def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
     )
     assert drift.returncode == 1
     assert "ALERT cuisine_mix" in drift.stdout
+    # The per-day page judges the day with the same checks, and says how to see it.
+    (root / ".dvc").mkdir()
+    cli("report", "monitoring", "--model", "cuisine@1", "--output", str(tmp_path / "p"), cwd=root)
+    page = (tmp_path / "p" / "monitoring.html").read_text()
+    today = dt.datetime.now(dt.UTC).date()
+    verdict = page[page.index("1 of 1 days raised alerts (") :].split(")")[0]
+    assert "cuisine mix" in verdict
+    assert f"--since {today} --until {today + dt.timedelta(days=1)}" in page
 
 
 def test_empty_window_and_missing_logs_are_clear(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 from collections import Counter
@@ -327,7 +328,7 @@ def monitor_page(report: dict[str, Any]) -> str:
         {"measure": f"realized accuracy ({labels['matched']:,} labelled predictions)",
          "value": "no labels matched" if realized is None else realized},
         {"measure": "realized macro-F1 (cuisines labelled or predicted)",
-         "value": report["realized_macro_f1"]},
+         "value": "no labels matched" if realized is None else report["realized_macro_f1"]},
     ]  # fmt: skip
     rows = [
         {
@@ -378,6 +379,7 @@ def monitor_page(report: dict[str, Any]) -> str:
                     },
                     "Share of predictions per cuisine",
                     "share of predictions",
+                    top=None,
                 )
             )
         )
@@ -418,10 +420,12 @@ def monitoring_page(days: list[dict[str, Any]], why_empty: str = "no prediction 
     alerted = [d for d in judged if d["report"]["alerts"]]
     if alerted:
         names = sorted({CHECKS[a["name"]][0] for d in alerted for a in d["report"]["alerts"]})
+        latest = alerted[-1]["date"]
+        after = (dt.date.fromisoformat(latest) + dt.timedelta(days=1)).isoformat()
         conclusion = (
             f"{len(alerted)} of {len(judged)} days raised alerts ({', '.join(names)}); the "
-            f"latest on {alerted[-1]['date']}. Run `cuisineflow monitor --since "
-            f"{alerted[-1]['date']}` for that day's report and what each alert asks for."
+            f"latest on {latest}. Run `cuisineflow monitor --since {latest} --until {after}` "
+            "for that day's report and what each alert asks for."
         )
     else:
         conclusion = f"No alert on any of the {len(judged)} days judged. Nothing to act on."

@@ -131,9 +131,16 @@ def calibration_curve(bins: Sequence[dict[str, float]]) -> Figure:
 
 
 def grouped_bars(
-    categories: Sequence[str], series: dict[str, Sequence[float]], title: str, ylabel: str
+    categories: Sequence[str],
+    series: dict[str, Sequence[float]],
+    title: str,
+    ylabel: str,
+    top: float | None = 1.0,
 ) -> Figure:
-    """Several values per category side by side (per-cuisine precision, recall, F1)."""
+    """Several values per category side by side (per-cuisine precision, recall, F1).
+
+    top: the axis's upper end (None: fit the values).
+    """
     figure, axes = plt.subplots(figsize=(10, 3.5))
     width = 0.8 / max(len(series), 1)
     for k, (name, values) in enumerate(series.items()):
@@ -144,7 +151,7 @@ def grouped_bars(
         rotation=45,
         ha="right",
     )
-    axes.set_ylim(0, 1)
+    axes.set_ylim(0, top)
     axes.set_title(title)
     axes.set_ylabel(ylabel)
     axes.legend(ncol=len(series))
