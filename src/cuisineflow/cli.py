@@ -66,7 +66,9 @@ def main_options(
 @store_app.command("serve")
 def store_serve(
     host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 9000,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port; 0 picks a free one.")
+    ] = 9000,
     bucket: Annotated[str, typer.Option(help="Bucket to create.")] = "cuisineflow",
 ) -> None:
     """Run the embedded S3 endpoint (moto) until Ctrl-C or SIGTERM.
@@ -106,8 +108,8 @@ def store_check() -> None:
     from cuisineflow.storage.dvc import DvcRepo
 
     store = open_store(get_settings(), DvcRepo.find().root)
-    store.check()
-    typer.echo(f"ok: {store.describe()}")
+    created = store.check()
+    typer.echo(f"ok: {store.describe()}" + (" (new: created empty just now)" if created else ""))
 
 
 @data_app.command("import")
@@ -144,22 +146,49 @@ def data_push() -> None:
 
 
 @data_app.command("pull")
-def data_pull() -> None:
+def data_pull(
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite changes made to data/raw since its import.")
+    ] = False,
+) -> None:
     """Restore the raw data (data/raw.dvc) from the store's DVC remote into the workspace.
 
     Pipeline outputs are not pulled: `dvc repro` rebuilds them, or `dvc pull` fetches
     those that were pushed.
     """
+    from cuisineflow.data.acquire import RAW_DIR
+
     repo, store = _repo_and_store()
-    repo.pull("data/raw.dvc")
+    digest = repo.tracked_hash(f"{RAW_DIR}.dvc")
+    if digest is None:
+        raise CuisineflowError(
+            f"{RAW_DIR}.dvc is missing: no raw data is tracked here; `cuisineflow data import`"
+        )
+    if not store.exists(f"dvc/files/md5/{digest[:2]}/{digest[2:]}"):
+        raise CuisineflowError(
+            f"the store {store.describe()} does not hold the raw data {RAW_DIR}.dvc names "
+            f"({digest}): point CUISINEFLOW_STORE at the store it was pushed to (the default, "
+            ".cuisineflow/store, is each clone's own)"
+        )
+    repo.pull(f"{RAW_DIR}.dvc", *(["--force"] if force else []))
     typer.echo(f"pulled from {store.url('dvc')}")
 
 
 @data_app.command("status")
 def data_status() -> None:
-    """Show what differs between the workspace and the store's DVC remote."""
+    """Show what differs between data/raw and data/raw.dvc, and between the cache and the store."""
+    from cuisineflow.data.acquire import RAW_DIR
+
     repo, _ = _repo_and_store()
-    typer.echo(repo.status().rstrip())
+    changes = repo.changes_since_added(f"{RAW_DIR}.dvc")
+    if changes:
+        typer.echo(
+            f"workspace: {RAW_DIR} differs from {RAW_DIR}.dvc: {'; '.join(changes)} "
+            f"(`dvc add {RAW_DIR}` records it; `cuisineflow data pull --force` restores it)"
+        )
+    else:
+        typer.echo(f"workspace: {RAW_DIR} is as {RAW_DIR}.dvc records")
+    typer.echo(f"store: {repo.status().rstrip()}")
 
 
 @app.command("validate")
@@ -439,7 +468,7 @@ def serve(
         ),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the model over HTTP (FastAPI on uvicorn).

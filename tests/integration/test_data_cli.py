@@ -131,7 +131,10 @@ def push_then_pull_in_a_clone(
     assert "raw" in before
     cli("data", "push", cwd=project, env=env)
     after = cli("data", "status", cwd=project, env=env).stdout
-    assert after.strip() == "Cache and remote 'store' are in sync."
+    assert after.splitlines() == [
+        "workspace: data/raw is as data/raw.dvc records",
+        "store: Cache and remote 'store' are in sync.",
+    ]
     clone = tmp_path / "clone"
     git("clone", "-q", str(project), str(clone), cwd=tmp_path)
     assert not (clone / "data" / "raw").exists()
@@ -157,6 +160,55 @@ def test_push_and_pull_through_the_s3_endpoint(
     assert f"endpointurl = {s3_endpoint.url}" in local_config
     assert "secret" not in local_config.lower()
     assert "access_key" not in local_config.lower()
+
+
+def test_raw_data_changed_since_its_import_is_named_and_not_validated(
+    project: Path, tiny_zip: Path, tmp_path: Path
+) -> None:
+    cli("data", "import", str(tiny_zip), cwd=project)
+    cli("data", "push", cwd=project)
+    raw = project / "data" / "raw"
+    # Copied in by hand, or an import stopped before DVC recorded it.
+    (raw / "extra.jsonl").write_text(json.dumps({"id": 9001, "ingredients": ["salt"]}) + "\n")
+    with (raw / "train.json.zip").open("ab") as stream:
+        stream.write(b"junk")
+    status = cli("data", "status", cwd=project).stdout
+    assert status.startswith(
+        "workspace: data/raw differs from data/raw.dvc: added extra.jsonl; modified train.json.zip"
+    )
+    refused = cli("validate", cwd=project, check=False)
+    assert refused.returncode == 1
+    assert "data/raw differs from what data/raw.dvc records (added extra.jsonl; modified " in (
+        refused.stderr
+    )
+    assert not (project / "data" / "validated").exists()
+    # --force restores what data/raw.dvc records, and only that.
+    cli("data", "pull", "--force", cwd=project)
+    assert digest(raw / "train.json.zip") == digest(tiny_zip)
+    assert not (raw / "extra.jsonl").exists()
+    assert cli("data", "status", cwd=project).stdout.startswith(
+        "workspace: data/raw is as data/raw.dvc records"
+    )
+    cli("validate", cwd=project)
+
+
+def test_pull_from_a_store_without_the_data_says_which_store(
+    project: Path, tiny_zip: Path, tmp_path: Path
+) -> None:
+    cli("data", "import", str(tiny_zip), cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "raw data", cwd=project)
+    cli("data", "push", cwd=project)
+    clone = tmp_path / "fresh"
+    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    empty = {"CUISINEFLOW_STORE": str(tmp_path / "empty-store")}
+    refused = cli("data", "pull", cwd=clone, env=empty, check=False)
+    assert refused.returncode == 1
+    assert f"the store local store {tmp_path / 'empty-store'} does not hold the raw data" in (
+        refused.stderr
+    )
+    assert "point CUISINEFLOW_STORE at the store it was pushed to" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_unreachable_store_is_one_clear_message(project: Path, tiny_zip: Path) -> None:

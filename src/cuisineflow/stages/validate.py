@@ -29,6 +29,14 @@ def run(root: Path) -> ValidationResult:
     raw_files = sorted(p for p in (root / RAW_DIR).glob("*") if is_raw_file(p))
     if not raw_files:
         raise DataError(f"no raw files in {RAW_DIR}: run `cuisineflow data import SOURCE` first")
+    changes = DvcRepo(root).changes_since_added(f"{RAW_DIR}.dvc")
+    if changes:
+        # The lineage hash would name raw data that does not hold these recipes.
+        raise DataError(
+            f"{RAW_DIR} differs from what {RAW_DIR}.dvc records ({'; '.join(changes[:5])}): "
+            f"run `cuisineflow data import` again, or `dvc add {RAW_DIR}` "
+            "(`cuisineflow run` does), so that lineage names the data validated"
+        )
     records = [record for path in raw_files for record in load_raw_records(path)]
     result = validate_records(records, params)
     raw_hash = DvcRepo(root).tracked_hash(f"{RAW_DIR}.dvc")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +17,14 @@ from cuisineflow.settings import project_folder
 from cuisineflow.storage.store import Store
 
 REMOTE_NAME = "store"
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)  # DVC's content hash, not a security measure
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,39 @@ class DvcRepo:
         outs = (yaml.safe_load(path.read_text()) or {}).get("outs") or [{}]
         value = outs[0].get("md5")
         return str(value) if value else None
+
+    def changes_since_added(self, dvc_file: str) -> list[str]:
+        """How a tracked folder differs from what its .dvc file records ([] if it does not).
+
+        Compared file by file with the folder listing in DVC's cache (md5 of each file);
+        without that listing, by the file count and total size the .dvc file records.
+        Read directly, not through `dvc status`: stages run under `dvc repro`'s lock.
+        """
+        path = self.root / dvc_file
+        if not path.exists():
+            return []
+        out = ((yaml.safe_load(path.read_text()) or {}).get("outs") or [{}])[0]
+        folder = path.parent / str(out.get("path", ""))
+        files = {
+            p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()
+        }
+        digest = str(out.get("md5", ""))
+        listing = self.root / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
+        if digest.endswith(".dir") and listing.is_file():
+            recorded = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text())}
+            changes = [f"added {name}" for name in files if name not in recorded]
+            changes += [f"removed {name}" for name in recorded if name not in files]
+            changes += [
+                f"modified {name}"
+                for name, file in files.items()
+                if name in recorded and _md5(file) != recorded[name]
+            ]
+            return changes
+        size = sum(p.stat().st_size for p in files.values())
+        if out.get("nfiles") not in (None, len(files)) or out.get("size") not in (None, size):
+            return [f"{len(files)} files of {size} bytes, recorded {out.get('nfiles')} of "
+                    f"{out.get('size')}"]  # fmt: skip
+        return []
 
     def run(self, *args: str, quiet: bool = False, stream: bool = False) -> str:
         """Run a DVC command in the repository; its output is returned, failures raised.
