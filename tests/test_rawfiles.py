@@ -21,6 +21,21 @@ def test_reads_kaggle_zip_with_labels(tmp_path: Path) -> None:
     assert recipes[0].ingredients[-2:] == ["salt", "garnish 0-0"]
 
 
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(make_recipes(3)).encode())
+    assert [r.id for r in read_raw_file(path)] == [1000, 1001, 1002]
+
+
+@pytest.mark.parametrize("name", ["my recipes%20=v2.jsonl", "a=b.json", "x%41.json"])
+def test_a_name_the_lake_cannot_partition_by_is_refused(tmp_path: Path, name: str) -> None:
+    from cuisineflow.data.rawfiles import split_name
+
+    with pytest.raises(DataError, match="use letters, digits, - and _ only"):
+        split_name(tmp_path / name)
+    assert split_name(tmp_path / "extra-2026_b.jsonl") == "extra-2026_b"
+
+
 def test_reads_json_lines_without_cuisine(tmp_path: Path) -> None:
     path = tmp_path / "test.jsonl"
     lines = [json.dumps(r) for r in make_recipes(5, labelled=False)]

@@ -100,6 +100,7 @@ def test_query_output_handles_lists_of_any_type_nulls_and_nan() -> None:
     )
     aligned = format_table(table, "table").splitlines()
     assert aligned[2].split() == ["1,", "2,", "a,b,", "nan"]  # null items print empty
+    assert aligned[3].split() == ["NULL", "0.5"]  # a null cell says so; [] is blank
     csv_lines = ["ids,words,share", '1|2|,"a,b|",nan', ",,0.5"]  # the comma is quoted
     assert format_table(table, "csv").splitlines() == csv_lines
     first = json.loads(format_table(table, "json").splitlines()[0])  # strict JSON: no NaN

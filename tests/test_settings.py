@@ -54,6 +54,34 @@ def test_an_s3_store_without_a_bucket_is_refused(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CUISINEFLOW_STORE", "s3:/bucket/prefix", "neither a folder nor a URL"),
+        ("CUISINEFLOW_STORE", "s3//bucket/prefix", "neither a folder nor a URL"),
+        ("CUISINEFLOW_S3_ENDPOINT_URL", "127.0.0.1:9000", "not an http\\(s\\) URL"),
+        ("CUISINEFLOW_S3_ENDPOINT_URL", "htp://127.0.0.1:9000", "not an http\\(s\\) URL"),
+        ("CUISINEFLOW_S3_ENDPOINT_URL", "http://127.0.0.1:99999", "has a bad port"),
+    ],
+)
+def test_a_mistyped_url_is_refused_not_taken_for_a_folder(
+    variable: str, value: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(CuisineflowError, match=f"{variable}: .*{message}"):
+        open_store(get_settings(), tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no folder named s3: in the project
+
+
+def test_a_relative_source_is_the_projects_like_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUISINEFLOW_SOURCE", "../shared/data")
+    assert get_settings().source_for(tmp_path) == str(tmp_path / "../shared/data")
+    monkeypatch.setenv("CUISINEFLOW_SOURCE", "kaggle:whats-cooking")
+    assert get_settings().source_for(tmp_path) == "kaggle:whats-cooking"
+
+
 def test_importing_reads_and_creates_nothing(tmp_path: Path) -> None:
     # Reading the settings at import time would fail on this value, or create a store.
     code = "import cuisineflow.cli, cuisineflow.settings, cuisineflow.storage"

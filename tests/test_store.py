@@ -58,8 +58,17 @@ def test_upload_copies_a_file(store: Store, tmp_path: Path) -> None:
 
 
 def test_check_creates_a_missing_local_store(store: Store) -> None:
-    store.check()
+    assert store.check() is True  # created: the command says so
     assert Path(store.root).is_dir()
+    assert store.check() is False
+
+
+def test_check_refuses_a_file_and_an_uncreatable_folder(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(StoreError, match="is a file, not a folder"):
+        Store.open(str(tmp_path / "afile")).check()
+    with pytest.raises(StoreError, match=r"cannot create local store .*: Not a directory"):
+        Store.open(str(tmp_path / "afile" / "store")).check()
 
 
 @pytest.mark.parametrize(

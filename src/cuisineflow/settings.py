@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cuisineflow.errors import CuisineflowError
@@ -43,6 +45,35 @@ class Settings(BaseSettings):
     reload_token: str | None = Field(
         default=None, description="Bearer token that POST /v1/model/reload requires."
     )
+
+    @field_validator("store")
+    @classmethod
+    def _store_is_a_folder_or_url(cls, value: str) -> str:
+        # "s3:/bucket" or "s3//bucket" would otherwise become a folder in the project.
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:(?!//)", value) or re.match(r"^s3/", value):
+            raise ValueError(f"{value!r} is neither a folder nor a URL: write s3://BUCKET/PREFIX")
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL, e.g. http://127.0.0.1:9000")
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number in range)
+        except ValueError:
+            raise ValueError(f"{value!r} has a bad port") from None
+        return value
+
+    def source_for(self, project_root: Path) -> str | None:
+        """The raw-data source: a relative folder is the project's, like the store's."""
+        if self.source is None or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", self.source):
+            return self.source  # None, or kaggle:whats-cooking
+        path = Path(self.source).expanduser()
+        return str(path if path.is_absolute() else project_root / path)
 
     def store_uri(self, project_root: Path) -> str:
         """The store as an absolute URI: local paths are resolved against the project root."""

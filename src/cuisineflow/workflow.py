@@ -55,7 +55,7 @@ def run_workflow(
     store = open_store(settings, repo.root)
     store.check()
     repo.configure_remote(store)
-    raw_origin = _ensure_raw_data(repo, source or settings.source)
+    raw_origin = _ensure_raw_data(repo, source or settings.source_for(repo.root))
     if (repo.root / "dvc.yaml").exists():
         repo.repro(*(["--force"] if force else []))
         stale = stale_in_store(repo.root, store)

@@ -14,6 +14,7 @@ from cuisineflow.data.rawfiles import (
     is_raw_file,
     load_raw_records,
     read_raw_file,
+    split_name,
     summarise,
 )
 from cuisineflow.errors import DataError
@@ -51,6 +52,8 @@ def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
         with tempfile.TemporaryDirectory(prefix="cuisineflow-kaggle-") as folder:
             return import_raw(str(download_from_kaggle(source, Path(folder))), repo)
     files = source_files(Path(source).expanduser())
+    for path in files:
+        split_name(path)  # a name the lake can partition by
     recipes = {path.name: read_raw_file(path) for path in files}
     summaries = [summarise(path, recipes[path.name]) for path in files]
     raw_dir = repo.root / RAW_DIR

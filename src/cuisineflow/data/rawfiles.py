@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ def json_payload(path: Path) -> bytes:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, not a recipe file") from None
+    data = data.removeprefix(codecs.BOM_UTF8)  # a byte-order mark some editors write
     if not data.strip():
         raise DataError(f"{path}: the file is empty")
     if not path.name.lower().endswith(".zip"):
@@ -69,6 +72,7 @@ def json_payload(path: Path) -> bytes:
             payload = archive.read(members[0])
     except zipfile.BadZipFile as error:
         raise DataError(f"{path}: not a valid zip archive ({error})") from None
+    payload = payload.removeprefix(codecs.BOM_UTF8)
     if not payload.strip():
         raise DataError(f"{path}: the file inside the zip is empty")
     return payload
@@ -153,8 +157,18 @@ def _summarise_problems(name: str, problems: list[str]) -> str:
 
 
 def split_name(path: Path) -> str:
-    """The split a raw file holds, from its name: train.json.zip -> train."""
-    return path.name.split(".", 1)[0]
+    """The split a raw file holds, from its name: train.json.zip -> train.
+
+    It names a Hive partition of the lake (split=train), where `=`, `%` or `/` would be
+    read back as something else: such names are refused.
+    """
+    split = path.name.split(".", 1)[0]
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", split):
+        raise DataError(
+            f"{path.name}: a raw file's name before its first dot names its split in the lake; "
+            "use letters, digits, - and _ only (e.g. extra-2026.jsonl)"
+        )
+    return split
 
 
 def load_raw_records(path: Path) -> list[RawRecord]:

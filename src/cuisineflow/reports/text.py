@@ -59,5 +59,7 @@ def _aligned(table: pa.Table) -> str:
 
 
 def _cell(value: object) -> str:
+    if value is None:
+        return "NULL"  # as SQL says it: a blank cell reads as an empty string
     text = ", ".join(map(_text, value)) if isinstance(value, list) else _text(value)
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"

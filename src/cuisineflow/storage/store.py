@@ -104,13 +104,28 @@ class Store:
             options |= {"endpoint_override": address.rstrip("/"), "scheme": scheme}
         return pafs.S3FileSystem(**options)
 
-    def check(self) -> None:
-        """Fail with a StoreError unless the store can be reached and listed."""
+    def check(self) -> bool:
+        """Fail with a StoreError unless the store can be reached and listed.
+
+        A local store that does not exist yet is created: True then, so that a caller can
+        say so (a mistyped path would otherwise pass unnoticed).
+        """
         with self.errors():
             if self.is_s3:
                 self.fs.ls(self.bucket, detail=False)
-            elif not Path(self.root).exists():
-                Path(self.root).mkdir(parents=True)
+                return False
+            root = Path(self.root)
+            if root.exists() and not root.is_dir():
+                raise StoreError(
+                    f"{self.describe()} is a file, not a folder: fix CUISINEFLOW_STORE"
+                )
+            if root.is_dir():
+                return False
+            try:
+                root.mkdir(parents=True)
+            except OSError as error:
+                raise StoreError(f"cannot create {self.describe()}: {error.strerror}") from None
+            return True
 
     def exists(self, key: str) -> bool:
         """Whether an object (or a folder with objects) exists at the key."""
