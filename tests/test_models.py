@@ -94,7 +94,12 @@ def test_artifact_round_trip(artifact: Path, data: tuple) -> None:
     ]  # fmt: skip
     again = loaded_featurizer.transform([["soy sauce", "ginger"]])
     assert (again != featurizer.transform([["soy sauce", "ginger"]])).nnz == 0
-    fitted = train.fit_ensemble(featurizer, features, labels, TrainParams(calibration_folds=3))
+    steps: list[str] = []
+    fitted = train.fit_ensemble(
+        featurizer, features, labels, TrainParams(calibration_folds=3), steps.append
+    )
+    assert steps[0].startswith(f"fitting linear_svc on {features.shape[0]:,} recipes")
+    assert steps[1].startswith("fitting 100 rounds of trees for ")  # each long step, as it starts
     np.testing.assert_array_equal(
         classifier.predict_proba(features), fitted.predict_proba(features)
     )  # training is deterministic and the artifact loses nothing

@@ -249,13 +249,18 @@ def featurize() -> None:
     typer.echo(f"{summary['n_features']} features learnt from {summary['n_fit']} recipes")
 
 
+def _progress(step: str) -> None:
+    """A long step as it starts, on stderr (DVC shows it as the stage runs)."""
+    typer.echo(f"  {step} ...", err=True)
+
+
 @app.command("train")
 def train() -> None:
     """DVC stage: fit and calibrate the model of params.yaml (train:) into models/evaluated."""
     from cuisineflow.stages import train as stage
     from cuisineflow.storage.dvc import DvcRepo
 
-    summary = stage.run(DvcRepo.find().root)
+    summary = stage.run(DvcRepo.find().root, _progress)
     typer.echo(
         f"{summary['model']} fit on {summary['fit_rows']} recipes in {summary['fit_seconds']} s; "
         f"artifact {summary['artifact_mb']} MB"
@@ -292,7 +297,7 @@ def refit() -> None:
     from cuisineflow.stages import refit as stage
     from cuisineflow.storage.dvc import DvcRepo
 
-    summary = stage.run(DvcRepo.find().root)
+    summary = stage.run(DvcRepo.find().root, _progress)
     if summary["recipes"] == "none":
         typer.echo(f"serving {summary['source']} as it is")
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,13 +31,26 @@ def build_estimator(params: TrainParams) -> CalibratedClassifierCV:
 
 
 def fit_ensemble(
-    featurizer: Featurizer, features: sp.csr_matrix, labels: Sequence[str], params: TrainParams
+    featurizer: Featurizer,
+    features: sp.csr_matrix,
+    labels: Sequence[str],
+    params: TrainParams,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> Ensemble:
-    """The calibrated linear model, then boosted trees when train.trees.weight is above 0."""
+    """The calibrated linear model, then boosted trees when train.trees.weight is above 0.
+
+    progress is told each step as it starts (a minute or more each on the full data).
+    """
+    progress(
+        f"fitting {params.model} on {features.shape[0]:,} recipes and {features.shape[1]:,} "
+        f"features, calibrated on {params.calibration_folds} folds"
+    )
     linear = fit(features, labels, params)
     if params.trees.weight == 0:
         return Ensemble(linear)
     columns = boosting.tree_columns(featurizer, features, params.trees)
+    progress(f"fitting {params.trees.rounds} rounds of trees for {len(linear.classes)} cuisines "
+             f"on {len(columns):,} features")  # fmt: skip
     trees = boosting.fit(features, labels, linear.classes, columns, params.trees, params.seed)
     return Ensemble(linear, trees, params.trees.weight)
 

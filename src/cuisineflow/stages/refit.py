@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from cuisineflow.stages.train import write_model
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
 
-def run(root: Path) -> dict[str, Any]:
+def run(root: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Write models/cuisine: a refit on all labelled recipes, or the evaluated model as is."""
     params = load_params(root / "params.yaml")
     target = root / PIPELINE_MODEL_DIR
@@ -39,7 +40,11 @@ def run(root: Path) -> dict[str, Any]:
     started = time.perf_counter()
     featurizer = Featurizer.fit(params.featurize.blocks, recipes)
     classifier = train.fit_ensemble(
-        featurizer, featurizer.transform(recipes), table["cuisine"].to_pylist(), params.train
+        featurizer,
+        featurizer.transform(recipes),
+        table["cuisine"].to_pylist(),
+        params.train,
+        progress,
     )
     seconds = time.perf_counter() - started
     summary = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,12 @@ from cuisineflow.storage.local import atomic_write_json, staged_folder
 MODEL_DIR = "models/evaluated"
 
 
-def run(root: Path) -> dict[str, Any]:
+def run(root: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Fit and calibrate on the fitting splits, then write models/evaluated."""
     params = load_params(root / "params.yaml")
     featurizer, features, labels = fitting_data(root, params.featurize.fit_on)
     started = time.perf_counter()
-    classifier = train.fit_ensemble(featurizer, features, labels, params.train)
+    classifier = train.fit_ensemble(featurizer, features, labels, params.train, progress)
     seconds = time.perf_counter() - started
     written = write_model(root / MODEL_DIR, featurizer, classifier)
     summary = {
