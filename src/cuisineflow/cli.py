@@ -117,8 +117,9 @@ def data_import(
     source: Annotated[
         str,
         typer.Argument(
+            metavar="SOURCE",
             help="A What's Cooking file (.zip, .json array, .jsonl), a folder of them, "
-            "or kaggle:whats-cooking."
+            "or kaggle:whats-cooking.",
         ),
     ],
 ) -> None:
@@ -394,7 +395,7 @@ def models_list() -> None:
 
 @models_app.command("show")
 def models_show(
-    ref: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="NAME@VERSION or NAME@ALIAS.")],
     full: Annotated[
         bool, typer.Option("--full", help="Also print the monitoring reference profile.")
     ] = False,
@@ -424,7 +425,7 @@ def models_show(
 
 @models_app.command("promote")
 def models_promote(
-    ref: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="NAME@VERSION or NAME@ALIAS.")],
     alias: Annotated[str, typer.Option(help="Alias to point at it, e.g. production.")],
 ) -> None:
     """Point an alias (production, staging, ...) at a version, atomically."""
@@ -437,7 +438,9 @@ def models_promote(
 
 @models_app.command("verify")
 def models_verify(
-    ref: Annotated[str, typer.Argument(help="NAME@VERSION, NAME@ALIAS or a folder.")],
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="NAME@VERSION, NAME@ALIAS or a folder.")
+    ],
 ) -> None:
     """Download a version and check every file against its checksums; exit 1 if any fails."""
     from cuisineflow.registry import ModelRef
@@ -448,8 +451,12 @@ def models_verify(
 
 @models_app.command("export")
 def models_export(
-    ref: Annotated[str, typer.Argument(help="NAME@VERSION, NAME@ALIAS or a folder.")],
-    folder: Annotated[Path, typer.Argument(help="Where to write the artifact and its metadata.")],
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="NAME@VERSION, NAME@ALIAS or a folder.")
+    ],
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="Where to write the artifact and its metadata.")
+    ],
 ) -> None:
     """Copy a verified version (artifact files + metadata.json) into a new or empty folder.
 
@@ -688,7 +695,10 @@ def _monitor(
 @labels_app.command("add")
 def labels_add(
     source: Annotated[
-        Path, typer.Argument(help="Kaggle-format recipes with cuisine (zip, JSON, JSON Lines).")
+        Path,
+        typer.Argument(
+            metavar="SOURCE", help="Kaggle-format recipes with cuisine (zip, JSON, JSON Lines)."
+        ),
     ],
 ) -> None:
     """Record true cuisines that arrived later; `monitor` joins them to predictions by id."""
@@ -702,7 +712,9 @@ def labels_add(
 def report(
     kinds: Annotated[
         list[str] | None,
-        typer.Argument(help="data, model, experiments, monitoring or all [default: all]."),
+        typer.Argument(
+            metavar="KINDS", help="data, model, experiments, monitoring or all [default: all]."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Folder for the HTML files [default: reports/].")
@@ -850,7 +862,7 @@ class QueryEngine(StrEnum):
 
 @app.command("query")
 def query_command(
-    sql: Annotated[str, typer.Argument(help="The SQL query.")],
+    sql: Annotated[str, typer.Argument(metavar="SQL", help="The SQL query.")],
     engine: Annotated[
         QueryEngine, typer.Option(help="duckdb: the Parquet lake; s3select: the raw copy in S3.")
     ] = QueryEngine.duckdb,
