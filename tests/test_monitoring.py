@@ -40,6 +40,10 @@ def test_distances_and_tests_by_hand() -> None:
         1.0
     )
     assert two_sample_p_value(np.array([500.0, 500.0]), np.array([90.0, 10.0])) < 1e-6
+    # A rare cell (expected 0.3 times in the window) joins the smallest other cell instead of
+    # making the chi-square tail too light: 3 in 100 against 10 in 3,500 is no evidence here.
+    sparse = two_sample_p_value(np.array([2900.0, 590.0, 10.0]), np.array([80.0, 17.0, 3.0]))
+    assert sparse > 0.4
 
 
 def test_fresh_samples_raise_no_alarm(setup: tuple[Predictor, dict]) -> None:
@@ -119,8 +123,14 @@ def test_estimated_accuracy_drop_needs_significance() -> None:
     assert not check["detected"]
     assert "estimated_accuracy_drop" not in {a["name"] for a in alerts(report)}
     steady = compare(profile, window, ["italian"] * 100, np.full(100, 0.934), PARAMS)
-    assert steady["performance"]["checks"][0]["p_value"] == 0.0  # no spread: a sure drop
-    assert "estimated_accuracy_drop" in {a["name"] for a in alerts(steady)}
+    # No spread in either sample: the error cannot be estimated, so no evidence (p = 1).
+    assert steady["performance"]["checks"][0]["p_value"] == 1.0
+    one = compare(profile, window[:1], ["italian"], np.array([0.6]), PARAMS)
+    assert one["performance"]["checks"][0]["p_value"] == 1.0
+    # A narrow spread: the same drop is sure.
+    narrow = compare(profile, window, ["italian"] * 100, np.array([0.9, 0.968] * 50), PARAMS)
+    assert narrow["performance"]["checks"][0]["p_value"] < 1e-10
+    assert "estimated_accuracy_drop" in {a["name"] for a in alerts(narrow)}
 
 
 def labelled_window(

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from cuisineflow.models.metrics import accuracy_interval, evaluate
 from cuisineflow.reports import pages
@@ -105,6 +106,17 @@ def test_query_output_handles_lists_of_any_type_nulls_and_nan() -> None:
     assert format_table(table, "csv").splitlines() == csv_lines
     first = json.loads(format_table(table, "json").splitlines()[0])  # strict JSON: no NaN
     assert first == {"ids": [1, 2, None], "words": ["a,b", None], "share": None}
+
+
+def test_check_ratios_stay_finite_for_the_plots() -> None:
+    def check(name: str, value: float, threshold: float) -> dict:
+        return {"name": name, "value": value, "threshold": threshold}
+
+    assert pages._ratio(check("cuisine_mix", 0.2, 0.1)) == pytest.approx(2.0)
+    assert pages._ratio(check("realized_accuracy", 0.6, 0.75)) == pytest.approx(1.25)
+    assert pages._ratio(check("realized_accuracy", 0.0, 0.75)) == pages.RATIO_CAP  # all wrong
+    assert pages._ratio(check("cuisine_mix", 0.3, 0.0)) == pages.RATIO_CAP  # threshold 0
+    assert pages._ratio(check("estimated_accuracy_drop", -0.01, 0.0)) == 0.0
 
 
 def test_an_empty_monitoring_page_says_why() -> None:

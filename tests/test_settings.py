@@ -73,6 +73,14 @@ def test_a_mistyped_url_is_refused_not_taken_for_a_folder(
     assert list(tmp_path.iterdir()) == []  # no folder named s3: in the project
 
 
+def test_urls_that_are_fine_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUISINEFLOW_S3_ENDPOINT_URL", "")  # exported empty: unset
+    monkeypatch.setenv("CUISINEFLOW_STORE", "backup:2026")  # a folder with a colon
+    assert (get_settings().s3_endpoint_url, get_settings().store) == (None, "backup:2026")
+    monkeypatch.setenv("CUISINEFLOW_S3_ENDPOINT_URL", " HTTP://127.0.0.1:9000 ")
+    assert get_settings().s3_endpoint_url == "http://127.0.0.1:9000"
+
+
 def test_a_relative_source_is_the_projects_like_the_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import signal
 import threading
 import time
+import traceback
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -160,16 +161,17 @@ def data_pull(
     from cuisineflow.data.acquire import RAW_DIR
 
     repo, store = _repo_and_store()
-    digest = repo.tracked_hash(f"{RAW_DIR}.dvc")
-    if digest is None:
+    tracked = repo.remote_key(f"{RAW_DIR}.dvc")
+    if tracked is None:
         raise CuisineflowError(
             f"{RAW_DIR}.dvc is missing: no raw data is tracked here; `cuisineflow data import`"
         )
-    if not store.exists(f"dvc/files/md5/{digest[:2]}/{digest[2:]}"):
+    key, cached = tracked
+    if not cached and not store.exists(key):
         raise CuisineflowError(
             f"the store {store.describe()} does not hold the raw data {RAW_DIR}.dvc names "
-            f"({digest}): point CUISINEFLOW_STORE at the store it was pushed to (the default, "
-            ".cuisineflow/store, is each clone's own)"
+            f"({repo.tracked_hash(f'{RAW_DIR}.dvc')}): point CUISINEFLOW_STORE at the store "
+            "it was pushed to (the default, .cuisineflow/store, is each clone's own)"
         )
     repo.pull(f"{RAW_DIR}.dvc", *(["--force"] if force else []))
     typer.echo(f"pulled from {store.url('dvc')}")
@@ -182,7 +184,11 @@ def data_status() -> None:
 
     repo, _ = _repo_and_store()
     changes = repo.changes_since_added(f"{RAW_DIR}.dvc")
-    if changes:
+    if repo.tracked_hash(f"{RAW_DIR}.dvc") is None:
+        typer.echo(f"workspace: no raw data is tracked ({RAW_DIR}.dvc): `cuisineflow data import`")
+    elif changes == [f"{RAW_DIR} is missing"]:
+        typer.echo(f"workspace: {RAW_DIR} is missing: `cuisineflow data pull` restores it")
+    elif changes:
         typer.echo(
             f"workspace: {RAW_DIR} differs from {RAW_DIR}.dvc: {'; '.join(changes)} "
             f"(`dvc add {RAW_DIR}` records it; `cuisineflow data pull --force` restores it)"
@@ -611,8 +617,11 @@ def monitor(
     """
     try:
         report = _monitor(model, since, until, log, labels, output)
-    except CuisineflowError as error:
+    except (CuisineflowError, OSError) as error:
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    except Exception:  # a defect: its traceback, and still not the alert status
+        traceback.print_exc()
         raise typer.Exit(2) from None
     typer.echo(
         f"{report['n_predictions']} predictions; "

@@ -50,23 +50,27 @@ class Settings(BaseSettings):
     @classmethod
     def _store_is_a_folder_or_url(cls, value: str) -> str:
         # "s3:/bucket" or "s3//bucket" would otherwise become a folder in the project.
-        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:(?!//)", value) or re.match(r"^s3/", value):
+        malformed = re.match(r"^s3(:(?!//)|//)", value, re.IGNORECASE) or re.match(
+            r"^[A-Za-z][A-Za-z0-9+.-]+:/(?!/)", value
+        )
+        if malformed:
             raise ValueError(f"{value!r} is neither a folder nor a URL: write s3://BUCKET/PREFIX")
         return value
 
-    @field_validator("s3_endpoint_url")
+    @field_validator("s3_endpoint_url", mode="before")
     @classmethod
     def _endpoint_is_http(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+        if value is None or not str(value).strip():
+            return None  # an exported empty variable means unset
+        value = str(value).strip()
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL, e.g. http://127.0.0.1:9000")
         try:
             parts.port  # noqa: B018 (raises on a port that is not a number in range)
         except ValueError:
             raise ValueError(f"{value!r} has a bad port") from None
-        return value
+        return parts._replace(scheme=parts.scheme.lower()).geturl()
 
     def source_for(self, project_root: Path) -> str | None:
         """The raw-data source: a relative folder is the project's, like the store's."""

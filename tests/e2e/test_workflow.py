@@ -48,7 +48,10 @@ def test_raw_data_is_imported_unchanged_and_pushed(workflow_run: tuple[Path, str
     status = cli(
         "data", "status", cwd=project, env={"CUISINEFLOW_STORE": str(project.parent / "store")}
     )
-    assert status.stdout.strip() == "Cache and remote 'store' are in sync."
+    assert status.stdout.splitlines() == [
+        "workspace: data/raw is as data/raw.dvc records",
+        "store: Cache and remote 'store' are in sync.",
+    ]
 
 
 def test_model_is_strong_on_its_held_out_test_split(workflow_run: tuple[Path, str]) -> None:

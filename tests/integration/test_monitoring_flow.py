@@ -145,7 +145,9 @@ def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
     today = dt.datetime.now(dt.UTC).date()
     verdict = page[page.index("1 of 1 days raised alerts (") :].split(")")[0]
     assert "cuisine mix" in verdict
-    assert f"--since {today} --until {today + dt.timedelta(days=1)}" in page
+    assert (
+        f"monitor --model cuisine@1 --since {today} --until {today + dt.timedelta(days=1)}" in page
+    )
 
 
 def test_empty_window_and_missing_logs_are_clear(
@@ -235,6 +237,13 @@ def test_monitor_and_report_pages_and_their_arguments(
     as_file = cli("monitor", "--model", "cuisine@1", "--output", str(a_file), cwd=root,
                   check=False)  # fmt: skip
     assert as_file.stderr == f"error: --output {a_file} is a file: give a folder for the report\n"
+    assert as_file.returncode == 2  # no verdict, not an alert
+    # A folder that cannot be made (under a file): an OSError, still no verdict, not an alert.
+    under_file = cli("monitor", "--model", "cuisine@1", "--output", str(a_file / "sub"),
+                     cwd=root, check=False)  # fmt: skip
+    assert under_file.returncode == 2
+    assert under_file.stderr.startswith("error: ")
+    assert "Traceback" not in under_file.stderr
     backwards = cli("monitor", "--model", "cuisine@1", "--since", "2026-02-01", "--until",
                     "2026-01-01", cwd=root, check=False)  # fmt: skip
     assert "--since 2026-02-01 is not before --until 2026-01-01" in backwards.stderr

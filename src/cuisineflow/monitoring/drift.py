@@ -42,11 +42,16 @@ def two_sample_p_value(reference: np.ndarray, window: np.ndarray) -> float:
     if reference.sum() == 0 or window.sum() == 0:
         return 1.0
     totals = reference + window
-    smaller = min(reference.sum(), window.sum())
-    rare = totals * smaller / totals.sum() < 5
+    share = min(reference.sum(), window.sum()) / totals.sum()
+    rare = totals * share < 5
     table = np.vstack([reference[~rare], window[~rare]])
     if rare.any():
-        table = np.hstack([table, [[reference[rare].sum()], [window[rare].sum()]]])
+        pooled = np.array([[reference[rare].sum()], [window[rare].sum()]])
+        if pooled.sum() * share < 5 and table.shape[1]:  # still sparse: join the smallest
+            smallest = int(np.argmin(table.sum(axis=0)))
+            table[:, smallest] += pooled[:, 0]
+        else:
+            table = np.hstack([table, pooled])
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
         return 1.0
@@ -70,6 +75,8 @@ def compare(
 ) -> dict[str, Any]:
     """Input, prediction and confidence drift, and estimated accuracy, for one window."""
     n, n_reference = len(recipes), reference["n"]
+    if n == 0:
+        raise ValueError("an empty window has no statistics to compare")
     normalised = [normalise_recipe(r) for r in recipes]
     known = set(reference["vocabulary"])
     total = sum(len(r) for r in normalised)
@@ -120,20 +127,19 @@ def compare(
 def _unknown_rise_p_value(reference: dict[str, Any], unknown: int, total: int) -> float:
     """One-sided p-value that the window's share of unknown ingredients is above the reference's.
 
-    Exact: given all the unknown ingredients of both samples, the window's share of them is
-    binomial under no change. Profiles older than `n_ingredients` test against the
-    reference rate as if it were exact.
+    Both are samples: Fisher's exact test of the two 2x2 counts. Profiles older than
+    `n_ingredients` test against the reference rate as if it were exact (binomial).
     """
     if total == 0:
         return 1.0
     reference_total = reference.get("n_ingredients")
     if reference_total:
         reference_unknown = round(reference["out_of_vocabulary_rate"] * reference_total)
-        both = unknown + reference_unknown
-        if both == 0:
-            return 1.0
-        share = total / (total + reference_total)
-        return float(stats.binomtest(unknown, both, share, alternative="greater").pvalue)
+        table = [
+            [unknown, total - unknown],
+            [reference_unknown, reference_total - reference_unknown],
+        ]
+        return float(stats.fisher_exact(table, alternative="greater").pvalue)
     base = min(max(reference["out_of_vocabulary_rate"], 1e-6), 1 - 1e-6)
     return float(stats.binomtest(unknown, total, base, alternative="greater").pvalue)
 
@@ -162,6 +168,10 @@ def _common_ingredient_shift(
                  [reference_count[k], n_reference - reference_count[k]]]  # fmt: skip
         return min(1.0, float(stats.fisher_exact(table).pvalue) * len(common))
 
+    if not common:  # a reference with no ingredients: nothing to compare
+        return {"name": "common_ingredient_shift", "value": 0.0, "p_value": 1.0,
+                "threshold": params.max_ingredient_shift, "detected": False,
+                "ingredient": None, "largest_changes": []}  # fmt: skip
     large = np.flatnonzero(np.abs(change) > params.max_ingredient_shift)
     candidates = large if large.size else np.array([int(np.argmax(np.abs(change)))])
     p_values = [adjusted_p(int(k)) for k in candidates]
@@ -185,13 +195,22 @@ def _estimated_accuracy_drop(
 ) -> dict[str, Any]:
     """The fall in mean confidence (estimated accuracy) below the reference's, z-tested.
 
-    Its standard error takes the window's spread of confidence for both samples.
+    Welch's standard error: each sample's own spread, the reference's from its confidence
+    histogram (bin centres). Where it cannot be estimated (one prediction, no spread at
+    all) there is no evidence: p = 1.
     """
     n, n_reference = len(confidence), reference["n"]
     drop = float(reference["mean_confidence"] - confidence.mean())
-    spread = float(confidence.std(ddof=1)) if n > 1 else 0.0
-    error = spread * np.sqrt(1 / n + 1 / n_reference)
-    p_value = float(stats.norm.sf(drop / error)) if error > 0 else float(drop <= 0)
+    histogram = np.asarray(reference["confidence_histogram"], dtype=np.float64)
+    centres = (np.arange(len(histogram)) + 0.5) / len(histogram)
+    reference_variance = (
+        float(np.average((centres - centres @ histogram / histogram.sum()) ** 2, weights=histogram))
+        if histogram.sum()
+        else 0.0
+    )
+    window_variance = float(confidence.var(ddof=1)) if n > 1 else 0.0
+    error = np.sqrt(window_variance / n + reference_variance / max(n_reference, 1))
+    p_value = float(stats.norm.sf(drop / error)) if n > 1 and error > 1e-9 else 1.0
     return _check("estimated_accuracy_drop", drop, p_value,
                   params.max_estimated_accuracy_drop, params.alpha)  # fmt: skip
 

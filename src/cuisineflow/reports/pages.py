@@ -285,15 +285,18 @@ def _checks(report: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _ratio(check: dict[str, Any]) -> float:
-    """A check's statistic over its threshold: past 1 is large enough to alert.
+RATIO_CAP = 10.0  # past this a bar or point is off the scale of the others
 
-    Realized accuracy alerts under its floor, so its ratio is the floor over the accuracy.
-    """
+
+def _ratio(check: dict[str, Any]) -> float:
+    """A check's statistic over its threshold, capped at RATIO_CAP: past 1 is large enough
+    to alert. Realized accuracy alerts under its floor, so its ratio is floor / accuracy."""
     value, threshold = check["value"], check["threshold"]
     if check["name"] == "realized_accuracy":
-        return float(threshold / value) if value > 0 else math.inf
-    return float(value / threshold) if threshold > 0 else math.inf * (value > 0)
+        value, threshold = threshold, value
+    if threshold <= 0:
+        return RATIO_CAP if value > 0 else 0.0
+    return float(min(value / threshold, RATIO_CAP))
 
 
 def _verdict(report: dict[str, Any]) -> Section:
@@ -328,7 +331,9 @@ def monitor_page(report: dict[str, Any]) -> str:
         {"measure": f"realized accuracy ({labels['matched']:,} labelled predictions)",
          "value": "no labels matched" if realized is None else realized},
         {"measure": "realized macro-F1 (cuisines labelled or predicted)",
-         "value": "no labels matched" if realized is None else report["realized_macro_f1"]},
+         "value": "no labels matched" if realized is None
+         else "no labelled cuisine the model knows" if report["realized_macro_f1"] is None
+         else report["realized_macro_f1"]},
     ]  # fmt: skip
     rows = [
         {
@@ -422,10 +427,12 @@ def monitoring_page(days: list[dict[str, Any]], why_empty: str = "no prediction 
         names = sorted({CHECKS[a["name"]][0] for d in alerted for a in d["report"]["alerts"]})
         latest = alerted[-1]["date"]
         after = (dt.date.fromisoformat(latest) + dt.timedelta(days=1)).isoformat()
+        model = alerted[-1]["report"]["window"].get("model")
+        chosen = f" --model {model}" if model else ""
         conclusion = (
             f"{len(alerted)} of {len(judged)} days raised alerts ({', '.join(names)}); the "
-            f"latest on {latest}. Run `cuisineflow monitor --since {latest} --until {after}` "
-            "for that day's report and what each alert asks for."
+            f"latest on {latest}. Run `cuisineflow monitor{chosen} --since {latest} --until "
+            f"{after}` for that day's report and what each alert asks for."
         )
     else:
         conclusion = f"No alert on any of the {len(judged)} days judged. Nothing to act on."
@@ -479,7 +486,8 @@ def monitoring_page(days: list[dict[str, Any]], why_empty: str = "no prediction 
         Section("Drift over time")
         .text(
             "Each statistic over its alert threshold, so that one axis fits them all: above 1 "
-            "is large enough to alert, and an alert also needs significance (see the days)."
+            "is large enough to alert, and an alert also needs significance (see the days). "
+            f"Values past {RATIO_CAP:g} are drawn at {RATIO_CAP:g}."
         )
         .figure(
             plots.lines(

@@ -59,7 +59,7 @@ def threshold_bars(
     axes.axvline(1.0, color="#444", linestyle="--", linewidth=1, label="alert threshold")
     axes.set_yticks(positions, labels=list(labels))
     axes.set_title(title)
-    axes.set_xlabel("statistic / its alert threshold")
+    axes.set_xlabel("statistic / its alert threshold (capped at 10)")
     axes.legend(loc="lower right")
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()

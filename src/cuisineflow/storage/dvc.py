@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -62,24 +63,54 @@ class DvcRepo:
         value = outs[0].get("md5")
         return str(value) if value else None
 
-    def changes_since_added(self, dvc_file: str) -> list[str]:
-        """How a tracked folder differs from what its .dvc file records ([] if it does not).
-
-        Compared file by file with the folder listing in DVC's cache (md5 of each file);
-        without that listing, by the file count and total size the .dvc file records.
-        Read directly, not through `dvc status`: stages run under `dvc repro`'s lock.
-        """
+    def _tracked_out(self, dvc_file: str) -> dict[str, Any] | None:
         path = self.root / dvc_file
         if not path.exists():
-            return []
+            return None
         out = ((yaml.safe_load(path.read_text()) or {}).get("outs") or [{}])[0]
-        folder = path.parent / str(out.get("path", ""))
-        files = {
-            p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()
-        }
+        return out if isinstance(out, dict) else None
+
+    def _cached_object(self, out: dict[str, Any]) -> Path:
+        """Where the local cache keeps an output's object (DVC 3's files/md5, or DVC 2's)."""
+        from dvc.repo import Repo
+
         digest = str(out.get("md5", ""))
-        listing = self.root / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
-        if digest.endswith(".dir") and listing.is_file():
+        with Repo(str(self.root)) as repo:
+            cache = repo.cache.local if out.get("hash") == "md5" else repo.cache.legacy
+            return Path(cache.oid_to_path(digest))
+
+    def remote_key(self, dvc_file: str) -> tuple[str, bool] | None:
+        """The store key of a tracked output's object in the DVC remote, and whether the
+        local cache holds it too (None: nothing tracked)."""
+        out = self._tracked_out(dvc_file)
+        if not out or not out.get("md5"):
+            return None
+        digest = str(out["md5"])
+        folder = "dvc/files/md5" if out.get("hash") == "md5" else "dvc"
+        return f"{folder}/{digest[:2]}/{digest[2:]}", self._cached_object(out).is_file()
+
+    def changes_since_added(self, dvc_file: str) -> list[str]:
+        """How a tracked folder differs from what its .dvc file records ([] if it does not,
+        or if nothing is tracked).
+
+        Compared file by file with the folder listing in DVC's cache (md5 of each file),
+        leaving out what .dvcignore does; without that listing, by the file count and total
+        size the .dvc file records. Read directly, not through `dvc status`: stages run under
+        `dvc repro`'s lock.
+        """
+        from dvc.repo import Repo
+
+        out = self._tracked_out(dvc_file)
+        if not out:
+            return []
+        folder = (self.root / dvc_file).parent / str(out.get("path", ""))
+        if not folder.exists():
+            return [f"{folder.relative_to(self.root).as_posix()} is missing"]
+        with Repo(str(self.root)) as repo:
+            found = repo.dvcignore.find(repo.fs, str(folder))
+            files = {Path(f).relative_to(folder).as_posix(): Path(f) for f in sorted(found)}
+        listing = self._cached_object(out)
+        if str(out.get("md5", "")).endswith(".dir") and listing.is_file():
             recorded = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text())}
             changes = [f"added {name}" for name in files if name not in recorded]
             changes += [f"removed {name}" for name in recorded if name not in files]

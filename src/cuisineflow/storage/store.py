@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import posixpath
 import shutil
 from collections.abc import Iterator
@@ -120,6 +121,8 @@ class Store:
                     f"{self.describe()} is a file, not a folder: fix CUISINEFLOW_STORE"
                 )
             if root.is_dir():
+                if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+                    raise StoreError(f"{self.describe()} cannot be read and written: permissions")
                 return False
             try:
                 root.mkdir(parents=True)
