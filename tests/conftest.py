@@ -67,7 +67,11 @@ def write_kaggle_zip(path: Path, recipes: list[dict[str, Any]]) -> Path:
 
 
 def cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `cuisineflow` command in a folder, as a user would."""
     result = subprocess.run(
@@ -77,7 +81,7 @@ def cli(
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(

@@ -31,7 +31,8 @@ def workflow_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     source = real_source()
     project = copy_of_project(tmp_path_factory.mktemp("e2e") / "project")
     env = {"CUISINEFLOW_STORE": str(project.parent / "store"), "CUISINEFLOW_SOURCE": str(source)}
-    result = cli("run", cwd=project, env=env)
+    # The whole pipeline on the full data: about 2.5 minutes alone, far longer on a busy machine.
+    result = cli("run", cwd=project, env=env, timeout=1500)
     return project, result.stdout
 
 
