@@ -50,21 +50,21 @@ def test_reads_json_lines_without_cuisine(tmp_path: Path) -> None:
     [
         (
             b'[{"id": "7", "ingredients": ["a"]}]',
-            "x.json: not in the What's Cooking schema: record 0: field 'id': "
+            "x.json: not in the What's Cooking schema: record 1: field 'id': "
             "Input should be a valid integer",
         ),
         (
             b'[{"id": 1, "ingredients": ["a"]}, {"id": 2, "cuisine": "greek"}]',
-            "x.json: not in the What's Cooking schema: record 1: field 'ingredients' is missing",
+            "x.json: not in the What's Cooking schema: record 2: field 'ingredients' is missing",
         ),
         (
             b'[{"id": 1, "ingredients": "salt"}]',
-            "x.json: not in the What's Cooking schema: record 0: field 'ingredients': "
+            "x.json: not in the What's Cooking schema: record 1: field 'ingredients': "
             "Input should be a valid array",
         ),
         (
             b'[{"id": 1, "ingredients": ["salt", 3]}]',
-            "x.json: not in the What's Cooking schema: record 0: field 'ingredients.1': "
+            "x.json: not in the What's Cooking schema: record 1: field 'ingredients.1': "
             "Input should be a valid string",
         ),
         (
@@ -74,7 +74,7 @@ def test_reads_json_lines_without_cuisine(tmp_path: Path) -> None:
         ),
         (
             b'[{"id": 1180591620717411303424, "ingredients": ["salt"]}]',
-            "x.json: not in the What's Cooking schema: record 0: field 'id': "
+            "x.json: not in the What's Cooking schema: record 1: field 'id': "
             "Input should be less than or equal to 9223372036854775807",
         ),
         (

@@ -150,7 +150,12 @@ def data_push() -> None:
 @data_app.command("pull")
 def data_pull(
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite changes made to data/raw since its import.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Put data/raw back as data/raw.dvc records: changed files are overwritten "
+            "and files added since are deleted.",
+        ),
     ] = False,
 ) -> None:
     """Restore the raw data (data/raw.dvc) from the store's DVC remote into the workspace.
@@ -182,7 +187,7 @@ def data_status() -> None:
     """Show what differs between data/raw and data/raw.dvc, and between the cache and the store."""
     from cuisineflow.data.acquire import RAW_DIR
 
-    repo, _ = _repo_and_store()
+    repo, store = _repo_and_store()
     changes = repo.changes_since_added(f"{RAW_DIR}.dvc")
     if repo.tracked_hash(f"{RAW_DIR}.dvc") is None:
         typer.echo(f"workspace: no raw data is tracked ({RAW_DIR}.dvc): `cuisineflow data import`")
@@ -195,6 +200,17 @@ def data_status() -> None:
         )
     else:
         typer.echo(f"workspace: {RAW_DIR} is as {RAW_DIR}.dvc records")
+    tracked = repo.remote_key(f"{RAW_DIR}.dvc")
+    if tracked is not None and not tracked[1]:
+        # Not in the cache: `dvc status --cloud` has nothing to compare and says "in sync".
+        held = store.exists(tracked[0])
+        typer.echo(
+            f"store: holds the raw data {RAW_DIR}.dvc names: `cuisineflow data pull`"
+            if held
+            else f"store: {store.describe()} does not hold the raw data {RAW_DIR}.dvc names: "
+            "point CUISINEFLOW_STORE at the store it was pushed to"
+        )
+        return
     typer.echo(f"store: {repo.status().rstrip()}")
 
 

@@ -38,8 +38,8 @@ def test_import_copies_bytes_unchanged_and_tracks_with_dvc(project: Path, tiny_z
     ("content", "message"),
     [
         (b"", "train.json: the file is empty"),
-        (b'[{"id": 1.5, "ingredients": ["salt"]}]', "record 0: field 'id'"),
-        (b'[{"id": 1, "ingredients": [["salt"]]}]', "record 0: field 'ingredients.0'"),
+        (b'[{"id": 1.5, "ingredients": ["salt"]}]', "record 1: field 'id'"),
+        (b'[{"id": 1, "ingredients": [["salt"]]}]', "record 1: field 'ingredients.0'"),
     ],
 )
 def test_bad_source_writes_nothing(
@@ -209,7 +209,16 @@ def test_pull_from_a_store_without_the_data_says_which_store(
     git("clone", "-q", str(project), str(clone), cwd=tmp_path)
     empty = {"CUISINEFLOW_STORE": str(tmp_path / "empty-store")}
     status = cli("data", "status", cwd=clone, env=empty).stdout
-    assert status.startswith("workspace: data/raw is missing: `cuisineflow data pull` restores it")
+    assert status.splitlines() == [
+        "workspace: data/raw is missing: `cuisineflow data pull` restores it",
+        f"store: local store {tmp_path / 'empty-store'} does not hold the raw data data/raw.dvc "
+        "names: point CUISINEFLOW_STORE at the store it was pushed to",
+    ]  # not DVC's "in sync": with nothing in the cache it has nothing to compare
+    pushed = cli("data", "status", cwd=clone).stdout
+    assert (
+        pushed.splitlines()[1]
+        == "store: holds the raw data data/raw.dvc names: `cuisineflow data pull`"
+    )
     refused = cli("data", "pull", cwd=clone, env=empty, check=False)
     assert refused.returncode == 1
     assert f"the store local store {tmp_path / 'empty-store'} does not hold the raw data" in (

@@ -128,7 +128,7 @@ def _describe(error: ValidationError, name: str, array: bool) -> str:
     for item in error.errors():
         location = list(item["loc"])
         if array and location and isinstance(location[0], int):
-            record = location.pop(0)
+            record = int(location.pop(0)) + 1  # counted from 1, as lines and `predict` are
             item = {**item, "loc": tuple(location)}
             problems.append(f"record {record}: {_message(item)}")
         else:
