@@ -632,13 +632,29 @@ def monitor(
     drift from a broken job.
     """
     try:
-        report = _monitor(model, since, until, log, labels, output)
+        _monitor_and_say(model, since, until, log, labels, output)
     except (CuisineflowError, OSError) as error:
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(2) from None
+    except typer.Exit:
+        raise
     except Exception:  # a defect: its traceback, and still not the alert status
         traceback.print_exc()
         raise typer.Exit(2) from None
+
+
+def _monitor_and_say(
+    model: str | None,
+    since: str | None,
+    until: str | None,
+    log: Path | None,
+    labels: Path | None,
+    output: Path,
+) -> None:
+    """Monitor, print what was found, and exit 1 when an alert fired."""
+    report = _monitor(model, since, until, log, labels, output)
     typer.echo(
         f"{report['n_predictions']} predictions; "
         f"estimated accuracy {report['estimated_accuracy']:.4f} "

@@ -198,6 +198,27 @@ def test_raw_data_changed_since_its_import_is_named_and_not_validated(
     cli("validate", cwd=project)
 
 
+def test_a_dvc2_layout_is_compared_by_count_and_size(project: Path) -> None:
+    """DVC 2 hashed text with CRLF read as LF (md5-dos2unix): no per-file md5 to compare."""
+    from cuisineflow.storage.dvc import DvcRepo
+
+    raw = project / "data" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train.jsonl").write_bytes(b'{"id": 1, "cuisine": "thai", "ingredients": ["x"]}\r\n')
+    size = (raw / "train.jsonl").stat().st_size
+    (project / "data" / "raw.dvc").write_text(
+        f"outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  size: {size}\n  nfiles: 1\n"
+        "  path: raw\n"
+    )
+    repo = DvcRepo(project)
+    assert repo.changes_since_added("data/raw.dvc") == []
+    assert repo.remote_key("data/raw.dvc") == ("dvc/01/23456789abcdef0123456789abcdef.dir", False)
+    (raw / "extra.jsonl").write_text("{}\n")
+    assert repo.changes_since_added("data/raw.dvc") == [
+        f"2 files of {size + 3} bytes, recorded 1 of {size}"
+    ]
+
+
 def test_pull_from_a_store_without_the_data_says_which_store(
     project: Path, tiny_zip: Path, tmp_path: Path
 ) -> None:

@@ -110,7 +110,10 @@ class DvcRepo:
             found = repo.dvcignore.find(repo.fs, str(folder))
             files = {Path(f).relative_to(folder).as_posix(): Path(f) for f in sorted(found)}
         listing = self._cached_object(out)
-        if str(out.get("md5", "")).endswith(".dir") and listing.is_file():
+        # DVC 2's layout hashes text files with CRLF read as LF (md5-dos2unix): compared by
+        # count and size only, never flagged for a hash computed another way.
+        by_file = out.get("hash") == "md5" and str(out.get("md5", "")).endswith(".dir")
+        if by_file and listing.is_file():
             recorded = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text())}
             changes = [f"added {name}" for name in files if name not in recorded]
             changes += [f"removed {name}" for name in recorded if name not in files]
