@@ -632,7 +632,7 @@ def monitor(
     drift from a broken job.
     """
     try:
-        _monitor_and_say(model, since, until, log, labels, output)
+        _say_report(_monitor(model, since, until, log, labels, output), output)
     except (CuisineflowError, OSError) as error:
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
@@ -645,16 +645,8 @@ def monitor(
         raise typer.Exit(2) from None
 
 
-def _monitor_and_say(
-    model: str | None,
-    since: str | None,
-    until: str | None,
-    log: Path | None,
-    labels: Path | None,
-    output: Path,
-) -> None:
-    """Monitor, print what was found, and exit 1 when an alert fired."""
-    report = _monitor(model, since, until, log, labels, output)
+def _say_report(report: dict[str, Any], output: Path) -> None:
+    """Print what monitoring found, and exit 1 when an alert fired."""
     typer.echo(
         f"{report['n_predictions']} predictions; "
         f"estimated accuracy {report['estimated_accuracy']:.4f} "
