@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -18,14 +17,6 @@ from cuisineflow.settings import project_folder
 from cuisineflow.storage.store import Store
 
 REMOTE_NAME = "store"
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)  # DVC's content hash, not a security measure
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -56,12 +47,8 @@ class DvcRepo:
 
     def tracked_hash(self, dvc_file: str) -> str | None:
         """The content hash DVC recorded for a tracked file or folder (its .dvc file)."""
-        path = self.root / dvc_file
-        if not path.exists():
-            return None
-        outs = (yaml.safe_load(path.read_text()) or {}).get("outs") or [{}]
-        value = outs[0].get("md5")
-        return str(value) if value else None
+        out = self._tracked_out(dvc_file)
+        return str(out["md5"]) if out and out.get("md5") else None
 
     def _tracked_out(self, dvc_file: str) -> dict[str, Any] | None:
         path = self.root / dvc_file
@@ -70,35 +57,37 @@ class DvcRepo:
         out = ((yaml.safe_load(path.read_text()) or {}).get("outs") or [{}])[0]
         return out if isinstance(out, dict) else None
 
-    def _cached_object(self, out: dict[str, Any]) -> Path:
+    @staticmethod
+    def _cached_object(repo: Any, out: dict[str, Any]) -> Path:
         """Where the local cache keeps an output's object (DVC 3's files/md5, or DVC 2's)."""
-        from dvc.repo import Repo
-
-        digest = str(out.get("md5", ""))
-        with Repo(str(self.root)) as repo:
-            cache = repo.cache.local if out.get("hash") == "md5" else repo.cache.legacy
-            return Path(cache.oid_to_path(digest))
+        cache = repo.cache.local if out.get("hash") == "md5" else repo.cache.legacy
+        return Path(cache.oid_to_path(str(out.get("md5", ""))))
 
     def remote_key(self, dvc_file: str) -> tuple[str, bool] | None:
         """The store key of a tracked output's object in the DVC remote, and whether the
         local cache holds it too (None: nothing tracked)."""
+        from dvc.repo import Repo
+
         out = self._tracked_out(dvc_file)
         if not out or not out.get("md5"):
             return None
         digest = str(out["md5"])
         folder = "dvc/files/md5" if out.get("hash") == "md5" else "dvc"
-        return f"{folder}/{digest[:2]}/{digest[2:]}", self._cached_object(out).is_file()
+        with Repo(str(self.root)) as repo:
+            cached = self._cached_object(repo, out).is_file()
+        return f"{folder}/{digest[:2]}/{digest[2:]}", cached
 
     def changes_since_added(self, dvc_file: str) -> list[str]:
         """How a tracked folder differs from what its .dvc file records ([] if it does not,
         or if nothing is tracked).
 
-        Compared file by file with the folder listing in DVC's cache (md5 of each file),
-        leaving out what .dvcignore does; without that listing, by the file count and total
-        size the .dvc file records. Read directly, not through `dvc status`: stages run under
-        `dvc repro`'s lock.
+        Compared file by file with the folder listing in DVC's cache, hashed as DVC hashed
+        them (DVC 2's layout reads text with CRLF as LF), leaving out what .dvcignore does;
+        without that listing, by the file count and total size the .dvc file records. Read
+        directly, not through `dvc status`: stages run under `dvc repro`'s lock.
         """
         from dvc.repo import Repo
+        from dvc_data.hashfile.hash import file_md5
 
         out = self._tracked_out(dvc_file)
         if not out:
@@ -109,18 +98,16 @@ class DvcRepo:
         with Repo(str(self.root)) as repo:
             found = repo.dvcignore.find(repo.fs, str(folder))
             files = {Path(f).relative_to(folder).as_posix(): Path(f) for f in sorted(found)}
-        listing = self._cached_object(out)
-        # DVC 2's layout hashes text files with CRLF read as LF (md5-dos2unix): compared by
-        # count and size only, never flagged for a hash computed another way.
-        by_file = out.get("hash") == "md5" and str(out.get("md5", "")).endswith(".dir")
-        if by_file and listing.is_file():
+            listing = self._cached_object(repo, out)
+        if str(out.get("md5", "")).endswith(".dir") and listing.is_file():
+            hashing = "md5" if out.get("hash") == "md5" else "md5-dos2unix"
             recorded = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text())}
             changes = [f"added {name}" for name in files if name not in recorded]
             changes += [f"removed {name}" for name in recorded if name not in files]
             changes += [
                 f"modified {name}"
                 for name, file in files.items()
-                if name in recorded and _md5(file) != recorded[name]
+                if name in recorded and file_md5(str(file), name=hashing) != recorded[name]
             ]
             return changes
         size = sum(p.stat().st_size for p in files.values())
