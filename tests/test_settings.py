@@ -88,6 +88,8 @@ def test_a_relative_source_is_the_projects_like_the_store(
     assert get_settings().source_for(tmp_path) == str(tmp_path / "../shared/data")
     monkeypatch.setenv("CUISINEFLOW_SOURCE", "kaggle:whats-cooking")
     assert get_settings().source_for(tmp_path) == "kaggle:whats-cooking"
+    monkeypatch.setenv("CUISINEFLOW_SOURCE", "backup:2026")  # a folder, as the store reads it
+    assert get_settings().source_for(tmp_path) == str(tmp_path / "backup:2026")
 
 
 def test_importing_reads_and_creates_nothing(tmp_path: Path) -> None:

@@ -73,9 +73,13 @@ class Settings(BaseSettings):
         return parts._replace(scheme=parts.scheme.lower()).geturl()
 
     def source_for(self, project_root: Path) -> str | None:
-        """The raw-data source: a relative folder is the project's, like the store's."""
-        if self.source is None or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", self.source):
-            return self.source  # None, or kaggle:whats-cooking
+        """The raw-data source: a relative folder is the project's, like the store's.
+
+        `kaggle:` names a download and `://` a URL; anything else (`backup:2026` too) is a
+        path, as the store reads it.
+        """
+        if self.source is None or self.source.startswith("kaggle:") or "://" in self.source:
+            return self.source  # import_raw names what it cannot read
         path = Path(self.source).expanduser()
         return str(path if path.is_absolute() else project_root / path)
 

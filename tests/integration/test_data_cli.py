@@ -58,6 +58,9 @@ def test_missing_source_and_kaggle_without_credentials(project: Path, tmp_path: 
     missing = cli("data", "import", str(tmp_path / "nope.zip"), cwd=project, check=False)
     assert missing.returncode == 1
     assert f"{tmp_path / 'nope.zip'}: no such file or folder" in missing.stderr
+    url = cli("data", "import", "s3://bucket/raw/train.json.zip", cwd=project, check=False)
+    assert url.returncode == 1
+    assert "s3://bucket/raw/train.json.zip: a URL cannot be imported" in url.stderr
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     kaggle = cli("data", "import", "kaggle:whats-cooking", cwd=project, env=env, check=False)
     assert kaggle.returncode == 1

@@ -51,6 +51,11 @@ def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
     if source.startswith("kaggle:"):
         with tempfile.TemporaryDirectory(prefix="cuisineflow-kaggle-") as folder:
             return import_raw(str(download_from_kaggle(source, Path(folder))), repo)
+    if "://" in source:
+        raise DataError(
+            f"{source}: a URL cannot be imported; download it and import the file or folder, "
+            f"or use {KAGGLE_SOURCE}"
+        )
     files = source_files(Path(source).expanduser())
     for path in files:
         split_name(path)  # a name the lake can partition by
