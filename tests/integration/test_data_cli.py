@@ -222,6 +222,35 @@ def test_a_dvc2_layout_is_compared_by_count_and_size(project: Path) -> None:
     ]
 
 
+def test_a_cached_dvc2_listing_is_compared_file_by_file_as_dvc2_hashed(project: Path) -> None:
+    """With DVC 2's listing in the legacy cache, each file is hashed as DVC 2 did: text with
+    CRLF read as LF. A plain md5 of these bytes would read every file as modified."""
+    from dvc.repo import Repo
+
+    from cuisineflow.storage.dvc import DvcRepo
+
+    raw = project / "data" / "raw"
+    raw.mkdir(parents=True)
+    text = b'{"id": 1, "cuisine": "thai", "ingredients": ["x"]}\r\n'
+    (raw / "train.jsonl").write_bytes(text)
+    as_dvc2_hashed = hashlib.md5(text.replace(b"\r\n", b"\n")).hexdigest()
+    listing_hash = "0123456789abcdef0123456789abcdef.dir"
+    with Repo(str(project)) as dvc:
+        listing = Path(dvc.cache.legacy.oid_to_path(listing_hash))
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text(json.dumps([{"relpath": "train.jsonl", "md5": as_dvc2_hashed}]))
+    (project / "data" / "raw.dvc").write_text(f"outs:\n- md5: {listing_hash}\n  path: raw\n")
+    repo = DvcRepo(project)
+    assert repo.changes_since_added("data/raw.dvc") == []
+    assert repo.remote_key("data/raw.dvc") == (f"dvc/01/{listing_hash[2:]}", True)
+    (raw / "train.jsonl").write_bytes(text.replace(b"thai", b"irish"))
+    (raw / "extra.jsonl").write_text("{}\n")
+    assert repo.changes_since_added("data/raw.dvc") == [
+        "added extra.jsonl",
+        "modified train.jsonl",
+    ]
+
+
 def test_pull_from_a_store_without_the_data_says_which_store(
     project: Path, tiny_zip: Path, tmp_path: Path
 ) -> None:
