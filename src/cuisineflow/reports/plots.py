@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,7 +74,8 @@ def histogram(
     figure, axes = plt.subplots(figsize=(7, 3))
     axes.bar(np.arange(len(values)), values, color=COLOR)
     step = max(1, len(labels) // 15)
-    ticks = sorted({*range(0, len(labels), step), len(labels) - 1})
+    last = len(labels) - 1
+    ticks = [t for t in range(0, len(labels), step) if last - t >= step] + [last]
     axes.set_xticks(ticks, labels=[labels[t] for t in ticks])
     axes.set_title(title)
     axes.set_xlabel(xlabel)
@@ -84,48 +86,77 @@ def histogram(
 
 
 def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> Figure:
-    """Row-normalised confusion matrix, with the counts written in the cells."""
+    """Where the mistakes go: each actual cuisine's share predicted as each other one, on a
+    scale of the mistakes alone (on a 0-1 scale next to the diagonal they all look white);
+    the diagonal, the share right, in grey. Counts written in the cells."""
     counts = np.asarray(matrix, dtype=float)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    mistakes = np.where(np.eye(len(classes), dtype=bool), np.nan, rates)
+    top = float(np.nanmax(mistakes)) if np.isfinite(mistakes).any() else 0.0
     figure, axes = plt.subplots(figsize=(10, 9))
-    image = axes.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    axes.imshow(np.where(np.eye(len(classes)), 1.0, np.nan), cmap="Greys", vmin=0, vmax=4)
+    image = axes.imshow(mistakes, cmap="Reds", vmin=0, vmax=max(top, 0.01))
     axes.set_xticks(range(len(classes)), labels=list(classes), rotation=60, ha="right")
     axes.set_yticks(range(len(classes)), labels=list(classes))
     axes.set_xlabel("predicted")
     axes.set_ylabel("actual")
     for (i, j), count in np.ndenumerate(counts):
         if count:
-            axes.text(
-                j,
-                i,
-                f"{int(count)}",
-                ha="center",
-                va="center",
-                fontsize=6,
-                color="white" if rates[i, j] > 0.5 else "black",
-            )
-    figure.colorbar(image, ax=axes, fraction=0.04, label="share of the actual cuisine")
-    axes.set_title("Confusion matrix (rows normalised, counts shown)")
+            dark = i != j and rates[i, j] > 0.6 * top
+            axes.text(j, i, f"{int(count)}", ha="center", va="center", fontsize=8,
+                      fontweight="bold" if i == j else "normal",
+                      color="white" if dark else "black")  # fmt: skip
+    figure.colorbar(image, ax=axes, fraction=0.04, label="share of the actual cuisine mistaken")
+    axes.set_title("Confusion matrix: where each cuisine's mistakes go (diagonal: right, grey)")
     figure.tight_layout()
     return figure
 
 
 def calibration_curve(bins: Sequence[dict[str, float]]) -> Figure:
-    """Accuracy against confidence per bin, the diagonal being perfect calibration."""
+    """Accuracy against confidence per bin, the diagonal being perfect calibration; each
+    point's area is its share of the recipes, so that a bin of ten does not draw the eye."""
     used = [b for b in bins if b["count"]]
+    total = sum(b["count"] for b in used) or 1
     figure, axes = plt.subplots(figsize=(5, 5))
     axes.plot([0, 1], [0, 1], color="#999", linestyle="--", label="perfect")
-    axes.plot(
-        [b["confidence"] for b in used],
-        [b["accuracy"] for b in used],
-        marker="o",
-        color=COLOR,
-        label="model",
-    )
+    confidence = [b["confidence"] for b in used]
+    accuracy = [b["accuracy"] for b in used]
+    axes.plot(confidence, accuracy, color=COLOR, linewidth=1)
+    axes.scatter(confidence, accuracy, s=[12 + 600 * b["count"] / total for b in used],
+                 color=COLOR, alpha=0.7, label="model (area: share of recipes)")  # fmt: skip
+    axes.set_xlim(0, 1.02)
+    axes.set_ylim(0, 1.02)
     axes.set_xlabel("confidence (top-1 probability)")
     axes.set_ylabel("accuracy")
     axes.set_title("Calibration")
-    axes.legend()
+    axes.legend(loc="upper left")
+    figure.tight_layout()
+    return figure
+
+
+def intervals(
+    labels: Sequence[str],
+    values: Sequence[float],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    title: str,
+    xlabel: str,
+) -> Figure:
+    """A dot per label with its interval, the first on top: whether two runs differ by more
+    than their measurement's error is the question, which bars hide."""
+    figure, axes = plt.subplots(figsize=(7, 0.35 * len(labels) + 1.3))
+    positions = np.arange(len(labels))[::-1]
+    for position, value, low, high in zip(positions, values, lows, highs, strict=True):
+        if low is not None and high is not None:
+            axes.plot([low, high], [position, position], color=COLOR, linewidth=2, alpha=0.5)
+        axes.plot([value], [position], "o", color=COLOR)
+        axes.annotate(f"{value:.4f}", (value, position), xytext=(0, 6),
+                      textcoords="offset points", ha="center", fontsize=8)  # fmt: skip
+    axes.set_yticks(positions, labels=list(labels))
+    axes.set_ylim(-0.6, len(labels) - 0.2)
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     return figure
 
@@ -143,7 +174,7 @@ def grouped_bars(
     """
     figure, axes = plt.subplots(figsize=(10, 3.5))
     width = 0.8 / max(len(series), 1)
-    for k, (name, values) in enumerate(series.items()):
+    for k, (name, values) in enumerate(series.items()):  # the table beside gives the values
         axes.bar(np.arange(len(categories)) + k * width, values, width, label=name)
     axes.set_xticks(
         np.arange(len(categories)) + 0.4 - width / 2,
@@ -151,10 +182,11 @@ def grouped_bars(
         rotation=45,
         ha="right",
     )
-    axes.set_ylim(0, top)
-    axes.set_title(title)
+    axes.set_ylim(0, None if top is None else top * 1.04)  # a bar at the top shows whole
+    axes.set_title(title, pad=30)
     axes.set_ylabel(ylabel)
-    axes.legend(ncol=len(series))
+    # Above the axes: inside, it covers whichever bars happen to sit under it.
+    axes.legend(ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     return figure
@@ -169,10 +201,11 @@ def lines(
 ) -> Figure:
     """One line per series over x (dates, experiment names); threshold: a dashed line, named."""
     figure, axes = plt.subplots(figsize=(8, 3.5))
-    for name, values in series.items():
+    for (name, values), marker in zip(series.items(), itertools.cycle("osD^vP*X"), strict=False):
         points = [(a, v) for a, v in zip(x, values, strict=True) if v is not None]
-        if points:
-            axes.plot([str(a) for a, _ in points], [v for _, v in points], marker="o", label=name)
+        if points:  # a marker of its own: the lines are not told apart by colour alone
+            axes.plot([str(a) for a, _ in points], [v for _, v in points], marker=marker,
+                      label=name)  # fmt: skip
     if threshold is not None:
         axes.axhline(threshold[0], color="#444", linestyle="--", linewidth=1, label=threshold[1])
     axes.set_title(title)
