@@ -13,8 +13,8 @@ import pytest
 from cuisineflow.models.metrics import accuracy_interval, evaluate
 from cuisineflow.reports import pages
 from cuisineflow.reports.experiments import experiment_rows
-from cuisineflow.reports.html import Section, page, svg
-from cuisineflow.reports.plots import horizontal_bars
+from cuisineflow.reports.html import Lines, Section, page, svg
+from cuisineflow.reports.plots import histogram, horizontal_bars
 from cuisineflow.reports.text import format_table
 
 
@@ -58,8 +58,94 @@ def test_model_page_states_the_accuracy_interval() -> None:
     evaluation = evaluate(probabilities, truth, ("thai", "greek"), n_bins=5, k=1)
     html = pages.model_page(evaluation, ("thai", "greek"), {}, {"model": "m"})
     low, high = accuracy_interval(9, 10)
-    assert f"Accuracy 0.9000, 95% interval {low:.3f} to {high:.3f}" in html
+    assert f"accuracy 0.9000 (95% interval {low:.3f} to {high:.3f}, Wilson)" in html
     assert "0.596 to 0.982" in html  # Wilson's interval of 9 in 10, worked out by hand
+
+
+def _lead(html: str) -> str:
+    found = re.search(r"<p class='lead'>(.*?)</p>", html)
+    assert found, "the page states its conclusion"
+    return found.group(1)
+
+
+def test_model_page_says_what_the_scores_are_of_and_where_the_model_fails() -> None:
+    classes = ("thai", "greek", "irish")
+    truth = np.array([0] * 10 + [1] * 10 + [2] * 10)
+    guess = np.array([0] * 10 + [1] * 9 + [0] + [2] * 4 + [1] * 5 + [0])  # irish: recall 0.4
+    probabilities = np.eye(3)[guess] * 0.7 + 0.1
+    evaluation = evaluate(probabilities, truth, classes, n_bins=5, k=1)
+    refit = {"evaluated_rows": 1200, "served": "cuisine@7", "refit_rows": 1500}
+    lead = _lead(pages.model_page(evaluation, classes, {}, {}, refit))
+    assert lead.startswith("The evaluated fit learnt from 1,200 recipes and scored accuracy 0.7667")
+    assert "The served model, cuisine@7, was then refit on all 1,500 labelled recipes" in lead
+    assert "recall irish 0.40, greek 0.90, thai 1.00" in lead
+    assert "the most common mistake is irish taken for greek (5 recipes)" in lead
+    same = {"evaluated_rows": 1200, "served": "cuisine@7", "refit_rows": None}
+    assert "The served model, cuisine@7, is this fit." in _lead(
+        pages.model_page(evaluation, classes, {}, {}, same)
+    )
+
+
+def test_cells_keep_ingredients_with_commas_whole_and_recipes_apart() -> None:
+    html = page("t", "s", [Section("x").rows([{
+        "ingredients": ["lasagna noodles, cooked and drained", "salt"],
+        "recipes": Lines(["a; b", "c"]),
+    }])])  # fmt: skip
+    assert "<td>lasagna noodles, cooked and drained; salt</td>" in html
+    assert "<td><div class='line'>a; b</div><div class='line'>c</div></td>" in html
+
+
+def test_figures_on_one_page_have_ids_of_their_own_and_a_label() -> None:
+    one = Section("a").figure(horizontal_bars(["x"], [1.0], "First", "n"))
+    two = Section("b").figure(horizontal_bars(["y", "z"], [1.0, 2.0], "Second", "n"))
+    html = page("t", "s", [one, two])
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)) > 2
+    referenced = re.findall(r'(?:url\(#|href="#)([^)"]+)', html)
+    assert referenced
+    assert set(referenced) <= set(ids)
+    assert re.findall(r'<svg role="img" aria-label="([^"]+)"', html) == ["First", "Second"]
+    assert ">First</text>" in html  # chart text is text: found, read aloud, copied
+
+
+def test_histogram_ticks_do_not_crowd_the_last_label() -> None:
+    labels = [str(k) if k < 30 else "30+" for k in range(1, 31)]
+    axes = histogram(list(range(30)), labels, "t", "x", "y").axes[0]
+    shown = [t.get_text() for t in axes.get_xticklabels()]
+    assert shown[-1] == "30+"
+    assert "29" not in shown
+    assert shown[:3] == ["1", "3", "5"]
+
+
+def test_experiments_page_compares_runs_with_their_intervals() -> None:
+    def row(name: str, accuracy: float | None, low: float | None = None) -> dict[str, Any]:
+        return {"experiment": name, "train.C": 1e-05, "accuracy": accuracy,
+                "macro_f1": None, "top_k_accuracy": None, "expected_calibration_error": None,
+                "accuracy_ci_low": low, "accuracy_ci_high": None if low is None else 0.83}  # fmt: skip
+
+    rows = [row("main", 0.8146, 0.801), row("  c-1.0", 0.8001, 0.787), row("  c-2", 0.8120, 0.80)]
+    html = pages.experiments_page([*rows, row("old", None)])
+    assert _lead(html) == (  # c-2 is inside main's interval (0.801 to 0.83), c-1.0 is not
+        "Best test accuracy 0.8146: main. Runs inside its 95% interval, a difference this test "
+        "split alone cannot confirm: 1 of the other 2."
+    )
+    assert "<td>1e-05</td>" in html  # params as given, not as 0.0000
+    assert "<td>not recorded</td>" in html
+    assert "commit what <code>make run</code> wrote" in html
+    assert html.index("<th>accuracy</th>") < html.index("<th>train.C</th>")
+    assert 'aria-label="Test accuracy per experiment, with its 95% interval"' in html
+    alone = pages.experiments_page([row("main", 0.8146, 0.801)])
+    assert "<svg" not in alone  # one run: nothing to compare
+
+
+def test_data_page_leads_with_labels_imbalance_and_recipe_size() -> None:
+    recipes = [("italian", ["a", "b", "c"])] * 30 + [("thai", ["a"])] * 3 + [(None, ["x", "y"])] * 2
+    validation = {"records": 35, "valid": 35, "rejected": 0, "rejected_by_rule": {"not_json": 0}}
+    html = pages.data_page(recipes, validation)
+    assert _lead(html).startswith("33 recipes have a cuisine; 2 have none")
+    assert "italian has 30 recipes, thai 3 (10 to 1)" in _lead(html)
+    assert "A recipe lists a median of 3 ingredients." in _lead(html)
+    assert "No record broke the other rules: not_json." in html
 
 
 def _exp(
@@ -122,6 +208,8 @@ def test_check_ratios_stay_finite_for_the_plots() -> None:
 def test_an_empty_monitoring_page_says_why() -> None:
     why = "no predictions of cuisine@2 in the window; it holds cuisine@1 (9944)"
     assert why in pages.monitoring_page([], why)
+    named = pages.monitoring_page([], "no prediction logs yet", model="cuisine@2")
+    assert "<p class='muted'>cuisine@2: no verdict</p>" in named
     assert "no prediction logs yet" in pages.monitoring_page([])
     # Logs there, but no day has enough predictions for a verdict: say that, not "no logs".
     few = pages.monitoring_page([{"date": "2026-01-01", "n_predictions": 60, "report": None}])

@@ -287,6 +287,9 @@ def test_reports_in_headless_chromium(project: Path, chromium: str, tmp_path: Pa
             assert errors == [], kind
             assert outside == [], kind
             assert page.locator("h1").inner_text().startswith("cuisineflow")
+            links = page.locator("nav a").evaluate_all("a => a.map(e => e.getAttribute('href'))")
+            assert links == [f"{k}.html" for k in ("data", "model", "experiments", "monitoring")]
+            assert all((project / "reports" / link).exists() for link in links)
             if kind in ("data", "model"):
                 assert page.locator("svg").count() >= 2
             page.screenshot(path=str(shots / f"{kind}.png"), full_page=True)

@@ -64,6 +64,6 @@ def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
     found = {**evaluation, "top_k_accuracy": top_k}
     return {
         column: round(value, 4) if isinstance(value, float) else value
-        for column in METRIC_COLUMNS
+        for column in (*METRIC_COLUMNS, "accuracy_ci_low", "accuracy_ci_high")
         for value in [found.get(column)]
     }

@@ -13,7 +13,7 @@ from cuisineflow.models.metrics import TOP_K_ACCURACY
 from cuisineflow.monitoring.profile import most_common
 from cuisineflow.monitoring.report import window_text
 from cuisineflow.reports import plots
-from cuisineflow.reports.html import Section, page
+from cuisineflow.reports.html import Lines, Section, page
 
 
 def distinctive_ingredients(
@@ -64,6 +64,7 @@ def data_page(
     }
     distinctive = distinctive_ingredients(labelled)
     rules = validation.get("rejected_by_rule", {})
+    idle = sorted(r for r, n in rules.items() if not n)
     quality = (
         Section("Validation and quarantine")
         .text(
@@ -72,13 +73,15 @@ def data_page(
             f"({validation.get('rejected_fraction', 0):.2%})."
         )
         .rows(
-            [{"rule": r, "records": n, "outcome": "quarantined"} for r, n in rules.items()]
+            [{"rule": r, "records": n, "outcome": "quarantined"} for r, n in rules.items() if n]
             + [
                 {"rule": k, "records": n, "outcome": "kept, normalised"}
                 for k, n in validation.get("normalised", {}).items()
             ]
         )
     )
+    if idle:
+        quality.text(f"No record broke the other rules: {', '.join(idle)}.")
     sections = [
         Section("Recipes per cuisine").figure(
             plots.horizontal_bars(
@@ -98,6 +101,10 @@ def data_page(
             )
         ),
         Section("Most common ingredients")
+        .text(
+            "As written in the raw data, before the normalisation the model applies: "
+            "garlic and garlic cloves, or eggs and large eggs, are counted apart here."
+        )
         .figure(
             plots.horizontal_bars(
                 [x for x, _ in overall],
@@ -119,7 +126,32 @@ def data_page(
         "cuisineflow: the data",
         f"{len(recipes):,} validated recipes, {len(labelled):,} with a cuisine",
         sections,
+        lead=_data_lead(recipes, per_cuisine),
     )
+
+
+def _data_lead(
+    recipes: Sequence[tuple[str | None, Sequence[str]]], per_cuisine: list[tuple[str, int]]
+) -> str:
+    """The page's conclusion: what is labelled, how uneven the cuisines are, recipe sizes."""
+    unlabelled = sum(1 for c, _ in recipes if c is None)
+    lengths = sorted(len(i) for _, i in recipes)
+    text = f"{len(recipes) - unlabelled:,} recipes have a cuisine"
+    if unlabelled:
+        text += (
+            f"; {unlabelled:,} have none (a file without labels, such as Kaggle's test "
+            "file): the model never learns from them, and they serve as production traffic"
+        )
+    text += "."
+    if per_cuisine:
+        (large, most), (small, fewest) = per_cuisine[0], per_cuisine[-1]
+        text += (
+            f" The cuisines are uneven: {large} has {most:,} recipes, {small} {fewest:,} "
+            f"({most / max(fewest, 1):.0f} to 1), so accuracy leans on the large ones."
+        )
+    if lengths:
+        text += f" A recipe lists a median of {lengths[len(lengths) // 2]} ingredients."
+    return text
 
 
 def confused_pairs(
@@ -136,15 +168,83 @@ def confused_pairs(
 
 
 def _held_out_text(evaluation: dict[str, Any]) -> str:
-    """How many test recipes, and how far their accuracy can be from the model's true one."""
-    text = f"Held-out test recipes: {evaluation['n']:,}."
+    """The accuracy on the test split and how far it can be from the model's true one."""
+    text = f"accuracy {evaluation['accuracy']:.4f}"
     if "accuracy_ci_low" in evaluation:  # evaluations written before intervals lack it
         text += (
-            f" Accuracy {evaluation['accuracy']:.4f}, 95% interval "
-            f"{evaluation['accuracy_ci_low']:.3f} to {evaluation['accuracy_ci_high']:.3f} "
-            "(Wilson) for the model's accuracy on new recipes like these."
+            f" (95% interval {evaluation['accuracy_ci_low']:.3f} to "
+            f"{evaluation['accuracy_ci_high']:.3f}, Wilson)"
+        )
+    return text + f" on {evaluation['n']:,} test recipes it never saw"
+
+
+def _served_text(fits: dict[str, Any]) -> str:
+    """Which model these scores are of, and how the served one relates to it."""
+    served = fits.get("served")
+    if served is None:
+        return "No model is registered yet."
+    if fits.get("refit_rows") is None:
+        return f"The served model, {served}, is this fit."
+    return (
+        f"The served model, {served}, was then refit on all {fits['refit_rows']:,} labelled "
+        "recipes, the test ones included, so it has no held-out score of its own: accuracy "
+        "grows with recipes (`make bench-curve`), so read this one as its estimate from below."
+    )
+
+
+def _model_lead(evaluation: dict[str, Any], classes: Sequence[str], fits: dict[str, Any]) -> str:
+    """The page's conclusion: the score, what it is of, and where the model goes wrong."""
+    per = evaluation["per_cuisine"]
+    learnt = fits.get("evaluated_rows")
+    fit = f"The evaluated fit{f' learnt from {learnt:,} recipes and' if learnt else ''} scored"
+    weakest = sorted(classes, key=lambda c: per[c]["recall"])[:3]
+    recalls = ", ".join(f"{c} {per[c]['recall']:.2f}" for c in weakest)
+    pairs = confused_pairs(evaluation["confusion"], classes, top=1)
+    mistake = ""
+    if pairs:
+        actual, predicted, count = pairs[0]
+        mistake = f"; the most common mistake is {actual} taken for {predicted} ({count} recipes)"
+    return (
+        f"{fit} {_held_out_text(evaluation)}. {_served_text(fits)} Macro-F1 "
+        f"{evaluation['macro_f1']:.3f} trails accuracy because small cuisines are recalled "
+        f"least (recall {recalls}){mistake}."
+    )
+
+
+def _calibration_text(evaluation: dict[str, Any]) -> str:
+    """Calibration error, where most recipes lie, and the largest miss of a well-filled bin."""
+    bins = [b for b in evaluation["calibration"] if b["count"]]
+    total = sum(b["count"] for b in bins)
+    text = (
+        "How often the top prediction is right, against how sure the model is: points on the "
+        "diagonal are perfectly calibrated. Expected calibration error "
+        f"{evaluation['expected_calibration_error']:.3f} over {len(evaluation['calibration'])} "
+        "bins of confidence."
+    )
+    if not bins:
+        return text
+    fullest = max(bins, key=lambda b: b["count"])
+    text += (
+        f" The fullest bin holds {fullest['count'] / total:.0%} of the recipes: confidence "
+        f"{fullest['confidence']:.2f}, accuracy {fullest['accuracy']:.2f}."
+    )
+    filled = [b for b in bins if b["count"] >= 0.02 * total]
+    worst = max(filled, key=lambda b: abs(b["accuracy"] - b["confidence"]))
+    if abs(worst["accuracy"] - worst["confidence"]) >= 0.05:
+        side = "over" if worst["accuracy"] < worst["confidence"] else "under"
+        text += (
+            f" The largest miss among bins of at least 2% of the recipes: {side}-confident at "
+            f"confidence {worst['confidence']:.2f} (accuracy {worst['accuracy']:.2f}, "
+            f"{worst['count']:,} recipes)."
         )
     return text
+
+
+METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1 (mean of the cuisines' F1)",
+    "expected_calibration_error": "expected calibration error",
+}
 
 
 def model_page(
@@ -152,17 +252,22 @@ def model_page(
     classes: Sequence[str],
     examples: dict[tuple[str, str], list[Sequence[str]]],
     lineage: dict[str, Any],
+    fits: dict[str, Any] | None = None,
 ) -> str:
-    """Summary metrics, per-cuisine table, confusion, calibration, confused pairs, lineage."""
+    """Summary metrics, per-cuisine table, confusion, calibration, confused pairs, lineage.
+
+    fits: {"evaluated_rows", "served" (NAME@VERSION or None), "refit_rows" (None: the
+    served model is the evaluated fit)}.
+    """
+    fits = fits or {}
     per = evaluation["per_cuisine"]
+    top_k = sorted(k for k in evaluation if TOP_K_ACCURACY.match(k))
     summary = [
-        {"metric": k, "value": evaluation[k]}
-        for k in (
-            "accuracy",
-            "macro_f1",
-            *sorted(k for k in evaluation if TOP_K_ACCURACY.match(k)),
-            "expected_calibration_error",
-        )
+        {
+            "metric": METRIC_NAMES.get(k) or k.replace("_", "-", 1).replace("_", " "),
+            "value": evaluation[k],
+        }
+        for k in ("accuracy", "macro_f1", *top_k, "expected_calibration_error")
         if k in evaluation
     ]
     rows = [
@@ -180,13 +285,15 @@ def model_page(
                 "actual": a,
                 "predicted": p,
                 "recipes": n,
-                "examples": " / ".join(", ".join(r) for r in examples.get((a, p), [])[:2]),
+                "examples (ingredients; one recipe a line)": Lines(
+                    "; ".join(r) for r in examples.get((a, p), [])[:2]
+                ),
             }
             for a, p, n in pairs
         ]
     )
     sections = [
-        Section("Summary").text(_held_out_text(evaluation)).rows(summary),
+        Section("Summary").rows(summary),
         Section("Per cuisine")
         .figure(
             plots.grouped_bars(
@@ -196,43 +303,83 @@ def model_page(
                 "score on the test split",
             )
         )
-        .rows(rows),
+        .text(
+            "Scores of cuisines with few test recipes (support) are rough: at 50 recipes, "
+            "a recall of 0.6 is uncertain by about ±0.14 (95%)."
+        )
+        .rows(rows, digits=2),
         Section("Confusion matrix").figure(
             plots.confusion_matrix(evaluation["confusion"], classes)
         ),
         Section("Calibration")
-        .text(
-            "How often the top prediction is right, against how sure the model is: "
-            "points on the diagonal are perfectly calibrated."
-        )
+        .text(_calibration_text(evaluation))
         .figure(plots.calibration_curve(evaluation["calibration"])),
         confused,
         Section("Lineage").rows([{"field": k, "value": v} for k, v in lineage.items()]),
     ]
+    served = fits.get("served")
     return page(
         "cuisineflow: the model",
-        f"accuracy {evaluation['accuracy']:.4f} on recipes it never saw",
+        "Scores of the evaluated fit on the held-out test split"
+        + (f"; lineage of the served model, {served}" if served else ""),
         sections,
+        lead=_model_lead(evaluation, classes, fits),
     )
 
 
 def experiments_page(rows: list[dict[str, Any]]) -> str:
-    """The DVC experiments' params and metrics, and their test accuracy compared."""
-    named = [r for r in rows if r.get("accuracy") is not None]
-    sections = [Section("Experiments").rows(rows)]
-    if named:
+    """The DVC experiments' test metrics, then their params; their accuracies compared with
+    the test split's error, which decides whether two runs differ at all."""
+    metric_keys = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibration_error")
+    scored = [r for r in rows if r.get("accuracy") is not None]
+    table = []
+    for row in rows:
+        low, high = row.get("accuracy_ci_low"), row.get("accuracy_ci_high")
+        shown: dict[str, Any] = {"experiment": row["experiment"]}
+        for key in metric_keys:
+            shown[key] = "not recorded" if row.get(key) is None else row[key]
+        shown["95% interval"] = "" if low is None else f"{low:.3f} to {high:.3f}"
+        others = (k for k in row if k not in ("experiment", *metric_keys) and "_ci_" not in k)
+        shown.update({k: "" if row[k] is None else str(row[k]) for k in others})
+        table.append(shown)
+    sections = [Section("Experiments").rows(table)]
+    if not scored:
+        lead = "No run has test metrics yet: run `cuisineflow run`, then commit its outputs."
+    else:
+        best = max(scored, key=lambda r: r["accuracy"])
+        lead = f"Best test accuracy {best['accuracy']:.4f}: {best['experiment'].strip()}."
+        if best.get("accuracy_ci_low") is not None and len(scored) > 1:
+            close = [
+                r for r in scored if r is not best and r["accuracy"] >= best["accuracy_ci_low"]
+            ]
+            lead += (
+                " Runs inside its 95% interval, a difference this test split alone cannot "
+                f"confirm: {len(close)} of the other {len(scored) - 1}."
+            )
+    if len(scored) > 1:
         sections.append(
             Section("Comparison").figure(
-                plots.horizontal_bars(
-                    [r["experiment"].strip() for r in named],
-                    [r["accuracy"] for r in named],
-                    "Test accuracy per experiment",
-                    "accuracy",
-                    zoom=True,
+                plots.intervals(
+                    [r["experiment"].strip() for r in scored],
+                    [r["accuracy"] for r in scored],
+                    [r.get("accuracy_ci_low") for r in scored],
+                    [r.get("accuracy_ci_high") for r in scored],
+                    "Test accuracy per experiment, with its 95% interval",
+                    "accuracy on the test split",
                 )
             )
         )
-    return page("cuisineflow: experiments", f"{len(rows)} runs (dvc exp show)", sections)
+    if len(scored) < len(rows):
+        sections[0].text(
+            "A run's metrics are not recorded when its commit holds no metrics/evaluate.json: "
+            "commit what `make run` wrote (README, Experiments)."
+        )
+    return page(
+        "cuisineflow: experiments",
+        f"{len(rows)} runs (`dvc exp show`): test metrics, then the params they ran with",
+        sections,
+        lead=lead,
+    )
 
 
 # Per check: its name on a page, what it measures, and what an alert asks the reader to do.
@@ -402,25 +549,29 @@ def monitor_page(report: dict[str, Any]) -> str:
     )
 
 
-def monitoring_page(days: list[dict[str, Any]], why_empty: str = "no prediction logs yet") -> str:
+def monitoring_page(
+    days: list[dict[str, Any]], why_empty: str = "no prediction logs yet", model: str = ""
+) -> str:
     """Per day of logged predictions: the verdict, estimated and realized accuracy, drift.
 
     days: {"date", "n_predictions", "report"}, the report None when the day is under
-    monitor.min_window.
+    monitor.min_window; model: the NAME@VERSION monitored.
     """
+    about = f"{model}: " if model else ""
     judged = [d for d in days if d["report"] is not None]
     logged = sum(d["n_predictions"] for d in days)
     if not judged:
-        subtitle = (
+        why = (
             f"{logged:,} predictions logged over {len(days)} day(s); no day has enough for a "
-            "verdict (monitor.min_window)"
+            "verdict (`monitor.min_window` in params.yaml)"
             if days
             else why_empty
         )
         return page(
             "cuisineflow: monitoring",
-            subtitle,
-            [Section("Monitoring").text("Serve the model or run `cuisineflow predict --log`.")],
+            f"{about}no verdict",
+            [],
+            lead=why,
         )
     alerted = [d for d in judged if d["report"]["alerts"]]
     if alerted:
@@ -469,7 +620,6 @@ def monitoring_page(days: list[dict[str, Any]], why_empty: str = "no prediction 
         for d in days
     ]
     sections = [
-        Section("Verdict").text(conclusion),
         Section("Accuracy over time").figure(
             plots.lines(
                 dates,
@@ -500,4 +650,5 @@ def monitoring_page(days: list[dict[str, Any]], why_empty: str = "no prediction 
         ),
         Section("Days").rows(rows),
     ]
-    return page("cuisineflow: monitoring", f"{logged:,} logged predictions", sections)
+    return page("cuisineflow: monitoring", f"{about}{logged:,} logged predictions", sections,
+                lead=conclusion)  # fmt: skip

@@ -84,7 +84,21 @@ def model_report(root: Path, store: Store) -> str:
             examples.setdefault((predictor.classes[actual], predictor.classes[guess]), []).append(
                 recipe
             )
-    return pages.model_page(result, predictor.classes, examples, _lineage(root, store))
+    return pages.model_page(result, predictor.classes, examples, _lineage(root, store), _fits(root))
+
+
+def _fits(root: Path) -> dict[str, Any]:
+    """How many recipes the evaluated fit learnt from, and what is served: a refit or it."""
+    train, refit = (root / "metrics" / "train.json"), (root / "metrics" / "refit.json")
+    registered = read_registered(root)
+    refit_metrics = json.loads(refit.read_text()) if refit.exists() else {}
+    return {
+        "evaluated_rows": json.loads(train.read_text()).get("fit_rows") if train.exists() else None,
+        "served": f"{registered['name']}@{registered['version']}" if registered else None,
+        "refit_rows": refit_metrics.get("fit_rows")
+        if refit_metrics.get("recipes") == "all_labelled"
+        else None,
+    }
 
 
 def experiments_report(root: Path, _: Store) -> str:
@@ -108,21 +122,25 @@ def monitoring_report(root: Path, store: Store, model: str | None = None) -> str
             raise DataError("a registered model is needed for its reference profile")
         version = registry.resolve(ref)
         reference = registry.metadata(ref.name, version).get("monitoring_reference")
-        logs = by_model(read_predictions(store, None, None), ref.name, version)
     except CuisineflowError as error:
-        return pages.monitoring_page([], str(error))  # e.g. logs of another version only
+        return pages.monitoring_page([], str(error))
+    monitored = f"{ref.name}@{version}"
+    try:
+        logs = by_model(read_predictions(store, None, None), ref.name, version)
+    except CuisineflowError as error:  # no logs, or logs of another version only
+        return pages.monitoring_page([], str(error), monitored)
     if not reference:
-        return pages.monitoring_page([], f"{ref} has no monitoring reference profile")
+        return pages.monitoring_page([], f"{ref} has no monitoring reference profile", monitored)
     labels = read_labels(store, None)
     days = []
     dates = pc.strftime(logs["timestamp"], format="%Y-%m-%d")
     for day in sorted(set(dates.to_pylist())):
         window = logs.filter(pc.equal(dates, day))
-        bounds = {"since": day, "until": None, "model": f"{ref.name}@{version}"}
+        bounds = {"since": day, "until": None, "model": monitored}
         enough = window.num_rows >= params.min_window
         report = build_report(reference, window, labels, params, bounds) if enough else None
         days.append({"date": day, "n_predictions": window.num_rows, "report": report})
-    return pages.monitoring_page(days)
+    return pages.monitoring_page(days, model=monitored)
 
 
 def _lineage(root: Path, store: Store) -> dict[str, Any]:
