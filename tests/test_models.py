@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -126,6 +127,24 @@ def test_tampered_artifact_is_refused(artifact: Path) -> None:
     coef[0, 0] += 1.0
     np.save(artifact / "coef.npy", coef)
     with pytest.raises(ModelError, match=r"coef.npy does not match its checksum: refusing to load"):
+        load_model(artifact)
+
+
+def test_an_artifact_reads_no_file_outside_its_folder(artifact: Path, tmp_path: Path) -> None:
+    # model.json and featurizer.json sit in the same folder as what they check: a tampered
+    # pair could point the vocabulary at any file the server can read.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not a vocabulary\n")
+    blocks = json.loads((artifact / "featurizer.json").read_text())
+    blocks[0]["terms"] = str(secret)
+    (artifact / "featurizer.json").write_text(json.dumps(blocks))
+    spec = json.loads((artifact / "model.json").read_text())
+    spec["blocks"][0]["terms"] = str(secret)
+    spec["sha256"]["featurizer.json"] = hashlib.sha256(
+        (artifact / "featurizer.json").read_bytes()
+    ).hexdigest()
+    (artifact / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelError, match=r"is not a file name of a model folder: refusing it"):
         load_model(artifact)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,9 +65,56 @@ def test_fetch_verifies_and_refuses_tampering(
     stored = Path(registry.store.path("registry/cuisine/1/coef.npy"))
     stored.write_bytes(stored.read_bytes()[:-8] + b"\x00" * 8)
     with pytest.raises(
-        RegistryError, match=r"cuisine@1: files in the store do not match their checksums"
+        RegistryError,
+        match=r"cuisine@1: coef.npy does not match the checksums in the store's metadata.json",
     ):
         registry.fetch(ModelRef.parse("cuisine@1"), tmp_path / "other-cache")
+
+
+@pytest.mark.parametrize("name", ["../../outside.sh", "/tmp/absolute.sh", "sub/dir.npy", ".."])
+def test_a_tampered_metadata_cannot_write_outside_the_models_folder(
+    registry: Registry, tiny_model: Path, tmp_path: Path, name: str
+) -> None:
+    """Whoever can write to the store must not be able to write files on the loading
+    machine: metadata.json's file names are used as paths."""
+    registry.register("cuisine", tiny_model, LINEAGE)
+    key = "registry/cuisine/1/metadata.json"
+    metadata = json.loads(registry.store.read_bytes(key))
+    payload = b"echo owned\n"
+    metadata["sha256"][name] = hashlib.sha256(payload).hexdigest()
+    registry.store.write_bytes(key, json.dumps(metadata).encode())
+    # The payload where a download would read it (the version's folder joined with the name).
+    planted = Path(os.path.normpath(registry.store.path(f"registry/cuisine/1/{name.strip('/')}")))
+    if name != "..":  # the version's parent folder: nowhere to plant it
+        planted.parent.mkdir(parents=True, exist_ok=True)
+        planted.write_bytes(payload)
+    cache = tmp_path / "deep" / "cache"
+    with pytest.raises(RegistryError, match=r"is not a file name of a model folder: refusing it"):
+        registry.fetch(ModelRef.parse("cuisine@1"), cache)
+    written = [*(tmp_path / "deep").rglob("*"), cache.parent / "outside.sh", Path(name)]
+    assert not any(p.is_file() and p.read_bytes() == payload for p in written)
+
+
+def test_an_unknown_model_name_is_named_as_such(registry: Registry, tiny_model: Path) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    with pytest.raises(RegistryError, match=r"no model named 'nomodel' in .* \(models: cuisine\)"):
+        registry.resolve(ModelRef.parse("nomodel@latest"))
+
+
+def test_an_export_of_an_export_keeps_its_lineage(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    first, second = tmp_path / "first", tmp_path / "second"
+    registry.export(ModelRef.parse("cuisine@1"), first)
+    copied = registry.export(ModelRef.parse(str(first)), second)
+    assert copied == registry.metadata("cuisine", 1)
+    assert json.loads((second / "metadata.json").read_text())["lineage"] == LINEAGE["lineage"]
+    with pytest.raises(RegistryError, match=r"is the model being exported: give another folder"):
+        registry.export(ModelRef.parse(str(first)), first)
+    (first / "coef.npy").write_bytes(b"changed")
+    with pytest.raises(Exception, match=r"coef.npy does not match"):
+        registry.export(ModelRef.parse(str(first)), tmp_path / "third")
 
 
 def test_a_number_another_register_has_claimed_is_skipped(

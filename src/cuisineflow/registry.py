@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cuisineflow.errors import CuisineflowError
-from cuisineflow.models.artifact import SPEC, ModelError, load_model
+from cuisineflow.models.artifact import SPEC, ModelError, load_model, plain_file_name
 from cuisineflow.storage import Store
 from cuisineflow.storage.local import atomic_write_json, exclusive_lock, staged_folder
 
@@ -102,6 +102,11 @@ class Registry:
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("sha256"), dict):
             raise RegistryError(f"{name}@{version}: {key} in the store is damaged (not metadata)")
+        try:
+            for file_name in data["sha256"]:
+                plain_file_name(file_name, f"{name}@{version}: {key}")
+        except ModelError as error:  # it would be written outside the model's folder
+            raise RegistryError(str(error)) from None
         return data
 
     def aliases(self, name: str) -> dict[str, int]:
@@ -194,6 +199,11 @@ class Registry:
     def resolve(self, ref: ModelRef) -> int:
         """The version a NAME@VERSION or NAME@ALIAS reference means now."""
         name, selector = _parts(ref)
+        if not self.versions(name):
+            known = ", ".join(self.names()) or "none"
+            raise RegistryError(
+                f"{ref}: no model named {name!r} in {self.store.describe()} (models: {known})"
+            )
         if selector.isdigit():
             version = int(selector)
             if version not in self.versions(name):
@@ -224,7 +234,14 @@ class Registry:
         """A verified local copy of a version (downloaded once into `cache`) and its metadata."""
         if ref.path is not None:
             load_model(ref.path)
-            return ref.path, {"name": ref.path.name, "version": "local", "path": str(ref.path)}
+            exported = _read_json(ref.path / METADATA)
+            if not isinstance(exported.get("sha256"), dict):  # a plain artifact folder
+                return ref.path, {"name": ref.path.name, "version": "local", "path": str(ref.path)}
+            # An export: its metadata (lineage, metrics) goes with it, checked like the store's.
+            mismatched = _mismatched(ref.path, exported)
+            if mismatched:
+                raise RegistryError(f"{ref.path}: {_differ(mismatched)} its {METADATA}")
+            return ref.path, exported
         name, _ = _parts(ref)
         version = self.resolve(ref)
         metadata = self.metadata(name, version)
@@ -251,15 +268,19 @@ class Registry:
                     raise RegistryError(
                         f"{name}@{version}: {file_name} is missing in the store"
                     ) from None
-            if not _verified(staging, metadata):
+            mismatched = _mismatched(staging, metadata)
+            if mismatched:
                 raise RegistryError(
-                    f"{name}@{version}: files in the store do not match their checksums"
+                    f"{name}@{version}: {_differ(mismatched)} the checksums in the store's "
+                    f"{METADATA}: refusing the version"
                 )
 
     def export(self, ref: ModelRef, folder: Path) -> dict[str, Any]:
         """Copy a verified version (its files and metadata.json) into a new or empty folder,
         or over an earlier export; any other folder is refused untouched."""
         folder = folder.resolve()
+        if ref.path is not None and ref.path.resolve() == folder:
+            raise RegistryError(f"{folder} is the model being exported: give another folder")
         if Path.cwd().resolve().is_relative_to(folder):  # the swap would move where we stand
             raise RegistryError("export into a folder of its own, not the current folder or above")
         if folder.is_file() or (
@@ -307,14 +328,25 @@ def is_export(folder: Path) -> bool:
     return isinstance(listed, dict) and all(name in listed for name in others)
 
 
+def _mismatched(folder: Path, metadata: dict[str, Any]) -> list[str]:
+    """The files listed in metadata that are missing from the folder or differ from their
+    checksum."""
+    where = str(folder / METADATA)
+    return [
+        name
+        for name, expected in metadata["sha256"].items()
+        if not (path := folder / plain_file_name(name, where)).exists()
+        or hashlib.sha256(path.read_bytes()).hexdigest() != expected
+    ]
+
+
+def _differ(names: list[str]) -> str:
+    """ "coef.npy does not match" or "a.npy, b.npy do not match"."""
+    return f"{', '.join(names)} {'does' if len(names) == 1 else 'do'} not match"
+
+
 def _verified(folder: Path, metadata: dict[str, Any]) -> bool:
-    if not (folder / SPEC).exists():
-        return False
-    for name, expected in metadata["sha256"].items():
-        path = folder / name
-        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != expected:
-            return False
-    return True
+    return (folder / SPEC).exists() and not _mismatched(folder, metadata)
 
 
 def _parts(ref: ModelRef) -> tuple[str, str]:

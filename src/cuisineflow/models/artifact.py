@@ -28,6 +28,15 @@ class ModelError(CuisineflowError):
     """A model artifact that is missing, partial, tampered with, or of an unknown format."""
 
 
+def plain_file_name(name: object, where: str) -> str:
+    """A file name of a model folder, checked: its files lie side by side, so a name with a
+    folder part, `..` or a drive (from a tampered model.json or metadata.json) would read
+    or write outside the folder."""
+    if not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in "/\\:\0"):
+        raise ModelError(f"{where}: {name!r} is not a file name of a model folder: refusing it")
+    return name
+
+
 def save_featurizer(folder: Path, featurizer: Featurizer) -> list[dict[str, Any]]:
     """Write each block's terms (one a line) and IDF weights; return the blocks' entries."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -45,12 +54,15 @@ def load_featurizer(folder: Path, blocks: list[dict[str, Any]] | None = None) ->
     """Read the blocks written by save_featurizer."""
     if blocks is None:
         blocks = json.loads((folder / FEATURIZER_SPEC).read_text())
+    where = str(folder / FEATURIZER_SPEC)
     return Featurizer(
         [
             FittedBlock(
                 params=FeatureBlockParams.model_validate(entry["params"]),
-                terms=(folder / entry["terms"]).read_text("utf-8").splitlines(),
-                idf=_array(folder / entry["idf"]),
+                terms=(folder / plain_file_name(entry["terms"], where))
+                .read_text("utf-8")
+                .splitlines(),
+                idf=_array(folder / plain_file_name(entry["idf"], where)),
             )
             for entry in blocks
         ]
@@ -99,7 +111,7 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
             f"version {spec.get('format_version')!r}"
         )
     for name, expected in spec["sha256"].items():
-        path = folder / name
+        path = folder / plain_file_name(name, str(folder / SPEC))
         if not path.exists():
             raise ModelError(f"{folder}: {name} is missing: the artifact is partial")
         if _sha256(path) != expected:
