@@ -27,6 +27,7 @@ class RawRecipe(BaseModel):
 
 
 # Limits of one prediction request: a recipe of Kaggle's has at most 65 ingredients.
+NOT_AN_OBJECT = 'should be a JSON object: {"recipes": [...]} or {"ingredients": [...]}'
 MAX_RECIPES_PER_REQUEST = 1000
 MAX_INGREDIENTS_PER_RECIPE = 100
 MAX_INGREDIENT_LENGTH = 200

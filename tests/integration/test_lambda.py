@@ -7,6 +7,7 @@ runtime calls it, with the event shapes API Gateway sends.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 
 from cuisineflow.aws_lambda import handler as lambda_handler
+from cuisineflow.errors import CuisineflowError
 from cuisineflow.registry import Registry
+from cuisineflow.schemas import NOT_AN_OBJECT
 from cuisineflow.storage import Store
 from tests.conftest import S3Endpoint
 
@@ -88,6 +91,10 @@ def test_http_api_v2_event_and_model_route(model_on_s3: str) -> None:
     info = json.loads(lambda_handler.handler(v2_event("GET", "/v1/model", None), None)["body"])
     assert info["version"] == "1"
     assert info["lineage"] == {"git": {"commit": "abc"}}
+    assert info["reference"] == model_on_s3  # and the server's other fields
+    assert info["created_at"].startswith("20")
+    assert set(info) == {"name", "version", "reference", "classes", "created_at", "lineage",
+                         "metrics"}  # fmt: skip
     assert lambda_handler.handler(v2_event("GET", "/nowhere", None), None)["statusCode"] == 404
 
 
@@ -138,6 +145,48 @@ def test_bodies_that_do_not_decode_are_400(model_on_s3: str) -> None:
     # A direct invocation whose event is not an object is a bad request too.
     listed = lambda_handler.handler([{"ingredients": ["salt"]}], None)
     assert listed["statusCode"] == 400
+    # As the server says it, naming no internal class.
+    assert listed["detail"] == [{"field": "body", "message": NOT_AN_OBJECT}]
+    null = lambda_handler.handler(v1_event("POST", "/v1/predict", "null"), None)
+    assert json.loads(null["body"])["detail"] == [{"field": "body", "message": NOT_AN_OBJECT}]
+
+
+def test_a_tampered_metadata_cannot_write_outside_the_model_folder(
+    model_on_s3: str, s3_endpoint: S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cuisineflow.storage.s3server import s3_client
+
+    client, bucket = s3_client(s3_endpoint.url), s3_endpoint.bucket
+    prefix = model_on_s3.removeprefix(f"s3://{bucket}/")
+    key = f"{prefix}/metadata.json"
+    original = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    metadata = json.loads(original)
+    target = tmp_path / "outside.sh"
+    payload = b"echo owned\n"
+    metadata["sha256"][str(target)] = hashlib.sha256(payload).hexdigest()
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(metadata))
+    client.put_object(Bucket=bucket, Key=f"{prefix}/{target}", Body=payload)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    try:
+        with pytest.raises(Exception, match=r"is not a file name of a model folder: refusing it"):
+            lambda_handler.handler({"ingredients": ["salt"]}, None)
+    finally:  # the endpoint is the session's: later tests register into it
+        client.put_object(Bucket=bucket, Key=key, Body=original)
+    assert not target.exists()
+
+
+def test_a_missing_model_is_named_at_cold_start(
+    model_on_s3: str, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = s3_endpoint.bucket
+    monkeypatch.setenv("CUISINEFLOW_MODEL_URI", model_on_s3.replace("/cuisine/1", "/cuisine/9"))
+    with pytest.raises(
+        CuisineflowError, match=r"metadata.json: NoSuchKey; is CUISINEFLOW_MODEL_URI a"
+    ):
+        lambda_handler.handler({"ingredients": ["salt"]}, None)
+    monkeypatch.setenv("CUISINEFLOW_MODEL_URI", model_on_s3.replace(bucket, "no-such-bucket"))
+    with pytest.raises(CuisineflowError, match=r"NoSuchBucket; no bucket 'no-such-bucket'"):
+        lambda_handler.handler({"ingredients": ["salt"]}, None)
 
 
 def test_tampered_model_is_refused_at_cold_start(model_on_s3: str, s3_endpoint: S3Endpoint) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 import os
 import time
 import uuid
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from cuisineflow.aws_lambda import predictionlog
 from cuisineflow.aws_lambda.loader import fetch_version
 from cuisineflow.predict import Predictor
-from cuisineflow.schemas import PredictRequest, PredictResponse, RecipeIn
+from cuisineflow.schemas import NOT_AN_OBJECT, PredictRequest, PredictResponse, RecipeIn
 
 _MODEL: tuple[Predictor, dict[str, Any]] | None = None
 MAX_BODY_BYTES = 1_000_000
@@ -35,7 +36,14 @@ def model() -> tuple[Predictor, dict[str, Any]]:
         if not uri:
             raise RuntimeError("CUISINEFLOW_MODEL_URI is not set")
         folder, metadata = fetch_version(uri, os.environ.get("CUISINEFLOW_S3_ENDPOINT_URL"))
-        _MODEL = (Predictor(folder), metadata)
+        if "name" not in metadata:
+            logging.warning(
+                "%s has no registry metadata.json: predictions are logged as model@local, "
+                "which `cuisineflow monitor --model NAME@VERSION` does not see; deploy a "
+                "registry version or a `cuisineflow models export`",
+                uri,
+            )
+        _MODEL = (Predictor(folder), {**metadata, "uri": uri})
     return _MODEL
 
 
@@ -101,8 +109,15 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
         return _response(200, {"status": "ok"}, request_id)
     if method == "GET" and path == "/v1/model":
         predictor, metadata = model()
-        info = {"name": metadata.get("name"), "version": str(metadata.get("version")),
-                "classes": list(predictor.classes), "lineage": metadata.get("lineage")}  # fmt: skip
+        info = {
+            "name": metadata.get("name"),
+            "version": str(metadata.get("version")),
+            "reference": metadata["uri"],
+            "classes": list(predictor.classes),
+            "created_at": metadata.get("created_at"),
+            "lineage": metadata.get("lineage"),
+            "metrics": metadata.get("metrics"),
+        }  # fmt: skip, the server's /v1/model
         return _response(200, info, request_id)
     if method != "POST" or path != "/v1/predict":
         return _response(404, {"detail": f"no route {method} {path}"}, request_id)
@@ -138,5 +153,6 @@ def _problems(error: ValidationError) -> list[dict[str, str]]:
     problems = []
     for item in error.errors():
         field = ".".join(str(p) for p in item["loc"]) or "body"
-        problems.append({"field": field, "message": item["msg"]})
+        wrong_shape = field == "body" and item["type"] in {"model_type", "dict_type"}
+        problems.append({"field": field, "message": NOT_AN_OBJECT if wrong_shape else item["msg"]})
     return problems

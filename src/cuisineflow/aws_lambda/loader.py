@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cuisineflow.errors import CuisineflowError
+from cuisineflow.models.artifact import plain_file_name
 
 METADATA = "metadata.json"
 
@@ -23,7 +24,7 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
     if not uri.startswith("s3://"):
         folder = Path(uri)
         metadata = (
-            json.loads((folder / METADATA).read_text()) if (folder / METADATA).exists() else {}
+            _metadata((folder / METADATA).read_text(), uri) if (folder / METADATA).exists() else {}
         )
         if metadata:
             _verify(folder, metadata)
@@ -42,18 +43,37 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
         key = f"{prefix.rstrip('/')}/{name}" if prefix else name
         try:
             body: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except client.exceptions.NoSuchKey:
-            raise CuisineflowError(
-                f"{uri}: no {name}; is CUISINEFLOW_MODEL_URI a version folder?"
-            ) from None
+        except client.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            hint = {
+                "NoSuchKey": "is CUISINEFLOW_MODEL_URI a version folder?",
+                "NoSuchBucket": f"no bucket {bucket!r}",
+                # Without s3:ListBucket, S3 answers AccessDenied for a missing key too.
+                "AccessDenied": "the function's role needs s3:GetObject on it (and the key "
+                "must exist: without s3:ListBucket a missing key reads as AccessDenied)",
+            }.get(code, str(error))
+            raise CuisineflowError(f"s3://{bucket}/{key}: {code or 'error'}; {hint}") from None
         return body
 
-    metadata = json.loads(get(METADATA))
+    metadata = _metadata(get(METADATA), uri)
     folder = Path(tempfile.mkdtemp(prefix="cuisineflow-model-", dir=os.environ.get("TMPDIR")))
     for name in metadata["sha256"]:
         (folder / name).write_bytes(get(name))
     _verify(folder, metadata)
     return folder, metadata
+
+
+def _metadata(text: bytes | str, uri: str) -> dict[str, Any]:
+    """A version's metadata, its file names checked: they become paths on this machine."""
+    try:
+        metadata = json.loads(text)
+    except ValueError:
+        metadata = None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("sha256"), dict):
+        raise CuisineflowError(f"{uri}: {METADATA} is not a registry version's metadata")
+    for name in metadata["sha256"]:
+        plain_file_name(name, f"{uri}/{METADATA}")
+    return metadata
 
 
 def _verify(folder: Path, metadata: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cuisineflow import __version__
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.monitoring.log import PredictionLogger, records_for
-from cuisineflow.schemas import PredictRequest, PredictResponse, RecipeIn
+from cuisineflow.schemas import NOT_AN_OBJECT, PredictRequest, PredictResponse, RecipeIn
 from cuisineflow.serve.model import LoadedModel, ModelHolder, ReloadSignal
 
 MAX_BODY_BYTES = 1_000_000
@@ -200,7 +200,7 @@ def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
         parts = [str(p) for p in item["loc"] if p not in {"body", "PredictRequest", "RecipeIn"}]
         field = "body" if item["type"] == "json_invalid" else ".".join(parts) or "body"
         if field == "body" and item["type"] in {"model_attributes_type", "dict_type"}:
-            message = 'should be a JSON object: {"recipes": [...]} or {"ingredients": [...]}'
+            message = NOT_AN_OBJECT
         else:
             message = item["msg"]
         problem = {"field": field, "message": message}
