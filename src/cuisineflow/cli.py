@@ -830,6 +830,8 @@ def predict(
 
     if output is not None and output.is_dir():
         raise CuisineflowError(f"--output {output} is a folder: give the path of a file")
+    if output is not None and not output.absolute().parent.is_dir():  # a typo: say so
+        raise CuisineflowError(f"--output {output}: there is no folder {output.parent}")
     require_id = output_format is PredictionFormat.kaggle_csv  # a row without one is unscored
     batch = read_batch(input_path, skip_invalid=skip_invalid, require_id=require_id)
     if not batch.recipes and not batch.skipped:
@@ -855,22 +857,9 @@ def predict(
     predictor = Predictor(folder)
     started = time.perf_counter()
     predictions = predictor.predict([r.ingredients for r in batch.recipes])
+    latency_ms = (time.perf_counter() - started) * 1e3
     ids = [r.id for r in batch.recipes]
-    if log:
-        import uuid
-
-        from cuisineflow.monitoring.log import PredictionLogger, records_for
-
-        registry = _registry()
-        logger = PredictionLogger(registry.store, max_buffer=len(predictions) + 1)
-        if version is None:  # a folder: the registered version with its content, if any
-            name, version = registry.identify(folder, prefer=registered)
-        logger.log(records_for(predictions, [(r.id, r.ingredients) for r in batch.recipes],
-                               str(name), version, uuid.uuid4().hex,
-                               (time.perf_counter() - started) * 1e3))  # fmt: skip
-        logger.close()
-        if logger.dropped:
-            raise CuisineflowError(f"{logger.dropped} prediction log records could not be written")
+    # The predictions first: a log that cannot be written must not cost them (as in serve).
     text = format_predictions(ids, predictions, output_format.value)
     if output is None:
         typer.echo(text, nl=False)
@@ -884,6 +873,23 @@ def predict(
     repeated = len(ids) - len(set(ids))
     if repeated and require_id:  # Kaggle scores one row per id
         typer.echo(f"warning: {repeated} ids appear more than once in {input_path}", err=True)
+    if log:
+        import uuid
+
+        from cuisineflow.monitoring.log import PredictionLogger, records_for
+
+        registry = _registry()
+        logger = PredictionLogger(registry.store, max_buffer=len(predictions) + 1)
+        if version is None:  # a folder: the registered version with its content, if any
+            name, version = registry.identify(folder, prefer=registered)
+        logger.log(records_for(predictions, [(r.id, r.ingredients) for r in batch.recipes],
+                               str(name), version, uuid.uuid4().hex, latency_ms))  # fmt: skip
+        logger.close()
+        if logger.dropped:
+            raise CuisineflowError(
+                f"the predictions were written, but {logger.dropped} prediction log records "
+                f"could not be written to {registry.store.describe()}"
+            )
 
 
 class QueryEngine(StrEnum):

@@ -173,6 +173,14 @@ def test_predict_with_a_registry_reference_and_bad_paths(
         "is a folder: give the path of a file": cli(
             "predict", str(batch), "--output", str(tmp_path), cwd=project, check=False
         ),
+        f"there is no folder {tmp_path / 'typo'}": cli(
+            "predict",
+            str(batch),
+            "--output",
+            str(tmp_path / "typo" / "x.jsonl"),
+            cwd=project,
+            check=False,
+        ),
         "empty.json: holds no recipes to predict": cli(
             "predict", str(empty), cwd=project, check=False
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pyarrow as pa
@@ -209,6 +210,20 @@ def test_monitor_reads_only_the_monitored_versions_predictions(
     cli("predict", str(batch), "--model", str(served), "--log", cwd=root)
     logged = pq.read_table(store.path(store.list("monitoring/predictions")[0]))
     assert set(logged["model_version"].to_pylist()) == {"2"}
+    # A store that cannot take the log costs the log, not the predictions (as in serve).
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    down = {"CUISINEFLOW_STORE": "s3://cuisineflow/x", "CUISINEFLOW_S3_ENDPOINT_URL": dead,
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    failed = cli("predict", str(batch), "--model", str(served), "--log", "--output", str(out),
+                 cwd=root, env=down, check=False)  # fmt: skip
+    assert failed.returncode == 1
+    assert "the predictions were written, but 150 prediction log records could not" in (
+        failed.stderr
+    )
+    assert len(out.read_text().splitlines()) == 150
     monitored = cli("monitor", "--model", "cuisine@2", "--output", str(tmp_path / "r"), cwd=root)
     assert monitored.stdout.startswith("150 predictions;")
     # Another model's predictions are not counted as this one's.
