@@ -148,6 +148,24 @@ def test_an_artifact_reads_no_file_outside_its_folder(artifact: Path, tmp_path: 
         load_model(artifact)
 
 
+def test_a_link_or_an_unlisted_file_in_an_artifact_is_refused(
+    artifact: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret0\nsecret1\n")
+    spec = json.loads((artifact / "model.json").read_text())
+    del spec["sha256"]["terms-0.txt"]  # unlisted, so unchecked: it could be anything
+    (artifact / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelError, match=r"terms-0.txt not listed in model.json's checksums"):
+        load_model(artifact)
+    spec["sha256"]["terms-0.txt"] = hashlib.sha256(secret.read_bytes()).hexdigest()
+    (artifact / "model.json").write_text(json.dumps(spec))
+    (artifact / "terms-0.txt").unlink()
+    (artifact / "terms-0.txt").symlink_to(secret)  # listed, and its target matches
+    with pytest.raises(ModelError, match=r"terms-0.txt is a symbolic link: refusing to load"):
+        load_model(artifact)
+
+
 def test_partial_artifact_is_refused(artifact: Path) -> None:
     (artifact / "terms-1.txt").unlink()
     with pytest.raises(ModelError, match=r"terms-1\.txt is missing: the artifact is partial"):

@@ -16,6 +16,7 @@ import pytest
 from cuisineflow.registry import ModelRef, Registry, RegistryError
 from cuisineflow.storage import Store
 from cuisineflow.storage.local import exclusive_lock
+from cuisineflow.storage.store import StoreError
 
 LINEAGE = {"lineage": {"raw_data": {"dvc_md5": "abc.dir"}}, "metrics": {"test": {"accuracy": 0.9}}}
 
@@ -84,7 +85,9 @@ def test_a_tampered_metadata_cannot_write_outside_the_models_folder(
     metadata["sha256"][name] = hashlib.sha256(payload).hexdigest()
     registry.store.write_bytes(key, json.dumps(metadata).encode())
     # The payload where a download would read it (the version's folder joined with the name).
-    planted = Path(os.path.normpath(registry.store.path(f"registry/cuisine/1/{name.strip('/')}")))
+    planted = Path(
+        os.path.normpath(os.path.join(registry.store.root, "registry/cuisine/1", name.strip("/")))
+    )
     if name != "..":  # the version's parent folder: nowhere to plant it
         planted.parent.mkdir(parents=True, exist_ok=True)
         planted.write_bytes(payload)
@@ -93,6 +96,53 @@ def test_a_tampered_metadata_cannot_write_outside_the_models_folder(
         registry.fetch(ModelRef.parse("cuisine@1"), cache)
     written = [*(tmp_path / "deep").rglob("*"), cache.parent / "outside.sh", Path(name)]
     assert not any(p.is_file() and p.read_bytes() == payload for p in written)
+
+
+def test_exporting_a_folder_copies_its_checked_files_only(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for sharing\n")
+    (folder / "notes.txt").symlink_to(secret)  # neither a file of the model, nor checked
+    (folder / "scratch.txt").write_text("a stray file\n")
+    exported = tmp_path / "exported"
+    metadata = registry.export(ModelRef.parse(str(folder)), exported)
+    assert sorted(p.name for p in exported.iterdir()) == sorted(
+        [*(p.name for p in tiny_model.iterdir()), "metadata.json"]
+    )
+    assert metadata["version"] == "local"
+    assert set(metadata["sha256"]) == {p.name for p in tiny_model.iterdir()}  # now checkable
+    again = registry.export(ModelRef.parse(str(exported)), tmp_path / "again")
+    assert again == metadata
+
+
+def test_store_keys_cannot_climb_out_of_the_store(registry: Registry) -> None:
+    with pytest.raises(StoreError, match=r"climbs out of the store"):
+        registry.store.path("lake/../../elsewhere.parquet")
+
+
+def test_resolving_lists_the_registry_only_on_the_way_to_an_error(
+    registry: Registry, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    registry.promote(ModelRef.parse("cuisine@1"), "production")
+    listed: list[str] = []
+    original = Store.list
+
+    def counted(store: Store, key: str) -> list[str]:
+        listed.append(key)
+        return original(store, key)
+
+    monkeypatch.setattr(Store, "list", counted)
+    registry.resolve(ModelRef.parse("cuisine@production"))
+    registry.resolve(ModelRef.parse("cuisine@1"))
+    assert listed == ["registry/cuisine/aliases", "registry/cuisine"]  # one listing each
+    # A model whose only version is still uploading has no version to offer yet.
+    registry.store.write_bytes("registry/claimed/1/.claim", b"")
+    with pytest.raises(RegistryError, match=r"no model named 'claimed' in .* \(models: cuisine\)"):
+        registry.resolve(ModelRef.parse("claimed@1"))
 
 
 def test_an_unknown_model_name_is_named_as_such(registry: Registry, tiny_model: Path) -> None:
@@ -110,8 +160,10 @@ def test_an_export_of_an_export_keeps_its_lineage(
     copied = registry.export(ModelRef.parse(str(first)), second)
     assert copied == registry.metadata("cuisine", 1)
     assert json.loads((second / "metadata.json").read_text())["lineage"] == LINEAGE["lineage"]
-    with pytest.raises(RegistryError, match=r"is the model being exported: give another folder"):
-        registry.export(ModelRef.parse(str(first)), first)
+    for inside in (first, first / "sub", tmp_path):  # it, a folder in it, a folder holding it
+        with pytest.raises(RegistryError, match=r"is, holds or lies in the model being exported"):
+            registry.export(ModelRef.parse(str(first)), inside)
+    assert sorted(p.name for p in first.iterdir()) == sorted([*copied["sha256"], "metadata.json"])
     (first / "coef.npy").write_bytes(b"changed")
     with pytest.raises(Exception, match=r"coef.npy does not match"):
         registry.export(ModelRef.parse(str(first)), tmp_path / "third")

@@ -151,8 +151,9 @@ class Registry:
         """
         files = _checksums(folder)  # read once: the model is tens of MB
         exported = _read_json(folder / METADATA)
-        if exported.get("sha256") == files and "name" in exported:
-            return str(exported["name"]), str(exported.get("version", "local"))
+        exported_version = str(exported.get("version", "local"))
+        if exported.get("sha256") == files and "name" in exported and exported_version != "local":
+            return str(exported["name"]), exported_version
         try:
             for name in [prefer[0]] if prefer else self.names():
                 version = self._version_holding(name, files, prefer[1] if prefer else None)
@@ -199,21 +200,29 @@ class Registry:
     def resolve(self, ref: ModelRef) -> int:
         """The version a NAME@VERSION or NAME@ALIAS reference means now."""
         name, selector = _parts(ref)
-        if not self.versions(name):
-            known = ", ".join(self.names()) or "none"
-            raise RegistryError(
-                f"{ref}: no model named {name!r} in {self.store.describe()} (models: {known})"
-            )
         if selector.isdigit():
-            version = int(selector)
-            if version not in self.versions(name):
+            versions = self.versions(name)
+            if int(selector) not in versions:
+                self._refuse_unknown_name(ref, name, versions)
                 raise RegistryError(f"{ref} is not in {self.store.describe()}")
-            return version
+            return int(selector)
         aliases = self.aliases(name)
         if selector not in aliases:
+            if not aliases:
+                self._refuse_unknown_name(ref, name, self.versions(name))
             known = ", ".join(sorted(aliases)) or "none"
             raise RegistryError(f"{ref}: no alias {selector!r} (aliases: {known})")
         return aliases[selector]
+
+    def _refuse_unknown_name(self, ref: ModelRef, name: str, versions: list[int]) -> None:
+        """Say so when no version of `name` is registered (a typo, most likely); only on the
+        way to an error, as it lists the whole registry."""
+        if versions:
+            return
+        known = ", ".join(n for n in self.names() if self.versions(n)) or "none"
+        raise RegistryError(
+            f"{ref}: no model named {name!r} in {self.store.describe()} (models: {known})"
+        )
 
     def promote(self, ref: ModelRef, alias: str) -> int:
         """Point an alias at the version a reference resolves to (one atomic write)."""
@@ -279,8 +288,11 @@ class Registry:
         """Copy a verified version (its files and metadata.json) into a new or empty folder,
         or over an earlier export; any other folder is refused untouched."""
         folder = folder.resolve()
-        if ref.path is not None and ref.path.resolve() == folder:
-            raise RegistryError(f"{folder} is the model being exported: give another folder")
+        source = None if ref.path is None else ref.path.resolve()
+        if source is not None and (folder.is_relative_to(source) or source.is_relative_to(folder)):
+            raise RegistryError(
+                f"{folder} is, holds or lies in the model being exported: give another folder"
+            )
         if Path.cwd().resolve().is_relative_to(folder):  # the swap would move where we stand
             raise RegistryError("export into a folder of its own, not the current folder or above")
         if folder.is_file() or (
@@ -292,8 +304,14 @@ class Registry:
             )
         with tempfile.TemporaryDirectory() as cache:
             local, metadata = self.fetch(ref, Path(cache))
+            if not isinstance(metadata.get("sha256"), dict):  # a plain folder: list its files
+                spec = _read_json(local / SPEC).get("sha256") or {}
+                metadata = {**metadata, "sha256": {SPEC: _file_sha256(local / SPEC), **spec}}
             with staged_folder(folder) as staging:
-                shutil.copytree(local, staging, dirs_exist_ok=True)
+                # The checked files only: a stray file or a link in a folder stays behind.
+                for name in metadata["sha256"]:
+                    if name != METADATA:
+                        shutil.copyfile(local / name, staging / name, follow_symlinks=False)
                 atomic_write_json(staging / METADATA, metadata)
         return metadata
 
@@ -335,9 +353,14 @@ def _mismatched(folder: Path, metadata: dict[str, Any]) -> list[str]:
     return [
         name
         for name, expected in metadata["sha256"].items()
-        if not (path := folder / plain_file_name(name, where)).exists()
+        if (path := folder / plain_file_name(name, where)).is_symlink()
+        or not path.exists()
         or hashlib.sha256(path.read_bytes()).hexdigest() != expected
     ]
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _differ(names: list[str]) -> str:

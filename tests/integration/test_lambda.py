@@ -175,6 +175,19 @@ def test_a_tampered_metadata_cannot_write_outside_the_model_folder(
     assert not target.exists()
 
 
+def test_a_folder_export_loads_with_or_without_checksums(tiny_model: Path, tmp_path: Path) -> None:
+    from cuisineflow.aws_lambda.loader import fetch_version
+    from cuisineflow.registry import ModelRef
+
+    exported = tmp_path / "exported"
+    Registry(Store.open(str(tmp_path / "store"))).export(ModelRef.parse(str(tiny_model)), exported)
+    folder, metadata = fetch_version(str(exported))
+    assert (folder, metadata["version"]) == (exported, "local")
+    # An export made before exports listed checksums: model.json's own still guard it.
+    (exported / "metadata.json").write_text(json.dumps({"name": "model", "version": "local"}))
+    assert fetch_version(str(exported))[1] == {"name": "model", "version": "local"}
+
+
 def test_a_missing_model_is_named_at_cold_start(
     model_on_s3: str, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -36,12 +36,13 @@ def model() -> tuple[Predictor, dict[str, Any]]:
         if not uri:
             raise RuntimeError("CUISINEFLOW_MODEL_URI is not set")
         folder, metadata = fetch_version(uri, os.environ.get("CUISINEFLOW_S3_ENDPOINT_URL"))
-        if "name" not in metadata:
+        if str(metadata.get("version", "local")) == "local":
             logging.warning(
-                "%s has no registry metadata.json: predictions are logged as model@local, "
-                "which `cuisineflow monitor --model NAME@VERSION` does not see; deploy a "
-                "registry version or a `cuisineflow models export`",
+                "%s is no registry version: predictions are logged as %s@local, which "
+                "`cuisineflow monitor --model NAME@VERSION` does not see; deploy a registry "
+                "version, or `cuisineflow models export NAME@VERSION` of one",
                 uri,
+                metadata.get("name", "model"),
             )
         _MODEL = (Predictor(folder), {**metadata, "uri": uri})
     return _MODEL

@@ -24,9 +24,11 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
     if not uri.startswith("s3://"):
         folder = Path(uri)
         metadata = (
-            _metadata((folder / METADATA).read_text(), uri) if (folder / METADATA).exists() else {}
+            _metadata((folder / METADATA).read_text(), uri, required=False)
+            if (folder / METADATA).exists()
+            else {}
         )
-        if metadata:
+        if "sha256" in metadata:  # else a plain model folder: model.json's checksums serve
             _verify(folder, metadata)
         return folder, metadata
     import boto3
@@ -63,15 +65,23 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
     return folder, metadata
 
 
-def _metadata(text: bytes | str, uri: str) -> dict[str, Any]:
-    """A version's metadata, its file names checked: they become paths on this machine."""
+def _metadata(text: bytes | str, uri: str, required: bool = True) -> dict[str, Any]:
+    """A version's metadata, its file names checked: they become paths on this machine.
+
+    required=False: a folder's metadata.json may list no checksums (an export made before
+    exports listed them)."""
     try:
         metadata = json.loads(text)
     except ValueError:
         metadata = None
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("sha256"), dict):
+    checksums = isinstance(metadata, dict) and isinstance(metadata.get("sha256"), dict)
+    if (
+        not isinstance(metadata, dict)
+        or (required and not checksums)
+        or ("sha256" in metadata and not checksums)
+    ):
         raise CuisineflowError(f"{uri}: {METADATA} is not a registry version's metadata")
-    for name in metadata["sha256"]:
+    for name in metadata.get("sha256") or {}:
         plain_file_name(name, f"{uri}/{METADATA}")
     return metadata
 

@@ -99,6 +99,8 @@ def save_model(folder: Path, featurizer: Featurizer, classifier: Ensemble) -> di
 
 def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
     """Read and verify an artifact: every file must match the checksum in model.json."""
+    if (folder / SPEC).is_symlink():
+        raise ModelError(f"{folder}: {SPEC} is a symbolic link: refusing to load")
     try:
         spec = json.loads((folder / SPEC).read_text())
     except FileNotFoundError:
@@ -112,10 +114,25 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
         )
     for name, expected in spec["sha256"].items():
         path = folder / plain_file_name(name, str(folder / SPEC))
+        if path.is_symlink():  # it could point anywhere: the checksum would vouch for that
+            raise ModelError(f"{folder}: {name} is a symbolic link: refusing to load")
         if not path.exists():
             raise ModelError(f"{folder}: {name} is missing: the artifact is partial")
         if _sha256(path) != expected:
             raise ModelError(f"{folder}: {name} does not match its checksum: refusing to load")
+    # Everything read below must be a checked file: an unlisted one could be anything.
+    reads = {"coef.npy", "intercept.npy", "calibration.npy"}
+    reads |= {f"trees-{name}.npy" for name in TREE_ARRAYS} if spec.get("trees") else set()
+    reads |= {
+        plain_file_name(entry[key], str(folder / SPEC))
+        for entry in spec["blocks"]
+        for key in ("terms", "idf")
+    }
+    unlisted = sorted(str(name) for name in reads - set(spec["sha256"]))
+    if unlisted:
+        raise ModelError(
+            f"{folder}: {', '.join(unlisted)} not listed in {SPEC}'s checksums: refusing to load"
+        )
     linear = LinearClassifier(
         classes=tuple(spec["classes"]),
         coef=_array(folder / "coef.npy"),

@@ -71,8 +71,11 @@ class Store:
         return f"local store {self.uri}"
 
     def path(self, key: str = "") -> str:
-        """The filesystem path of a key."""
+        """The filesystem path of a key (never outside the store: keys may come from files
+        in it, such as the lake's manifest)."""
         key = key.strip("/")
+        if ".." in key.split("/"):
+            raise StoreError(f"store key {key!r} climbs out of the store: refusing it")
         return posixpath.join(self.root, key) if key else self.root
 
     def url(self, key: str = "") -> str:
