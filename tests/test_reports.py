@@ -78,12 +78,25 @@ def test_model_page_says_what_the_scores_are_of_and_where_the_model_fails() -> N
     lead = _lead(pages.model_page(evaluation, classes, {}, {}, refit))
     assert lead.startswith("The evaluated fit learnt from 1,200 recipes and scored accuracy 0.7667")
     assert "The served model, cuisine@7, was then refit on all 1,500 labelled recipes" in lead
-    assert "recall irish 0.40, greek 0.90, thai 1.00" in lead
+    assert "trails accuracy: the cuisines recalled least are irish 0.40, greek 0.90, thai 1.00" in (
+        lead
+    )
     assert "the most common mistake is irish taken for greek (5 recipes)" in lead
+    perfect = evaluate(np.eye(3)[truth] * 0.7 + 0.1, truth, classes, n_bins=5, k=1)
+    assert "trails" not in _lead(pages.model_page(perfect, classes, {}, {}, refit))
     same = {"evaluated_rows": 1200, "served": "cuisine@7", "refit_rows": None}
     assert "The served model, cuisine@7, is this fit." in _lead(
         pages.model_page(evaluation, classes, {}, {}, same)
     )
+
+
+def test_calibration_text_with_bins_too_thin_to_judge() -> None:
+    # 100 bins of 1% each: none holds 2% of the recipes, so no bin is singled out.
+    bins = [{"confidence": (i + 0.5) / 100, "accuracy": (i + 0.5) / 100, "count": 10}
+            for i in range(100)]  # fmt: skip
+    text = pages._calibration_text({"calibration": bins, "expected_calibration_error": 0.01})
+    assert "over 100 bins of confidence" in text
+    assert "largest miss" not in text
 
 
 def test_cells_keep_ingredients_with_commas_whole_and_recipes_apart() -> None:
@@ -106,6 +119,8 @@ def test_figures_on_one_page_have_ids_of_their_own_and_a_label() -> None:
     assert set(referenced) <= set(ids)
     assert re.findall(r'<svg role="img" aria-label="([^"]+)"', html) == ["First", "Second"]
     assert ">First</text>" in html  # chart text is text: found, read aloud, copied
+    odd = svg(horizontal_bars(['salt id="x"'], [1.0], "t", "n"))
+    assert '>salt id="x"</text>' in odd  # an ingredient's name as written, no id prefixed
 
 
 def test_histogram_ticks_do_not_crowd_the_last_label() -> None:

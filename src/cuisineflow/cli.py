@@ -854,6 +854,7 @@ def predict(
             cache = _project_root() / get_settings().model_cache
             folder, metadata = _registry().fetch(ref, cache)
             name, version = ref.name, str(metadata["version"])
+    registry = _registry() if log else None  # a bad store setting fails before any output
     predictor = Predictor(folder)
     started = time.perf_counter()
     predictions = predictor.predict([r.ingredients for r in batch.recipes])
@@ -873,12 +874,11 @@ def predict(
     repeated = len(ids) - len(set(ids))
     if repeated and require_id:  # Kaggle scores one row per id
         typer.echo(f"warning: {repeated} ids appear more than once in {input_path}", err=True)
-    if log:
+    if registry is not None:
         import uuid
 
         from cuisineflow.monitoring.log import PredictionLogger, records_for
 
-        registry = _registry()
         logger = PredictionLogger(registry.store, max_buffer=len(predictions) + 1)
         if version is None:  # a folder: the registered version with its content, if any
             name, version = registry.identify(folder, prefer=registered)

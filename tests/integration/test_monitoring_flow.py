@@ -224,6 +224,11 @@ def test_monitor_reads_only_the_monitored_versions_predictions(
         failed.stderr
     )
     assert len(out.read_text().splitlines()) == 150
+    # A store setting that cannot work at all is refused before any prediction is printed.
+    bad = cli("predict", str(batch), "--model", str(served), "--log", cwd=root,
+              env={"CUISINEFLOW_STORE": "ftp://x"}, check=False)  # fmt: skip
+    assert (bad.returncode, bad.stdout) == (1, "")
+    assert "only local folders and s3:// are supported" in bad.stderr
     monitored = cli("monitor", "--model", "cuisine@2", "--output", str(tmp_path / "r"), cwd=root)
     assert monitored.stdout.startswith("150 predictions;")
     # Another model's predictions are not counted as this one's.

@@ -43,7 +43,9 @@ def svg(figure: Figure) -> str:
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prologue: it is inline
     prefix = "f" + hashlib.sha256(text.encode()).hexdigest()[:8] + "-"
-    text = re.sub(r'(\bid="|url\(#|href="#)', lambda m: m.group(1) + prefix, text)
+    ids = re.compile(r'(\bid="|url\(#|href="#)')
+    # Inside tags only: chart text (an ingredient's name) is left as written.
+    text = re.sub(r"<[^>]+>", lambda tag: ids.sub(lambda m: m.group(1) + prefix, tag[0]), text)
     label = html.escape(title, quote=True)
     return text.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 

@@ -204,10 +204,12 @@ def _model_lead(evaluation: dict[str, Any], classes: Sequence[str], fits: dict[s
     if pairs:
         actual, predicted, count = pairs[0]
         mistake = f"; the most common mistake is {actual} taken for {predicted} ({count} recipes)"
+    trails = evaluation["macro_f1"] < evaluation["accuracy"] - 0.005
     return (
         f"{fit} {_held_out_text(evaluation)}. {_served_text(fits)} Macro-F1 "
-        f"{evaluation['macro_f1']:.3f} trails accuracy because small cuisines are recalled "
-        f"least (recall {recalls}){mistake}."
+        f"{evaluation['macro_f1']:.3f}"
+        + (" trails accuracy: the cuisines recalled least" if trails else "; recalled least")
+        + f" are {recalls}{mistake}."
     )
 
 
@@ -228,9 +230,9 @@ def _calibration_text(evaluation: dict[str, Any]) -> str:
         f" The fullest bin holds {fullest['count'] / total:.0%} of the recipes: confidence "
         f"{fullest['confidence']:.2f}, accuracy {fullest['accuracy']:.2f}."
     )
-    filled = [b for b in bins if b["count"] >= 0.02 * total]
-    worst = max(filled, key=lambda b: abs(b["accuracy"] - b["confidence"]))
-    if abs(worst["accuracy"] - worst["confidence"]) >= 0.05:
+    filled = [b for b in bins if b["count"] >= 0.02 * total]  # none when bins are many
+    worst = max(filled, key=lambda b: abs(b["accuracy"] - b["confidence"]), default=None)
+    if worst is not None and abs(worst["accuracy"] - worst["confidence"]) >= 0.05:
         side = "over" if worst["accuracy"] < worst["confidence"] else "under"
         text += (
             f" The largest miss among bins of at least 2% of the recipes: {side}-confident at "
