@@ -145,6 +145,7 @@ def test_experiments_page_compares_runs_with_their_intervals() -> None:
         "split alone cannot confirm: 1 of the other 2."
     )
     assert "<td>1e-05</td>" in html  # params as given, not as 0.0000
+    assert "<td>0.801\u20130.830</td>" in html
     assert "<td>not recorded</td>" in html
     assert "commit what <code>make run</code> wrote" in html
     assert html.index("<th>accuracy</th>") < html.index("<th>train.C</th>")

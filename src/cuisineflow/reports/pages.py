@@ -340,7 +340,7 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
         shown: dict[str, Any] = {"experiment": row["experiment"]}
         for key in metric_keys:
             shown[key] = "not recorded" if row.get(key) is None else row[key]
-        shown["95% interval"] = "" if low is None else f"{low:.3f} to {high:.3f}"
+        shown["95% interval"] = "" if low is None else f"{low:.3f}\u2013{high:.3f}"
         others = (k for k in row if k not in ("experiment", *metric_keys) and "_ci_" not in k)
         shown.update({k: "" if row[k] is None else str(row[k]) for k in others})
         table.append(shown)
