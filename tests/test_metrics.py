@@ -73,6 +73,16 @@ def test_evaluate_summary() -> None:
     assert result["n"] == 10
 
 
+def test_macro_f1_averages_the_cuisines_that_occur() -> None:
+    # "c" is neither labelled nor predicted: no mistake, so not an F1 of 0 in the mean.
+    truth, predicted = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])
+    probabilities = np.eye(3)[predicted] * 0.8 + 0.2 / 3
+    f1_a, f1_b = 2 * 1 * 0.5 / 1.5, 2 * (2 / 3) * 1 / (5 / 3)  # by hand: 0.667 and 0.8
+    assert evaluate(probabilities, truth, ("a", "b", "c"), 5, 1)["macro_f1"] == pytest.approx(
+        (f1_a + f1_b) / 2
+    )
+
+
 def test_accuracy_interval_is_wilsons() -> None:
     # Wilson's 95% interval of 8 successes in 10: 0.4902 to 0.9433 (the textbook example).
     low, high = accuracy_interval(8, 10)

@@ -40,7 +40,8 @@ DESCRIPTORS = frozenset(
 
 
 def singular(word: str) -> str:
-    """A crude English singular: tomatoes -> tomato, berries -> berry, leaves stay."""
+    """A crude English singular: tomatoes -> tomato, berries -> berry (and leaves -> leave,
+    molasses -> molass: the same in training and serving, so only the terms read oddly)."""
     if len(word) <= 3:
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -54,7 +55,9 @@ def singular(word: str) -> str:
 
 @functools.lru_cache(maxsize=1 << 16)  # a few thousand ingredients make up most traffic
 def normalise_ingredient(text: str) -> str:
-    """Canonical words of an ingredient: no accents, brands' marks, quantities or descriptors."""
+    """Canonical words of an ingredient: no accents, brands' marks, numbers or descriptors.
+
+    Letters without an ASCII base (œ, ß, CJK) are dropped with the rest of non-letters."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     text = "".join(c for c in decomposed if not unicodedata.combining(c))
     text = _PARENTHESES.sub(" ", _MARKS.sub("", text))

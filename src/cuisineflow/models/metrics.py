@@ -84,6 +84,14 @@ def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, n_b
     return float(sum(b["count"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / total)
 
 
+def macro_f1(confusion: np.ndarray) -> float | None:
+    """Mean F1 over the classes that occur, labelled or predicted (scikit-learn's default):
+    a cuisine absent from a small split is no mistake, and would count as F1 0. None when
+    no class occurs."""
+    present = (confusion.sum(axis=0) + confusion.sum(axis=1)) > 0
+    return float(per_class(confusion)["f1"][present].mean()) if present.any() else None
+
+
 def evaluate(
     probabilities: np.ndarray, truth: np.ndarray, classes: tuple[str, ...], n_bins: int, k: int
 ) -> dict[str, Any]:
@@ -97,7 +105,7 @@ def evaluate(
         "accuracy": correct / len(truth),
         "accuracy_ci_low": low,
         "accuracy_ci_high": high,
-        "macro_f1": float(table["f1"].mean()),
+        "macro_f1": macro_f1(confusion),
         f"top_{k}_accuracy": top_k_accuracy(probabilities, truth, k),
         "expected_calibration_error": expected_calibration_error(probabilities, truth, n_bins),
         "n": len(truth),

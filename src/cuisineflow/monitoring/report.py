@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from cuisineflow.errors import DataError
-from cuisineflow.models.metrics import confusion_matrix, per_class
+from cuisineflow.models.metrics import confusion_matrix, macro_f1
 from cuisineflow.monitoring.drift import alerts, compare, realized_accuracy_check
 from cuisineflow.params import MonitorParams
 
@@ -51,10 +51,7 @@ def build_report(
         known = truth >= 0
         report["realized_accuracy"] = float(np.mean(truth == guess))
         confusion = confusion_matrix(truth[known], guess[known], len(classes))
-        table = per_class(confusion)
-        # The cuisines labelled or predicted, as scikit-learn's f1_score averages them.
-        present = (confusion.sum(axis=1) > 0) | (confusion.sum(axis=0) > 0)
-        report["realized_macro_f1"] = float(table["f1"][present].mean()) if present.any() else None
+        report["realized_macro_f1"] = macro_f1(confusion)
         check = realized_accuracy_check(report["realized_accuracy"], len(matched), params)
         report["performance"]["checks"].append(check)
         report["performance"]["detected"] |= check["detected"]

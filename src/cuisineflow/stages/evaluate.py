@@ -26,7 +26,8 @@ REFERENCE_PROFILE = "models/reference_profile.json"
 def score(
     predictor: Predictor, table: pa.Table, params: EvaluateParams
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Metrics of the served model on labelled recipes, with its probabilities and the truth."""
+    """Metrics of a model on labelled recipes, with its probabilities and the truth; scored
+    through `Predictor`, the path serving takes."""
     probabilities = predictor.predict_proba(table["ingredients"].to_pylist())
     index = {c: i for i, c in enumerate(predictor.classes)}
     truth = np.array([index[c] for c in table["cuisine"].to_pylist()])
@@ -37,7 +38,8 @@ def score(
 
 
 def run(root: Path) -> dict[str, Any]:
-    """Score the artifact as it will be served on every split it never learnt from."""
+    """Score the evaluated fit, through the serving path, on every split it never learnt
+    from; profile the test split for monitoring."""
     params = load_params(root / "params.yaml")
     predictor = Predictor(root / MODEL_DIR)
     held_out = [n for n in ("valid", "test") if n not in fit_splits(params.featurize.fit_on)]
