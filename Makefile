@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SOURCE ?= $(CUISINEFLOW_SOURCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-blend bench-curve bench-serve bench-monitor
+.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-blend bench-curve bench-serve bench-monitor bench-predict
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,8 +58,11 @@ bench-curve: setup ## Accuracy of the default model against training recipes, an
 
 bench-serve: setup ## Benchmark serving vs MLflow, and Lambda (after make run; needs wrk)
 	$(BIN)/uv sync --locked --quiet --group bench
-	$(BIN)/python benchmarks/serve.py --model models/cuisine
-	$(BIN)/uv sync --locked --quiet
+	$(BIN)/python benchmarks/serve.py --model models/cuisine; status=$$?; \
+	  $(BIN)/uv sync --locked --quiet; exit $$status  # MLflow leaves .venv either way
+
+bench-predict: setup ## Batch prediction of 9,944 recipes, end to end (after make run; SOURCE)
+	$(BIN)/python benchmarks/predict.py $(if $(SOURCE),--source "$(SOURCE)")
 
 bench-monitor: setup ## Benchmark monitoring 100,000 predictions; false-alarm rate (after make run)
 	$(BIN)/python benchmarks/monitor.py $(if $(SOURCE),--source "$(SOURCE)")

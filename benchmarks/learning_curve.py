@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,8 @@ def labelled_folds(
     project: Path, n_folds: int, params: Params
 ) -> tuple[list[list[str]], np.ndarray, StratifiedKFold]:
     """Every labelled recipe of the split, its cuisines, and the folds other benchmarks share."""
+    if not (project / "data" / "split" / "test.parquet").exists():
+        sys.exit(f"{project / 'data' / 'split'} is missing: run `make run` first")
     table = read_splits(project)
     recipes = table["ingredients"].to_pylist()
     labels = np.asarray(table["cuisine"].to_pylist())

@@ -21,9 +21,15 @@ from cuisineflow.data.rawfiles import read_raw_file
 from cuisineflow.monitoring.log import PredictionLogger, records_for
 from cuisineflow.monitoring.report import build_report
 from cuisineflow.monitoring.window import read_labels, read_predictions
-from cuisineflow.params import MonitorParams
+from cuisineflow.params import MonitorParams, load_params
 from cuisineflow.predict import Predictor
 from cuisineflow.storage import Store
+
+
+def monitor_params() -> MonitorParams:
+    """The project's monitor: section, as `cuisineflow monitor` reads it."""
+    params = Path("params.yaml")
+    return load_params(params).monitor if params.exists() else MonitorParams()
 
 
 def main() -> None:
@@ -39,6 +45,10 @@ def main() -> None:
         "--windows", type=int, default=400, help="resampled windows for the false-alarm rate"
     )
     args = parser.parse_args()
+    needed = (args.model / "model.json", args.profile, args.source / "test.json.zip")
+    missing = next((path for path in needed if not path.exists()), None)
+    if missing is not None:
+        parser.error(f"{missing} is missing: run `make run` first (or give --source)")
     recipes = [r.ingredients for r in read_raw_file(args.source / "test.json.zip")]
     rng = random.Random(0)
     window = [rng.choice(recipes) for _ in range(args.n)]
@@ -59,7 +69,7 @@ def main() -> None:
         for _ in range(args.runs):
             begin = time.perf_counter()
             table = read_predictions(Store.open(folder), None, None)
-            report = build_report(reference, table, read_labels(store, None), MonitorParams(), {})
+            report = build_report(reference, table, read_labels(store, None), monitor_params(), {})
             times.append(time.perf_counter() - begin)
         print(f"monitor over {report['n_predictions']:,} predictions: median {statistics.median(times):.2f} s "
               f"of {args.runs} runs; alerts: {[a['name'] for a in report['alerts']] or 'none'}")  # fmt: skip
@@ -75,7 +85,7 @@ def false_alarms(
     """Windows resampled from unseen recipes of the same distribution: how often any alert fires."""
     from cuisineflow.monitoring.drift import alerts, compare
 
-    params, rng = MonitorParams(), random.Random(1)
+    params, rng = monitor_params(), random.Random(1)
     fired = dict.fromkeys(WINDOW_SIZES, 0)
     names: dict[str, int] = {}
     for k in range(windows):

@@ -190,6 +190,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.source:
         parser.error("give --source DIR (the What's Cooking files) or set CUISINEFLOW_SOURCE")
+    if not Path(args.source).is_dir() or not any(map(is_raw_file, Path(args.source).iterdir())):
+        parser.error(f"--source {args.source}: not a folder of recipe files (*.zip, *.json)")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
