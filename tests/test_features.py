@@ -38,6 +38,13 @@ def test_recipe_order_and_case_do_not_matter() -> None:
     assert a == b == ["ginger", "scallion", "soy sauce"]
 
 
+def test_an_ingredient_listed_twice_counts_once_as_validation_keeps_it() -> None:
+    # Validation stores ["salt"] for ["Salt", " salt"]; serving must see the same recipe.
+    assert normalise_recipe(["Salt", " salt", "pepper"]) == ["pepper", "salt"]
+    # Different ingredients that normalise alike stay two, as in the training data.
+    assert normalise_recipe(["dried basil", "fresh basil"]) == ["basil", "basil"]
+
+
 def test_analyzers() -> None:
     recipe = ["olive oil", "garlic"]
     assert ANALYZERS["words_and_bigrams"](recipe) == ["olive", "oil", "olive_oil", "garlic"]

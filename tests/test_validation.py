@@ -13,10 +13,10 @@ from cuisineflow.data.validation import (
     REJECT_RULES,
     InvalidJson,
     RawRecord,
-    normalise_ingredient,
     validate_records,
 )
 from cuisineflow.errors import DataError
+from cuisineflow.features import stored_ingredient
 from cuisineflow.params import ValidateParams
 from tests.conftest import PROJECT
 
@@ -118,8 +118,8 @@ def test_normalisation_fixes_and_counts_oddities() -> None:
         ("\uff33oy sauce", "soy sauce", {"unicode", "case"}),
     ],
 )
-def test_normalise_ingredient(raw: str, expected: str, fixes: set[str]) -> None:
-    assert normalise_ingredient(raw) == (expected, fixes)
+def test_stored_ingredient(raw: str, expected: str, fixes: set[str]) -> None:
+    assert stored_ingredient(raw) == (expected, fixes)
 
 
 def test_a_failed_validation_keeps_the_last_validated_data(tmp_path: Path) -> None:

@@ -68,9 +68,34 @@ def normalise_ingredient(text: str) -> str:
     return " ".join(kept or words)  # an ingredient made only of descriptors keeps them
 
 
+def stored_ingredient(text: str) -> tuple[str, set[str]]:
+    """An ingredient as validation stores it (NFKC, no ®/™/©, single spaces, lower case),
+    and which of those fixes it needed ("unicode", "whitespace", "case")."""
+    fixes: set[str] = set()
+    unified = _MARKS.sub("", unicodedata.normalize("NFKC", text))
+    if unified != text:
+        fixes.add("unicode")
+    spaced = " ".join(unified.split())
+    if spaced != unified:
+        fixes.add("whitespace")
+    lowered = spaced.lower()
+    if lowered != spaced:
+        fixes.add("case")
+    return lowered, fixes
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _stored_text(text: str) -> str:
+    return stored_ingredient(text)[0]
+
+
 def normalise_recipe(ingredients: Iterable[str]) -> list[str]:
-    """Normalised ingredients of a recipe, empty ones dropped, sorted: order never matters."""
-    return sorted(n for n in (normalise_ingredient(i) for i in ingredients) if n)
+    """Normalised ingredients of a recipe, empty ones dropped, sorted: order never matters.
+
+    An ingredient listed twice (as validation stores it: "Salt" and "salt ") counts once,
+    as validation keeps it once in the training data."""
+    unique = dict.fromkeys(_stored_text(i) for i in ingredients)
+    return sorted(n for n in (normalise_ingredient(i) for i in unique) if n)
 
 
 def words(recipe: Sequence[str]) -> list[str]:

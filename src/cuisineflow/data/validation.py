@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from cuisineflow.features import stored_ingredient
 from cuisineflow.params import ValidateParams
 from cuisineflow.schemas import CUISINES, INT64_MAX, INT64_MIN
 
@@ -30,7 +29,6 @@ REJECT_RULES = (
 # Oddities fixed in place; the record is kept and the fix counted.
 NORMALISATIONS = ("whitespace", "case", "unicode", "repeated_ingredient")
 
-_SYMBOLS = re.compile("[\u00ae\u2122\u00a9]")  # ®, ™, © carry no meaning for cooking
 _KNOWN = frozenset(CUISINES)
 
 
@@ -86,21 +84,6 @@ class ValidationResult:
             "rejected_by_rule": {rule: self.rejected_by_rule[rule] for rule in REJECT_RULES},
             "normalised": {kind: self.normalised[kind] for kind in NORMALISATIONS},
         }
-
-
-def normalise_ingredient(text: str) -> tuple[str, set[str]]:
-    """Canonical form of an ingredient (NFKC, no ®/™, lower case, single spaces) and its fixes."""
-    fixes: set[str] = set()
-    unified = _SYMBOLS.sub("", unicodedata.normalize("NFKC", text))
-    if unified != text:
-        fixes.add("unicode")
-    spaced = " ".join(unified.split())
-    if spaced != unified:
-        fixes.add("whitespace")
-    lowered = spaced.lower()
-    if lowered != spaced:
-        fixes.add("case")
-    return lowered, fixes
 
 
 def validate_records(records: list[RawRecord], params: ValidateParams) -> ValidationResult:
@@ -159,7 +142,7 @@ def _check(
     fixes: set[str] = set()
     normalised: list[str] = []
     for item in ingredients:
-        text, item_fixes = normalise_ingredient(item)
+        text, item_fixes = stored_ingredient(item)  # the form serving compares too
         if not text:
             return "empty_ingredient"
         if any(char in text for char in params.forbidden_characters) or not text.isprintable():
