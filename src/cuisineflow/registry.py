@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from cuisineflow.errors import CuisineflowError
-from cuisineflow.models.artifact import SPEC, ModelError, load_model, plain_file_name
+from cuisineflow.models.artifact import (
+    SPEC,
+    ModelError,
+    file_sha256,
+    load_model,
+    plain_file_name,
+)
 from cuisineflow.storage import Store
 from cuisineflow.storage.local import atomic_write_json, exclusive_lock, staged_folder
 
@@ -189,7 +195,7 @@ class Registry:
             "version": version,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "content_sha256": identity,
-            "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
+            "sha256": {p.name: file_sha256(p) for p in files},
             **lineage,
         }
         self.store.write_bytes(
@@ -306,7 +312,7 @@ class Registry:
             local, metadata = self.fetch(ref, Path(cache))
             if not isinstance(metadata.get("sha256"), dict):  # a plain folder: list its files
                 spec = _read_json(local / SPEC).get("sha256") or {}
-                metadata = {**metadata, "sha256": {SPEC: _file_sha256(local / SPEC), **spec}}
+                metadata = {**metadata, "sha256": {SPEC: file_sha256(local / SPEC), **spec}}
             with staged_folder(folder) as staging:
                 # The checked files only: a stray file or a link in a folder stays behind.
                 for name in metadata["sha256"]:
@@ -325,7 +331,7 @@ class Registry:
 def _checksums(folder: Path) -> dict[str, str]:
     """sha256 of each file of a model folder, metadata.json aside."""
     return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        p.name: file_sha256(p)
         for p in sorted(folder.iterdir())
         if p.is_file() and p.name != METADATA
     }
@@ -355,12 +361,8 @@ def _mismatched(folder: Path, metadata: dict[str, Any]) -> list[str]:
         for name, expected in metadata["sha256"].items()
         if (path := folder / plain_file_name(name, where)).is_symlink()
         or not path.exists()
-        or hashlib.sha256(path.read_bytes()).hexdigest() != expected
+        or file_sha256(path) != expected
     ]
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _differ(names: list[str]) -> str:

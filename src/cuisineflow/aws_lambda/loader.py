@@ -6,7 +6,6 @@ no fsspec, s3fs or pyarrow.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cuisineflow.errors import CuisineflowError
-from cuisineflow.models.artifact import plain_file_name
+from cuisineflow.models.artifact import file_sha256, plain_file_name
 
 METADATA = "metadata.json"
 
@@ -74,12 +73,8 @@ def _metadata(text: bytes | str, uri: str, required: bool = True) -> dict[str, A
         metadata = json.loads(text)
     except ValueError:
         metadata = None
-    checksums = isinstance(metadata, dict) and isinstance(metadata.get("sha256"), dict)
-    if (
-        not isinstance(metadata, dict)
-        or (required and not checksums)
-        or ("sha256" in metadata and not checksums)
-    ):
+    listed = required or (isinstance(metadata, dict) and "sha256" in metadata)
+    if not isinstance(metadata, dict) or (listed and not isinstance(metadata.get("sha256"), dict)):
         raise CuisineflowError(f"{uri}: {METADATA} is not a registry version's metadata")
     for name in metadata.get("sha256") or {}:
         plain_file_name(name, f"{uri}/{METADATA}")
@@ -89,7 +84,7 @@ def _metadata(text: bytes | str, uri: str, required: bool = True) -> dict[str, A
 def _verify(folder: Path, metadata: dict[str, Any]) -> None:
     for name, expected in metadata["sha256"].items():
         path = folder / name
-        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+        if not path.exists() or file_sha256(path) != expected:
             raise CuisineflowError(
                 f"{name} of the model does not match its checksum: refusing to load"
             )

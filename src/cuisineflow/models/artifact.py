@@ -91,7 +91,7 @@ def save_model(folder: Path, featurizer: Featurizer, classifier: Ensemble) -> di
         "trees": None if trees is None else {"weight": classifier.trees_weight},
         "blocks": blocks,
         "n_features": featurizer.n_features,
-        "sha256": {name: _sha256(folder / name) for name in files},
+        "sha256": {name: file_sha256(folder / name) for name in files},
     }
     (folder / SPEC).write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
     return spec
@@ -118,7 +118,7 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
             raise ModelError(f"{folder}: {name} is a symbolic link: refusing to load")
         if not path.exists():
             raise ModelError(f"{folder}: {name} is missing: the artifact is partial")
-        if _sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise ModelError(f"{folder}: {name} does not match its checksum: refusing to load")
     # Everything read below must be a checked file: an unlisted one could be anything.
     reads = {"coef.npy", "intercept.npy", "calibration.npy"}
@@ -156,7 +156,8 @@ def _array(path: Path) -> np.ndarray:
     return loaded
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """A file's sha256, read in chunks: the checksums of model folders and versions."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -341,7 +341,8 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
         for key in metric_keys:
             shown[key] = "not recorded" if row.get(key) is None else row[key]
         shown["95% interval"] = "" if low is None else f"{low:.3f}\u2013{high:.3f}"
-        others = (k for k in row if k not in ("experiment", *metric_keys) and "_ci_" not in k)
+        shown_apart = ("experiment", *metric_keys, "accuracy_ci_low", "accuracy_ci_high")
+        others = (k for k in row if k not in shown_apart)
         shown.update({k: "" if row[k] is None else str(row[k]) for k in others})
         table.append(shown)
     sections = [Section("Experiments").rows(table)]
