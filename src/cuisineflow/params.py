@@ -35,8 +35,9 @@ class LakeParams(_Section):
 
 
 class SplitParams(_Section):
-    """Stratified train / valid / test split of the labelled recipes."""
+    """Train / valid / test split of the labelled recipes: stratified, or by id hash."""
 
+    method: Literal["stratified", "id_hash"] = "stratified"
     seed: int = 42
     valid_size: float = Field(default=0.1, gt=0, lt=0.5)
     test_size: float = Field(default=0.1, gt=0, lt=0.5)

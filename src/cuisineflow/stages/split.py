@@ -1,8 +1,9 @@
-"""DVC stage `split`: labelled validated recipes -> stratified train / valid / test Parquet."""
+"""DVC stage `split`: labelled validated recipes -> train / valid / test Parquet."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from hashlib import blake2b
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 from sklearn.model_selection import train_test_split
 
 from cuisineflow.errors import DataError
-from cuisineflow.params import load_params
+from cuisineflow.params import SplitParams, load_params
 from cuisineflow.stages.validate import VALIDATED_DIR
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
@@ -26,12 +27,55 @@ def read_splits(root: Path, names: Sequence[str] = SPLITS) -> pa.Table:
 
 
 def run(root: Path) -> dict[str, int]:
-    """Split the labelled recipes by cuisine-stratified sampling with the params' seed."""
+    """Split the labelled recipes as params.yaml's `split:` says, and write the three splits."""
     params = load_params(root / "params.yaml").split
     recipes = pq.read_table(root / VALIDATED_DIR / "recipes.parquet")
     labelled = recipes.filter(pc.is_valid(recipes["cuisine"])).sort_by("id")
-    labels = np.asarray(labelled["cuisine"].to_pylist())
-    rows = np.arange(labelled.num_rows)
+    if params.method == "id_hash":
+        parts = split_by_id_hash(labelled["id"].to_pylist(), params)
+    else:
+        parts = _stratified(np.asarray(labelled["cuisine"].to_pylist()), params)
+    counts = {}
+    with staged_folder(root / SPLIT_DIR) as folder:
+        for name, indices in zip(SPLITS, parts, strict=True):
+            part = labelled.take(pa.array(np.sort(indices)))
+            pq.write_table(
+                part.select(["id", "cuisine", "ingredients"]), folder / f"{name}.parquet"
+            )
+            counts[name] = part.num_rows
+    atomic_write_json(root / "metrics" / "split.json", counts)
+    return counts
+
+
+def split_by_id_hash(ids: Sequence[int], params: SplitParams) -> list[np.ndarray]:
+    """Row numbers of train, valid and test, each recipe placed by a seeded hash of its id.
+
+    A recipe's split depends on its id and the seed alone, so adding or removing other
+    recipes moves no recipe between splits: test scores of two data versions share their
+    common recipes. Each cuisine's shares are then close to the sizes, not exact.
+    """
+    # blake2b, not hash(): Python salts str hashes per process, and this must not change.
+    draws = np.array(
+        [
+            int.from_bytes(blake2b(f"{params.seed}:{i}".encode(), digest_size=8).digest())
+            for i in ids
+        ],
+        dtype=np.uint64,
+    ) / float(2**64)
+    test = draws < params.test_size
+    valid = ~test & (draws < params.test_size + params.valid_size)
+    parts = [np.flatnonzero(~test & ~valid), np.flatnonzero(valid), np.flatnonzero(test)]
+    for name, rows in zip(SPLITS, parts, strict=True):
+        if len(rows) == 0:
+            raise DataError(
+                f"split: hashing the ids of {len(ids)} labelled recipes put none in {name}: "
+                "add recipes or raise split sizes"
+            )
+    return parts
+
+
+def _stratified(labels: np.ndarray, params: SplitParams) -> list[np.ndarray]:
+    rows = np.arange(len(labels))
     held_out = params.valid_size + params.test_size
     try:
         train, rest = train_test_split(
@@ -49,15 +93,7 @@ def run(root: Path) -> dict[str, int]:
         fewest = {str(cuisines[i]): int(sizes[i]) for i in rarest}
         raise DataError(
             f"split: cannot stratify {len(labels)} labelled recipes by cuisine ({error}); "
-            f"the rarest cuisines have {fewest} recipes: add recipes or change split sizes"
+            f"the rarest cuisines have {fewest} recipes: add recipes, change split sizes "
+            "or use split.method: id_hash"
         ) from None
-    counts = {}
-    with staged_folder(root / SPLIT_DIR) as folder:
-        for name, indices in zip(SPLITS, (train, valid, test), strict=True):
-            part = labelled.take(pa.array(np.sort(indices)))
-            pq.write_table(
-                part.select(["id", "cuisine", "ingredients"]), folder / f"{name}.parquet"
-            )
-            counts[name] = part.num_rows
-    atomic_write_json(root / "metrics" / "split.json", counts)
-    return counts
+    return [train, valid, test]
