@@ -188,6 +188,30 @@ def test_a_folder_export_loads_with_or_without_checksums(tiny_model: Path, tmp_p
     assert fetch_version(str(exported))[1] == {"name": "model", "version": "local"}
 
 
+def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(
+    model_on_s3: str,
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING"):
+        lambda_handler.handler({"ingredients": ["salt"]}, None)  # a registry version: silent
+    assert [r.message for r in caplog.records if r.levelname == "WARNING"] == []
+    from cuisineflow.registry import ModelRef
+
+    exported = tmp_path / "exported"
+    Registry(Store.open(str(tmp_path / "store"))).export(ModelRef.parse(str(tiny_model)), exported)
+    monkeypatch.setenv("CUISINEFLOW_MODEL_URI", str(exported))
+    monkeypatch.setattr(lambda_handler, "_MODEL", None)
+    with caplog.at_level("WARNING"):
+        lambda_handler.handler({"ingredients": ["salt"]}, None)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{exported} is no registry version: predictions are logged as")
+    assert "model@local" in warnings[0]
+
+
 def test_a_missing_model_is_named_at_cold_start(
     model_on_s3: str, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
