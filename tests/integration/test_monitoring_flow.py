@@ -280,6 +280,22 @@ def test_monitor_and_report_pages_and_their_arguments(
     chosen = (tmp_path / "pages" / "monitoring.html").read_text()
     assert "150 logged predictions" in chosen
     assert "No alert on any of the 1 days judged" in chosen
+    # A model asked for by name that does not resolve is an error, and no page is replaced.
+    typo = cli("report", "monitoring", "--model", "cusine@1", "--output", str(tmp_path / "pages"),
+               cwd=root, check=False)  # fmt: skip
+    assert typo.returncode == 1
+    assert "no model named 'cusine'" in typo.stderr
+    assert (tmp_path / "pages" / "monitoring.html").read_text() == chosen
+    assert store.read_bytes("reports/monitoring.html").decode() == chosen
+    # A store that cannot be reached: an error, and still no page replaced on disk.
+    dead = {"CUISINEFLOW_STORE": "s3://nowhere/x", "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "CUISINEFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}  # fmt: skip
+    unreachable = cli("report", "monitoring", "--output", str(tmp_path / "pages"), cwd=root,
+                      env=dead, check=False)  # fmt: skip
+    assert unreachable.returncode == 1
+    assert "cannot reach" in unreachable.stderr
+    assert (tmp_path / "pages" / "monitoring.html").read_text() == chosen
     refused = cli("report", "monitoring", "--output", str(a_file), cwd=root, check=False)
     assert refused.stderr == f"error: {a_file} is a file: give a folder for the reports\n"
     assert a_file.read_text() == "kept"

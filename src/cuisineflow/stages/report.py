@@ -46,7 +46,7 @@ def run(
         "monitoring": functools.partial(monitoring_report, model=model),
     }
     store = open_store(get_settings(), root)
-    written = []
+    built = {}
     for kind in kinds:
         missing = [path for path in NEEDS.get(kind, ()) if not (root / path).exists()]
         if missing:
@@ -54,12 +54,14 @@ def run(
                 f"the {kind} report needs {missing[0]}, which the pipeline writes: run "
                 "`cuisineflow run` first"
             )
-        html = builders[kind](root, store)
-        target = folder / f"{kind}.html"
-        atomic_write_bytes(target, html.encode())
-        store.write_bytes(f"reports/{kind}.html", html.encode())
-        written.append(target)
-    return written
+        built[kind] = builders[kind](root, store).encode()
+    # Every page is built before any is written, and the store's copies go first: a page
+    # that fails, or a store that cannot be written, leaves the pages on disk as they were.
+    for kind, html in built.items():
+        store.write_bytes(f"reports/{kind}.html", html)
+    for kind, html in built.items():
+        atomic_write_bytes(folder / f"{kind}.html", html)
+    return [folder / f"{kind}.html" for kind in built]
 
 
 def data_report(root: Path, _: Store) -> str:
@@ -123,7 +125,9 @@ def monitoring_report(root: Path, store: Store, model: str | None = None) -> str
         version = registry.resolve(ref)
         reference = registry.metadata(ref.name, version).get("monitoring_reference")
     except CuisineflowError as error:
-        return pages.monitoring_page([], str(error))
+        if model is not None:  # asked for by name: a typo is an error, not a page
+            raise
+        return pages.monitoring_page([], str(error))  # the default: no model served yet
     monitored = f"{ref.name}@{version}"
     try:
         logs = by_model(read_predictions(store, None, None), ref.name, version)
