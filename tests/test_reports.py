@@ -138,7 +138,7 @@ def test_experiments_page_compares_runs_with_their_intervals() -> None:
                 "macro_f1": None, "top_k_accuracy": None, "expected_calibration_error": None,
                 "accuracy_ci_low": low, "accuracy_ci_high": None if low is None else 0.83}  # fmt: skip
 
-    rows = [row("main", 0.8146, 0.801), row("  c-1.0", 0.8001, 0.787), row("  c-2", 0.8120, 0.80)]
+    rows = [row("main", 0.8146, 0.801), row("c-1.0", 0.8001, 0.787), row("c-2", 0.8120, 0.80)]
     html = pages.experiments_page([*rows, row("old", None)])
     assert _lead(html) == (  # c-2 is inside main's interval (0.801 to 0.83), c-1.0 is not
         "Best test accuracy 0.8146: main. Runs inside its 95% interval, a difference this test "
@@ -152,6 +152,16 @@ def test_experiments_page_compares_runs_with_their_intervals() -> None:
     assert 'aria-label="Test accuracy per experiment, with its 95% interval"' in html
     alone = pages.experiments_page([row("main", 0.8146, 0.801)])
     assert "<svg" not in alone  # one run: nothing to compare
+    # After `dvc exp run` the workspace holds the experiment's run: one run, not two.
+    c_2 = row("c-2", 0.8160, 0.803)
+    held = pages.experiments_page([{**c_2, "experiment": "workspace"}, rows[0], c_2])
+    assert _lead(held) == (
+        "Best test accuracy 0.8160: c-2. Runs inside its 95% interval, a difference this test "
+        "split alone cannot confirm: 1 of the other 1."
+    )
+    assert "<td>workspace (= c-2)</td>" in held
+    changed = pages.experiments_page([row("workspace", 0.8170, 0.803), rows[0], c_2])
+    assert "2 of the other 2" in _lead(changed)  # a workspace of its own is a run
 
 
 def test_data_page_leads_with_labels_imbalance_and_recipe_size() -> None:
@@ -184,7 +194,7 @@ def test_experiment_rows_show_the_params_that_differ_and_any_top_k() -> None:
     main = _exp("a" * 40, "main", base, {"accuracy": 0.81234, "top_3_accuracy": 0.94})
     main["experiments"] = [{"revs": [_exp("b" * 40, "top-5", wider, {"top_5_accuracy": 0.97})]}]
     rows = experiment_rows([main])
-    assert [r["experiment"] for r in rows] == ["main", "  top-5"]
+    assert [(r["experiment"], r["baseline"]) for r in rows] == [("main", None), ("top-5", "main")]
     assert [r["evaluate.top_k"] for r in rows] == [3, 5]  # differs: shown
     assert "evaluate.bins" not in rows[0]  # the same everywhere: left out
     assert [r["top_k_accuracy"] for r in rows] == [0.94, 0.97]

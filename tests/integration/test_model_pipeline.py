@@ -223,7 +223,8 @@ def test_experiment_reruns_only_what_depends_on_the_param(project: Path) -> None
     assert "wider-c" in names
     assert '"C": 2.0' in names
     shown = cli("experiments", "--format", "json", cwd=project).stdout.splitlines()
-    rows = {row["experiment"].strip(): row for row in map(json.loads, shown)}
+    rows = {row["experiment"]: row for row in map(json.loads, shown)}
+    assert rows["wider-c"]["baseline"] == "main"
     assert rows["wider-c"]["train.C"] == 2.0
     assert rows["wider-c"]["train.trees.weight"] == 0.3
     assert rows["main"]["train.C"] == 0.5  # the workspace now holds the experiment

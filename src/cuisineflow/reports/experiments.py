@@ -14,20 +14,22 @@ METRIC_COLUMNS = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibratio
 
 
 def experiment_rows(exp_show: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per workspace, commit and experiment: name, params, test metrics."""
-    entries = []
+    """One row per workspace, commit and experiment: its name, the commit an experiment
+    branched from (its baseline), params, test metrics."""
+    entries: list[tuple[dict[str, Any], str, str | None]] = []
     for commit in exp_show:
         rev = commit["rev"]
-        entries.append((commit, commit.get("name") or (rev if rev == "workspace" else rev[:7])))
+        commit_name = commit.get("name") or (rev if rev == "workspace" else rev[:7])
+        entries.append((commit, commit_name, None))
         for experiment in commit.get("experiments") or []:
             for rev in experiment.get("revs") or []:
-                entries.append((rev, "  " + (rev.get("name") or rev["rev"][:7])))
-    params = [_params(entry) for entry, _ in entries]
+                entries.append((rev, rev.get("name") or rev["rev"][:7], commit_name))
+    params = [_params(entry) for entry, _, _ in entries]
     others = sorted({key for p in params for key in p} - {*PARAM_COLUMNS, "featurize.blocks"})
     varying = [key for key in others if len({repr(p.get(key)) for p in params}) > 1]
     rows = []
-    for (entry, name), flat in zip(entries, params, strict=True):
-        row: dict[str, Any] = {"experiment": name}
+    for (entry, name, baseline), flat in zip(entries, params, strict=True):
+        row: dict[str, Any] = {"experiment": name, "baseline": baseline}
         row.update({column: flat.get(column) for column in (*PARAM_COLUMNS, *varying)})
         row["features"] = flat.get("featurize.blocks")
         row.update(_metrics(entry))
@@ -67,3 +69,24 @@ def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
         for column in (*METRIC_COLUMNS, "accuracy_ci_low", "accuracy_ci_high")
         for value in [found.get(column)]
     }
+
+
+def workspace_run(rows: list[dict[str, Any]]) -> str | None:
+    """The experiment or commit whose run the workspace holds, if another row has the
+    workspace's params and metrics: after `dvc exp run` it holds that experiment's."""
+
+    def run_of(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k not in ("experiment", "baseline")}
+
+    workspace = next((row for row in rows if row["experiment"] == "workspace"), None)
+    if workspace is None:
+        return None
+    same = (r["experiment"] for r in rows if r is not workspace and run_of(r) == run_of(workspace))
+    return next(same, None)
+
+
+def distinct_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows less the workspace where it holds another row's run."""
+    if workspace_run(rows) is None:
+        return rows
+    return [row for row in rows if row["experiment"] != "workspace"]

@@ -13,6 +13,7 @@ from cuisineflow.models.metrics import TOP_K_ACCURACY
 from cuisineflow.monitoring.profile import most_common
 from cuisineflow.monitoring.report import window_text
 from cuisineflow.reports import plots
+from cuisineflow.reports.experiments import distinct_runs, workspace_run
 from cuisineflow.reports.html import Lines, Section, page
 
 
@@ -333,11 +334,15 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
     """The DVC experiments' test metrics, then their params; their accuracies compared with
     the test split's error, which decides whether two runs differ at all."""
     metric_keys = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibration_error")
-    scored = [r for r in rows if r.get("accuracy") is not None]
+    scored = [r for r in distinct_runs(rows) if r.get("accuracy") is not None]
+    held = workspace_run(rows)
     table = []
     for row in rows:
         low, high = row.get("accuracy_ci_low"), row.get("accuracy_ci_high")
-        shown: dict[str, Any] = {"experiment": row["experiment"]}
+        name = row["experiment"]
+        shown: dict[str, Any] = {
+            "experiment": f"{name} (= {held})" if held and name == "workspace" else name
+        }
         for key in metric_keys:
             shown[key] = "not recorded" if row.get(key) is None else row[key]
         shown["95% interval"] = "" if low is None else f"{low:.3f}\u2013{high:.3f}"
@@ -350,7 +355,7 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
         lead = "No run has test metrics yet: run `cuisineflow run`, then commit its outputs."
     else:
         best = max(scored, key=lambda r: r["accuracy"])
-        lead = f"Best test accuracy {best['accuracy']:.4f}: {best['experiment'].strip()}."
+        lead = f"Best test accuracy {best['accuracy']:.4f}: {best['experiment']}."
         if best.get("accuracy_ci_low") is not None and len(scored) > 1:
             close = [
                 r for r in scored if r is not best and r["accuracy"] >= best["accuracy_ci_low"]
@@ -363,7 +368,7 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
         sections.append(
             Section("Comparison").figure(
                 plots.intervals(
-                    [r["experiment"].strip() for r in scored],
+                    [r["experiment"] for r in scored],
                     [r["accuracy"] for r in scored],
                     [r.get("accuracy_ci_low") for r in scored],
                     [r.get("accuracy_ci_high") for r in scored],
