@@ -213,3 +213,26 @@ def test_labels_of_unknown_cuisines_are_refused(tmp_path: Path) -> None:
     assert store.list("monitoring") == []
     labels.write_text(json.dumps([{"id": 1, "cuisine": " Thai", "ingredients": ["x"]}]))
     assert add_labels(store, labels) == 1
+
+
+def test_labels_need_only_an_id_and_a_cuisine(tmp_path: Path) -> None:
+    from cuisineflow.errors import DataError
+    from cuisineflow.monitoring.window import add_labels, read_labels
+    from cuisineflow.storage import Store
+
+    store = Store.open(str(tmp_path / "store"))
+    late = tmp_path / "late.jsonl"
+    late.write_text('{"id": 7, "cuisine": "thai"}\n{"id": 8, "cuisine": "Greek "}\n')
+    assert add_labels(store, late) == 2
+    assert read_labels(store, None) == {"7": "thai", "8": "greek"}
+    late.write_text('{"id": 7, "cuisine": "thai"}\n{"cuisine": "greek"}\n')
+    with pytest.raises(DataError) as refused:
+        add_labels(store, late)
+    assert str(refused.value) == (
+        "late.jsonl: not labels ({id, cuisine} records): line 2: field 'id' is missing"
+    )
+    late.write_text("cuisine,id\nthai,7\n")
+    with pytest.raises(
+        DataError, match=r'late.jsonl: not labels; expected a JSON array of \{"id", "cuisine"\}'
+    ):
+        add_labels(store, late)

@@ -615,7 +615,8 @@ def monitor(
         Path | None, typer.Option(help="Read prediction logs here instead of the store.")
     ] = None,
     labels: Annotated[
-        Path | None, typer.Option(help="Kaggle-format recipes with cuisine, joined by id.")
+        Path | None,
+        typer.Option(help="{id, cuisine} records, or Kaggle-format recipes, joined by id."),
     ] = None,
     output: Annotated[Path, typer.Option(help="Folder for report.json and report.html.")] = Path(
         "monitoring-report"
@@ -730,7 +731,8 @@ def labels_add(
     source: Annotated[
         Path,
         typer.Argument(
-            metavar="SOURCE", help="Kaggle-format recipes with cuisine (zip, JSON, JSON Lines)."
+            metavar="SOURCE",
+            help="{id, cuisine} records, or Kaggle-format recipes (zip, JSON, JSON Lines).",
         ),
     ],
 ) -> None:

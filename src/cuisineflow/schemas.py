@@ -26,6 +26,16 @@ class RawRecipe(BaseModel):
     ingredients: list[StrictStr]
 
 
+class Label(BaseModel):
+    """A recipe's true cuisine, arriving after its prediction: id and cuisine, nothing more
+    needed (a Kaggle-format recipe with cuisine is one too)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)]
+    cuisine: StrictStr | None = None
+
+
 # Limits of one prediction request: a recipe of Kaggle's has at most 65 ingredients.
 NOT_AN_OBJECT = 'should be a JSON object: {"recipes": [...]} or {"ingredients": [...]}'
 MAX_RECIPES_PER_REQUEST = 1000

@@ -10,18 +10,18 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cuisineflow.data.validation import InvalidJson, RawRecord
 from cuisineflow.errors import DataError
-from cuisineflow.schemas import RawRecipe
+from cuisineflow.schemas import Label, RawRecipe
 
 RAW_SUFFIXES = (".zip", ".json", ".jsonl", ".ndjson")
 MAX_ERRORS_SHOWN = 5
 
-_RECIPE_LIST = TypeAdapter(list[RawRecipe])
-_RECIPE = TypeAdapter(RawRecipe)
+Record = TypeVar("Record", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -80,17 +80,24 @@ def json_payload(path: Path) -> bytes:
 
 def parse_recipes(payload: bytes, name: str) -> list[RawRecipe]:
     """Recipes from a JSON array or JSON Lines payload; a DataError names each bad record."""
+    return parse_records(payload, name, RawRecipe)
+
+
+def parse_records(payload: bytes, name: str, schema: type[Record]) -> list[Record]:
+    """Records of a schema from a JSON array or JSON Lines payload; a DataError names each
+    bad record."""
     text_start = payload.lstrip()[:1]
     if text_start == b"[":
         try:
-            return _RECIPE_LIST.validate_json(payload)
+            return TypeAdapter(list[schema]).validate_json(payload)  # type: ignore[valid-type]
         except ValidationError as error:
-            raise DataError(_describe(error, name, array=True)) from None
+            raise DataError(_describe(error, name, schema, array=True)) from None
     if text_start == b"{":
-        return _parse_json_lines(payload, name)
+        return _parse_json_lines(payload, name, schema)
+    fields = ", ".join(f'"{field}"' for field in schema.model_fields)
     raise DataError(
-        f"{name}: not recipe data; expected a JSON array of "
-        '{"id", "cuisine", "ingredients"} objects, or JSON Lines of them'
+        f"{name}: not {_NAMES[schema][0]}; expected a JSON array of {{{fields}}} objects, "
+        "or JSON Lines of them"
     )
 
 
@@ -102,28 +109,37 @@ def read_raw_file(path: Path) -> list[RawRecipe]:
     return recipes
 
 
+def read_label_file(path: Path) -> list[Label]:
+    """Parse and schema-check a file of labels: {id, cuisine} records, as Kaggle's recipes
+    are or bare (zip, JSON array or JSON Lines)."""
+    labels = parse_records(json_payload(path), path.name, Label)
+    if not labels:
+        raise DataError(f"{path.name}: holds no labels")
+    return labels
+
+
 def summarise(path: Path, recipes: Sequence[RawRecipe]) -> RawFileSummary:
     """Counts for a file's recipes."""
     labelled = sum(1 for recipe in recipes if recipe.cuisine is not None)
     return RawFileSummary(name=path.name, recipes=len(recipes), labelled=labelled)
 
 
-def _parse_json_lines(payload: bytes, name: str) -> list[RawRecipe]:
-    recipes: list[RawRecipe] = []
+def _parse_json_lines(payload: bytes, name: str, schema: type[Record]) -> list[Record]:
+    records: list[Record] = []
     problems: list[str] = []
     for number, line in enumerate(payload.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            recipes.append(_RECIPE.validate_json(line))
+            records.append(schema.model_validate_json(line))
         except ValidationError as error:
             problems.extend(f"line {number}: {_message(e)}" for e in error.errors())
     if problems:
-        raise DataError(_summarise_problems(name, problems))
-    return recipes
+        raise DataError(_summarise_problems(name, schema, problems))
+    return records
 
 
-def _describe(error: ValidationError, name: str, array: bool) -> str:
+def _describe(error: ValidationError, name: str, schema: type[BaseModel], array: bool) -> str:
     problems = []
     for item in error.errors():
         location = list(item["loc"])
@@ -133,7 +149,7 @@ def _describe(error: ValidationError, name: str, array: bool) -> str:
             problems.append(f"record {record}: {_message(item)}")
         else:
             problems.append(_message(item))
-    return _summarise_problems(name, problems)
+    return _summarise_problems(name, schema, problems)
 
 
 def _message(item: object) -> str:
@@ -149,11 +165,18 @@ def _message(item: object) -> str:
     return str(details.get("msg"))
 
 
-def _summarise_problems(name: str, problems: list[str]) -> str:
+def _summarise_problems(name: str, schema: type[BaseModel], problems: list[str]) -> str:
     shown = "; ".join(problems[:MAX_ERRORS_SHOWN])
     more = len(problems) - MAX_ERRORS_SHOWN
     suffix = f" (and {more} more)" if more > 0 else ""
-    return f"{name}: not in the What's Cooking schema: {shown}{suffix}"
+    return f"{name}: not {_NAMES[schema][1]}: {shown}{suffix}"
+
+
+# Per schema: what a file that is not JSON is not, and what a file of bad records is not.
+_NAMES: dict[type[BaseModel], tuple[str, str]] = {
+    RawRecipe: ("recipe data", "in the What's Cooking schema"),
+    Label: ("labels", "labels ({id, cuisine} records)"),
+}
 
 
 def split_name(path: Path) -> str:

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from cuisineflow.data.rawfiles import read_raw_file
+from cuisineflow.data.rawfiles import read_label_file
 from cuisineflow.errors import DataError
 from cuisineflow.monitoring import INCOMING
 from cuisineflow.monitoring.log import PREFIX, SCHEMA
@@ -86,7 +86,7 @@ def _incoming(store: Store) -> list[pa.Table]:
 
 
 def add_labels(store: Store, source: Path) -> int:
-    """Store labels (Kaggle-format recipes with cuisine) for later joins by id."""
+    """Store labels ({id, cuisine} records, or Kaggle-format recipes) for later joins by id."""
     rows = [{"id": i, "cuisine": c} for i, c in _labels_in(source).items()]
     if not rows:
         raise DataError(f"{source.name}: no recipe has a cuisine: nothing to record as labels")
@@ -100,16 +100,16 @@ def add_labels(store: Store, source: Path) -> int:
 def _labels_in(source: Path) -> dict[str, str]:
     """id -> cuisine of a file's labelled recipes; a cuisine outside the 20 is refused."""
     labels = {}
-    for recipe in read_raw_file(source):
-        if recipe.cuisine is None:
+    for label in read_label_file(source):
+        if label.cuisine is None:
             continue
-        cuisine = " ".join(recipe.cuisine.split()).lower()  # as `validate` reads it
+        cuisine = " ".join(label.cuisine.split()).lower()  # as `validate` reads it
         if cuisine not in CUISINES:
             raise DataError(
-                f"{source.name}: recipe {recipe.id}: unknown cuisine {recipe.cuisine!r}; "
+                f"{source.name}: recipe {label.id}: unknown cuisine {label.cuisine!r}; "
                 f"the cuisines are {', '.join(CUISINES)}"
             )
-        labels[str(recipe.id)] = cuisine
+        labels[str(label.id)] = cuisine
     return labels
 
 
