@@ -164,6 +164,8 @@ def test_a_bad_single_recipe_gets_only_its_own_problems(
          "not parsable as JSON (not UTF-8, or nested too deeply)"),
         (b"\x1f\x8b\x08\x00", {**JSON, "content-encoding": "gzip"}, 415,
          "Content-Encoding gzip is not accepted: send the JSON uncompressed"),
+        (b'{"ingredients": ["salt"]}', {**JSON, "content-encoding": "br"}, 415,
+         "Content-Encoding br is not accepted: send the JSON uncompressed"),
         (b"[1, 2]", JSON, 422,
          'should be a JSON object: {"recipes": [...]} or {"ingredients": [...]}'),
     ],

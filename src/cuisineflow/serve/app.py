@@ -186,6 +186,17 @@ def _body_problem(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": [{"field": "body", "message": message}]}, status_code=status)
 
 
+def _encoded_body_problem(request: Request) -> JSONResponse | None:
+    """415 for a body declared compressed: the server reads only plain JSON, and a body
+    that parses anyway under such a header is not what the client meant to send."""
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    return _body_problem(
+        415, f"Content-Encoding {encoding} is not accepted: send the JSON uncompressed"
+    )
+
+
 def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
     """Each problem with the field it concerns, e.g. recipes.0.ingredients."""
     items = error.errors()
@@ -274,16 +285,16 @@ def create_app(
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400 and request.url.path == "/v1/predict":  # FastAPI's own
             # "There was an error parsing the body": bytes that do not decode as JSON.
-            encoding = request.headers.get("content-encoding", "identity").lower()
-            if encoding != "identity":
-                return _body_problem(415, f"Content-Encoding {encoding} is not accepted: send "
-                                          "the JSON uncompressed")  # fmt: skip
-            return _body_problem(422, "not parsable as JSON (not UTF-8, or nested too deeply)")
+            return _encoded_body_problem(request) or _body_problem(
+                422, "not parsable as JSON (not UTF-8, or nested too deeply)"
+            )
         return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
 
     @app.post("/v1/predict", response_class=Response, responses={200: {"model": PredictResponse}})
     async def predict(payload: PredictRequest | RecipeIn, request: Request) -> Response:
         """Predict the cuisine of each recipe: {"recipes": [...]} or one {"ingredients": [...]}."""
+        if (refused := _encoded_body_problem(request)) is not None:
+            return refused
         started = time.perf_counter()
         recipes = payload.recipes if isinstance(payload, PredictRequest) else [payload]
         loaded = holder.current
