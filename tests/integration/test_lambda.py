@@ -19,6 +19,7 @@ from cuisineflow.errors import CuisineflowError
 from cuisineflow.registry import Registry
 from cuisineflow.schemas import NOT_AN_OBJECT
 from cuisineflow.storage import Store
+from cuisineflow.storage.s3server import free_port
 from tests.conftest import S3Endpoint
 
 pytestmark = pytest.mark.integration
@@ -104,6 +105,10 @@ def test_direct_invocation(model_on_s3: str) -> None:
     bad = lambda_handler.handler({"ingredients": []}, None)
     assert bad["statusCode"] == 400
     assert bad["detail"][0]["field"] == "ingredients"
+    # "version": "2.0" without a request context is no HTTP API event: a 400, no KeyError.
+    half = lambda_handler.handler({"version": "2.0", "body": RECIPES}, None)
+    assert half["statusCode"] == 400
+    assert {p["field"] for p in half["detail"]} == {"recipes", "version", "body"}
 
 
 @pytest.mark.parametrize(
@@ -223,6 +228,14 @@ def test_a_missing_model_is_named_at_cold_start(
         lambda_handler.handler({"ingredients": ["salt"]}, None)
     monkeypatch.setenv("CUISINEFLOW_MODEL_URI", model_on_s3.replace(bucket, "no-such-bucket"))
     with pytest.raises(CuisineflowError, match=r"NoSuchBucket; no bucket 'no-such-bucket'"):
+        lambda_handler.handler({"ingredients": ["salt"]}, None)
+    monkeypatch.setenv("CUISINEFLOW_MODEL_URI", model_on_s3)
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("CUISINEFLOW_S3_ENDPOINT_URL", dead)
+    with pytest.raises(
+        CuisineflowError,
+        match=rf"Could not connect .*; is CUISINEFLOW_S3_ENDPOINT_URL \({dead}\) reachable",
+    ):
         lambda_handler.handler({"ingredients": ["salt"]}, None)
 
 

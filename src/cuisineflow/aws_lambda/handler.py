@@ -92,14 +92,24 @@ def predict(payload: Any, request_id: str = "") -> tuple[int, dict[str, Any]]:
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Lambda entry point."""
-    if isinstance(event, dict) and ("httpMethod" in event or event.get("version") == "2.0"):
+    if isinstance(event, dict) and ("httpMethod" in event or _is_http_api(event)):
         return _http(event)
     status, body = predict(event, uuid.uuid4().hex)  # a direct invocation: the request JSON
     return body if status == 200 else {"statusCode": status, **body}
 
 
+def _is_http_api(event: dict[str, Any]) -> bool:
+    """An HTTP API (v2) proxy event; without its request context it is a direct call."""
+    context = event.get("requestContext")
+    return (
+        event.get("version") == "2.0"
+        and isinstance(context, dict)
+        and isinstance(context.get("http"), dict)
+    )
+
+
 def _http(event: dict[str, Any]) -> dict[str, Any]:
-    if event.get("version") == "2.0":
+    if _is_http_api(event):
         method = event["requestContext"]["http"]["method"]
         path = event.get("rawPath", "/")
     else:

@@ -32,6 +32,7 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
         return folder, metadata
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     client = boto3.client(
@@ -54,6 +55,11 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
                 "must exist: without s3:ListBucket a missing key reads as AccessDenied)",
             }.get(code, str(error))
             raise CuisineflowError(f"s3://{bucket}/{key}: {code or 'error'}; {hint}") from None
+        except BotoCoreError as error:  # no answer at all: the endpoint, the network, DNS
+            raise CuisineflowError(
+                f"s3://{bucket}/{key}: {error}; is CUISINEFLOW_S3_ENDPOINT_URL "
+                f"({endpoint_url or 'AWS'}) reachable from the function?"
+            ) from None
         return body
 
     metadata = _metadata(get(METADATA), uri)
