@@ -91,3 +91,11 @@ def test_by_id_hash_an_empty_split_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"hashing the ids of 2 labelled recipes put none in"):
         split.run(tmp_path)
     assert not (tmp_path / split.SPLIT_DIR).exists()
+
+
+def test_shares_that_sum_to_an_inexact_float_hold_out_the_exact_count(tmp_path: Path) -> None:
+    _write_recipes(tmp_path, ["italian"] * 50 + ["mexican"] * 50)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["split"].update(valid_size=0.1, test_size=0.2)  # 0.1 + 0.2 = 0.30000000000000004
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert split.run(tmp_path) == {"train": 70, "valid": 10, "test": 20}
