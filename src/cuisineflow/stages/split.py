@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from hashlib import blake2b
 from pathlib import Path
@@ -76,18 +77,19 @@ def split_by_id_hash(ids: Sequence[int], params: SplitParams) -> list[np.ndarray
 
 def _stratified(labels: np.ndarray, params: SplitParams) -> list[np.ndarray]:
     rows = np.arange(len(labels))
-    # Rounded: 0.1 + 0.2 is 0.30000000000000004 in floats, and scikit-learn rounds the
-    # held-out count up, holding out 31 of 100 recipes instead of 30.
-    held_out = round(params.valid_size + params.test_size, 12)
+    # Counts, not shares: 0.1 + 0.2 is 0.30000000000000004 in floats and scikit-learn
+    # rounds a share's count up, so 100 recipes lost 31 to valid and test, not 30. Rounded
+    # to 9 places first, then up as scikit-learn does, so exact shares give its counts.
+    held_out = math.ceil(round((params.valid_size + params.test_size) * len(rows), 9))
+    test_count = math.ceil(
+        round(params.test_size / (params.valid_size + params.test_size) * held_out, 9)
+    )
     try:
         train, rest = train_test_split(
             rows, test_size=held_out, stratify=labels, random_state=params.seed
         )
         valid, test = train_test_split(
-            rest,
-            test_size=params.test_size / held_out,
-            stratify=labels[rest],
-            random_state=params.seed,
+            rest, test_size=test_count, stratify=labels[rest], random_state=params.seed
         )
     except ValueError as error:  # too few recipes of a cuisine to put some in every split
         cuisines, sizes = np.unique(labels, return_counts=True)
