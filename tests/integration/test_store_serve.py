@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from botocore.exceptions import ClientError
 
 from cuisineflow.storage.s3server import free_port, s3_client
 from tests.conftest import start_store_server
@@ -30,6 +31,12 @@ def test_serves_the_bucket_then_stops_on_signal(
     client = s3_client(f"http://127.0.0.1:{port}")
     client.put_object(Bucket="served", Key="hello.txt", Body=b"hi")
     assert client.get_object(Bucket="served", Key="hello.txt")["Body"].read() == b"hi"
+    with pytest.raises(ClientError, match="500"):  # moto cannot parse it: a 500, one line
+        client.select_object_content(
+            Bucket="served", Key="hello.txt", Expression="SELEC s.id FROM s3object s",
+            ExpressionType="SQL", InputSerialization={"JSON": {"Type": "LINES"}},
+            OutputSerialization={"JSON": {}},
+        )  # fmt: skip
     process.send_signal(stop_signal)
     assert process.wait(timeout=15) == 0
     assert process.stderr is not None
@@ -37,6 +44,9 @@ def test_serves_the_bucket_then_stops_on_signal(
     assert "export CUISINEFLOW_S3_ENDPOINT_URL=http://127.0.0.1:" in stdout
     assert stderr.strip().endswith("Embedded S3 endpoint stopped.")
     assert "Traceback" not in stderr
+    failed = [line for line in stderr.splitlines() if "a request failed in moto" in line]
+    assert len(failed) == 1
+    assert failed[0].endswith("(the client got a 500): IndexError: list index out of range")
 
 
 @pytest.mark.parametrize(

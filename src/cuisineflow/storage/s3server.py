@@ -6,6 +6,7 @@ them. Durable use goes to AWS S3 or another S3-compatible server.
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import time
@@ -20,6 +21,18 @@ EMBEDDED_ACCESS_KEY = "cuisineflow-embedded"
 EMBEDDED_SECRET_KEY = "cuisineflow-embedded-secret"
 EMBEDDED_REGION = "us-east-1"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's naming rules
+
+
+class _OneLineErrors(logging.Filter):
+    """A request moto fails on (an S3 Select query it cannot parse) reaches the client as a
+    500 with the error; the server's console gets its last line, not the whole traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Error on request"):
+            last = message.strip().splitlines()[-1]
+            record.msg, record.args = "a request failed in moto (the client got a 500): %s", (last,)
+        return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -66,11 +79,12 @@ class EmbeddedS3:
 
     def start(self) -> EmbeddedS3:
         """Start the server, wait until it answers, and create the bucket."""
-        import logging
-
         from moto.server import ThreadedMotoServer
 
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+        served = logging.getLogger("werkzeug")
+        served.setLevel(logging.WARNING)  # not a line per request
+        if not any(isinstance(f, _OneLineErrors) for f in served.filters):
+            served.addFilter(_OneLineErrors())
 
         if self.host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError(f"the embedded S3 endpoint listens on loopback only, not {self.host}")
