@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -106,8 +107,7 @@ def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:
             relation = relation.limit(limit)
         return relation.to_arrow_table()
     except duckdb.CatalogException as error:
-        tables = ", ".join(TABLES)
-        raise DataError(f"DuckDB: {error}\nThe lake's tables are: {tables}") from None
+        raise DataError(_catalog_problem(str(error))) from None
     except duckdb.Error as error:
         raise DataError(f"DuckDB: {error}") from None
     finally:
@@ -181,3 +181,15 @@ def _default_store() -> Store:
     except ProjectError:
         root = Path.cwd()
     return open_store(get_settings(), root)
+
+
+def _catalog_problem(message: str) -> str:
+    """DuckDB's message for an unknown table, with the lake's tables and the likeliest one.
+
+    DuckDB's own "Did you mean" can only suggest its system tables (pg_depend, ...): the
+    lake's tables are registered only when a query names them."""
+    message = re.sub(r'\nDid you mean "[^"]*"\?', "", message)
+    missing = re.search(r"Table with name (\S+) does not exist", message)
+    close = difflib.get_close_matches(missing.group(1).lower(), TABLES, n=1) if missing else []
+    hint = f' Did you mean "{close[0]}"?' if close else ""
+    return f"DuckDB: {message}\nThe lake's tables are: {', '.join(TABLES)}.{hint}"
