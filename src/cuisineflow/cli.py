@@ -567,10 +567,19 @@ def serve(
         raise CuisineflowError("a worker failed to start (above); the server stopped")
 
 
+class LambdaArch(StrEnum):
+    """The architectures Lambda runs."""
+
+    x86_64 = "x86_64"
+    arm64 = "arm64"
+
+
 @lambda_app.command("package")
 def lambda_package(
     output: Annotated[Path, typer.Option(help="Where to write the zip.")] = Path("dist/lambda.zip"),
-    arch: Annotated[str, typer.Option(help="x86_64 or arm64.")] = "x86_64",
+    arch: Annotated[LambdaArch, typer.Option(help="The function's architecture.")] = (
+        LambdaArch.x86_64
+    ),
 ) -> None:
     """Build the Lambda zip for the python3.12 runtime from manylinux wheels.
 
@@ -582,7 +591,7 @@ def lambda_package(
 
     if output.is_dir():
         raise CuisineflowError(f"--output {output} is a folder: give the path of the zip file")
-    size = build(output, arch)
+    size = build(output, arch.value)
     typer.echo(
         f"{output}: {size.zipped / 2**20:.1f} MB zipped, {size.unzipped / 2**20:.1f} MB unzipped "
         "(limits: 50 MB zipped for direct upload, 250 MB unzipped)"
@@ -894,6 +903,13 @@ def predict(
             )
 
 
+class S3SelectInput(StrEnum):
+    """The lake's raw copies S3 Select can read."""
+
+    jsonl = "jsonl"
+    csv = "csv"
+
+
 class QueryEngine(StrEnum):
     """Which engine runs a query."""
 
@@ -912,8 +928,8 @@ def query_command(
     ] = OutputFormat.table,
     limit: Annotated[int | None, typer.Option(min=0, help="At most this many rows.")] = None,
     s3select_input: Annotated[
-        str, typer.Option(help="Raw copy S3 Select reads: jsonl or csv.")
-    ] = "jsonl",
+        S3SelectInput, typer.Option(help="The raw copy S3 Select reads.")
+    ] = S3SelectInput.jsonl,
 ) -> None:
     """SQL over the lake, in place (local or S3 store).
 
@@ -930,9 +946,7 @@ def query_command(
     from cuisineflow.data import query
     from cuisineflow.reports.text import format_table
 
-    if s3select_input not in {"jsonl", "csv"}:
-        raise CuisineflowError(f"--s3select-input must be jsonl or csv, not {s3select_input!r}")
-    table = query(sql, engine=engine.value, limit=limit, s3select_input=s3select_input)
+    table = query(sql, engine=engine.value, limit=limit, s3select_input=s3select_input.value)
     typer.echo(format_table(table, output_format.value), nl=False)
     _warn_if_lake_is_of_other_data()
 
