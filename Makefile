@@ -11,7 +11,7 @@ SOURCE ?= $(CUISINEFLOW_SOURCE)
 .PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-blend bench-curve bench-serve bench-monitor bench-predict
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "  (make run SOURCE=path/to/whats-cooking, or set CUISINEFLOW_SOURCE)"
 
 setup: $(VENV)/.synced ## Create .venv with the locked dependencies (fast when done)
