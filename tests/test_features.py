@@ -12,6 +12,7 @@ from cuisineflow.features import (
     fit_block,
     normalise_ingredient,
     normalise_recipe,
+    singular,
 )
 from cuisineflow.params import FeatureBlockParams
 
@@ -26,10 +27,32 @@ from cuisineflow.params import FeatureBlockParams
         ("low-fat sour cream", "sour cream"),
         ("ground", "ground"),  # only descriptors: kept rather than emptied
         ("berries", "berry"),
+        ("Hellmann\u2019s Mayonnaise", "hellmann mayonnaise"),  # a curly apostrophe
+        ("salt & pepper", "salt and pepper"),
     ],
 )
 def test_normalise_ingredient(raw: str, expected: str) -> None:
     assert normalise_ingredient(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("plural", "expected"),
+    [
+        ("gas", "gas"),  # 3 letters: left alone
+        ("eggs", "egg"),  # 4 letters: singularised
+        ("pies", "pie"),  # -ies of 4 letters is not -y
+        ("fries", "fry"),
+        ("peaches", "peach"),
+        ("radishes", "radish"),
+        ("molasses", "molass"),
+        ("boxes", "box"),
+        ("couscous", "couscous"),
+        ("swiss", "swiss"),
+        ("pastis", "pastis"),
+    ],
+)
+def test_singular(plural: str, expected: str) -> None:
+    assert singular(plural) == expected
 
 
 def test_recipe_order_and_case_do_not_matter() -> None:
@@ -72,6 +95,15 @@ def test_block_matches_scikit_learn_tfidf(analyzer: str) -> None:
     np.testing.assert_allclose(ours.transform(corpus).toarray(), expected.toarray(), rtol=1e-6)
 
 
+def test_plain_tf_matches_scikit_learn() -> None:
+    # "olive" twice in the first recipe: raw counts, not 1 + log, when sublinear_tf is off.
+    corpus = [["olive oil", "garlic", "olive"], ["soy sauce", "garlic"], ["olive oil"]]
+    ours = fit_block(FeatureBlockParams(analyzer="words", min_df=1, sublinear_tf=False), corpus)
+    reference = TfidfVectorizer(analyzer=ANALYZERS["words"], sublinear_tf=False, lowercase=False)
+    expected = reference.fit_transform(corpus).toarray()
+    np.testing.assert_allclose(ours.transform(corpus).toarray(), expected, rtol=1e-6)
+
+
 def test_featurizer_stacks_weighted_blocks_and_ignores_unknown_terms() -> None:
     recipes = [["Olive Oil", "garlic"], ["soy sauce", "ginger"], ["garlic", "ginger"]]
     blocks = [
@@ -80,6 +112,12 @@ def test_featurizer_stacks_weighted_blocks_and_ignores_unknown_terms() -> None:
     ]
     featurizer = Featurizer.fit(blocks, recipes)
     assert featurizer.n_features == 6 + 3
+    assert featurizer.transform([["durian"]]).shape == (1, 9)  # nothing known: still 9 wide
+    # Columns follow each block's sorted terms; the pairs block starts after the words.
+    # words: garlic ginger oil olive sauce soy | pairs: garlic|ginger garlic|olive_oil ginger|soy_sauce
+    row = featurizer.transform([["soy sauce", "ginger"]]).toarray()[0]
+    assert np.flatnonzero(row).tolist() == [1, 4, 5, 8]
+    assert row[8] == pytest.approx(0.5)  # the one pair, its block weighted 0.5
     matrix = featurizer.transform([["garlic", "olive oil"], ["durian"]]).toarray()
     words_part, pairs_part = matrix[:, :6], matrix[:, 6:]
     assert np.linalg.norm(words_part[0]) == pytest.approx(1.0, rel=1e-6)

@@ -12,7 +12,7 @@ import pytest
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.features import Featurizer
 from cuisineflow.models import train
-from cuisineflow.models.artifact import ModelError, load_model, save_model
+from cuisineflow.models.artifact import ModelError, load_model, plain_file_name, save_model
 from cuisineflow.params import FeatureBlockParams, TrainParams, TreesParams
 from tests.conftest import make_recipes
 
@@ -164,6 +164,55 @@ def test_a_link_or_an_unlisted_file_in_an_artifact_is_refused(
     (artifact / "terms-0.txt").symlink_to(secret)  # listed, and its target matches
     with pytest.raises(ModelError, match=r"terms-0.txt is a symbolic link: refusing to load"):
         load_model(artifact)
+
+
+def test_a_linked_model_json_is_refused(artifact: Path, tmp_path: Path) -> None:
+    # The checksums it lists would vouch for whatever folder the link leads to.
+    elsewhere = tmp_path / "elsewhere.json"
+    (artifact / "model.json").rename(elsewhere)
+    (artifact / "model.json").symlink_to(elsewhere)
+    with pytest.raises(ModelError, match=r"model\.json is a symbolic link: refusing to load"):
+        load_model(artifact)
+
+
+def test_tree_arrays_must_be_listed_in_the_checksums(artifact: Path) -> None:
+    spec = json.loads((artifact / "model.json").read_text())
+    assert spec["trees"]  # this artifact has trees
+    del spec["sha256"]["trees-leaf_value.npy"]
+    (artifact / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelError, match=r"trees-leaf_value\.npy not listed in model\.json"):
+        load_model(artifact)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format": "sklearn-pickle"}, r"unknown model format 'sklearn-pickle' version 2"),
+        ({"format_version": 3}, r"unknown model format 'cuisineflow-linear' version 3"),
+        ({"format_version": None}, r"unknown model format 'cuisineflow-linear' version None"),
+    ],
+)
+def test_an_unknown_format_or_version_is_refused(
+    artifact: Path, changes: dict, message: str
+) -> None:
+    spec = json.loads((artifact / "model.json").read_text())
+    (artifact / "model.json").write_text(json.dumps(spec | changes))
+    with pytest.raises(ModelError, match=message):
+        load_model(artifact)
+
+
+@pytest.mark.parametrize(
+    "name", ["", ".", "..", "a/b", "/etc/passwd", "a\\b", "..\\x", "c:x", "C:", "a\0b", 5, None]
+)
+def test_plain_file_name_refuses_anything_but_a_plain_name(name: object) -> None:
+    # Each of these, from a tampered model.json, would name a file outside the folder.
+    with pytest.raises(ModelError, match="is not a file name of a model folder"):
+        plain_file_name(name, "model.json")
+
+
+def test_plain_file_name_keeps_a_plain_name() -> None:
+    assert plain_file_name("terms-0.txt", "model.json") == "terms-0.txt"
+    assert plain_file_name("..hidden", "model.json") == "..hidden"  # dots, but no ".." part
 
 
 def test_partial_artifact_is_refused(artifact: Path) -> None:

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from cuisineflow.monitoring.drift import alerts, compare, js_distance, two_sample_p_value
+from cuisineflow.monitoring.drift import (
+    alerts,
+    compare,
+    js_distance,
+    realized_accuracy_check,
+    two_sample_p_value,
+)
 from cuisineflow.monitoring.profile import build_profile
 from cuisineflow.params import MonitorParams
 from cuisineflow.predict import Predictor
@@ -48,8 +55,44 @@ def test_distances_and_tests_by_hand() -> None:
     # Sparse, and a complete shift: as small as 10,000 draws can show.
     one_bin = np.array([0.0] * 19 + [3500.0])
     moved = np.array([0.0] * 5 + [100.0] + [0.0] * 14)
-    assert two_sample_p_value(one_bin, moved) < 0.001
+    assert two_sample_p_value(one_bin, moved) == 1 / 10_001  # never 0: 1 / (draws + 1)
     assert two_sample_p_value(np.array([3490.0, 10.0]), np.array([60.0, 40.0])) < 0.001
+
+
+def test_degenerate_tables_are_no_evidence() -> None:
+    # Empty cells in both samples are dropped, not divided by (histograms have empty bins).
+    assert two_sample_p_value(np.array([500.0, 500.0, 0.0]), np.array([50.0, 50.0, 0.0])) == 1.0
+    assert two_sample_p_value(np.array([100.0]), np.array([10.0])) == 1.0  # one category
+    assert two_sample_p_value(np.array([50.0, 50.0]), np.array([0.0, 0.0])) == 1.0  # no window
+
+
+def test_chi_square_from_five_expected_per_cell_monte_carlo_below() -> None:
+    # Every cell expected exactly 5 or more: the chi-square tail (statistic 8/15, 1 df).
+    assert two_sample_p_value(np.array([14.0, 6.0]), np.array([16.0, 4.0])) == pytest.approx(
+        stats.chi2.sf(2 * (1 / 15 + 1 / 5), 1)
+    )
+    # Smallest expected 4.5: the exact distribution; this table is its most likely one: p = 1.
+    assert two_sample_p_value(np.array([15.0, 5.0]), np.array([16.0, 4.0])) == 1.0
+
+
+def test_chi_square_degrees_of_freedom_are_categories_less_one() -> None:
+    reference, window = np.array([30.0, 30.0, 40.0]), np.array([20.0, 40.0, 40.0])
+    expected = stats.chi2_contingency(np.vstack([reference, window]), correction=False).pvalue
+    assert two_sample_p_value(reference, window) == pytest.approx(expected)  # 0.180, 2 df
+
+
+def test_monte_carlo_matches_the_exact_hypergeometric_p_value() -> None:
+    # 2x2, window [5, 5] against [90, 10]: the window's second cell is hypergeometric
+    # (110 recipes, 15 in the column, 10 drawn); the statistic exceeds its observed value
+    # exactly when that cell is 5 or more.
+    exact = stats.hypergeom(110, 15, 10).sf(4)  # 0.00407
+    p = two_sample_p_value(np.array([90.0, 10.0]), np.array([5.0, 5.0]))
+    assert p == pytest.approx(exact, abs=0.002)  # 10,000 draws: standard error 0.0006
+    # Both tails, and the reference row's own cells (expected 17.9 and 7.1) in the statistic:
+    # X ~ hypergeom(35, 10, 10), expected 2.86; as extreme as 5: X >= 5 or X = 0.
+    h = stats.hypergeom(35, 10, 10)
+    p = two_sample_p_value(np.array([20.0, 5.0]), np.array([5.0, 5.0]))
+    assert p == pytest.approx(h.sf(4) + h.pmf(0), abs=0.01)  # 0.107; standard error 0.003
 
 
 def test_fresh_samples_raise_no_alarm(setup: tuple[Predictor, dict]) -> None:
@@ -139,10 +182,113 @@ def test_estimated_accuracy_drop_needs_significance() -> None:
     spread_out = {**profile, "confidence_histogram": [0] * 10 + [350] * 10}
     wide = compare(spread_out, window, ["italian"] * 100, spread, PARAMS)
     assert wide["performance"]["checks"][0]["p_value"] > check["p_value"]
+    # Measured on the bin centres 0.525 .. 0.975: variance 0.020625, plus 1/(12 * 20**2)
+    # within a bin.
+    error = np.sqrt(spread.var(ddof=1) / 100 + (0.020625 + 1 / 4800) / 3500)
+    expected = stats.norm.sf((0.99 - spread.mean()) / error)
+    assert wide["performance"]["checks"][0]["p_value"] == pytest.approx(expected)
     # A narrow spread: the same drop is sure.
     narrow = compare(profile, window, ["italian"] * 100, np.array([0.9, 0.968] * 50), PARAMS)
     assert narrow["performance"]["checks"][0]["p_value"] < 1e-10
     assert "estimated_accuracy_drop" in {a["name"] for a in alerts(narrow)}
+    # A significant drop, but under the threshold (0.02 < 0.05): no alert.
+    small = compare(profile, window, ["italian"] * 100, np.array([0.96, 0.98] * 50), PARAMS)
+    (small_check,) = small["performance"]["checks"]
+    assert small_check["value"] == pytest.approx(0.02)
+    assert small_check["p_value"] < PARAMS.alpha
+    assert not small_check["detected"]
+
+
+def test_a_window_of_no_ingredients_and_one_of_two_predictions() -> None:
+    profile = hand_profile({"salt": 0.5}, 3500)
+    report = compare(profile, [["2 oz"]] * 10, ["italian"] * 10, np.full(10, 0.99), PARAMS)
+    oov = report["drift"]["input"]["checks"][0]
+    assert (oov["rate"], oov["p_value"]) == (0.0, 1.0)
+    # Two predictions: their spread is known (one is no spread: see above).
+    two = compare(profile, [["salt"]] * 2, ["italian"] * 2, np.array([0.5, 0.7]), PARAMS)
+    error = np.sqrt(np.var([0.5, 0.7], ddof=1) / 2 + (1 / 4800) / 3500)
+    expected = stats.norm.sf((0.99 - 0.6) / error)
+    assert two["performance"]["checks"][0]["p_value"] == pytest.approx(expected)
+
+
+def test_out_of_vocabulary_rate_and_its_fisher_p_value() -> None:
+    profile = {**hand_profile({"salt": 0.5, "pepper": 0.5}, 3500), "out_of_vocabulary_rate": 0.1}
+    window = [["salt", "durian"]] * 14 + [["salt", "pepper"]] * 36  # 14 of 100 unknown
+    report = compare(profile, window, ["italian"] * 50, np.full(50, 0.99), PARAMS)
+    oov = report["drift"]["input"]["checks"][0]
+    assert oov["rate"] == 0.14
+    assert oov["value"] == pytest.approx(0.04)
+    table = [[14, 86], [3500, 31500]]  # one-sided: 0.124 (two-sided would be 0.181)
+    assert oov["p_value"] == pytest.approx(stats.fisher_exact(table, alternative="greater").pvalue)
+    # A profile without n_ingredients: the reference rate as exact (binomial), one-sided.
+    old = {k: v for k, v in profile.items() if k != "n_ingredients"}
+    report = compare(old, window, ["italian"] * 50, np.full(50, 0.99), PARAMS)
+    expected = stats.binomtest(14, 100, 0.1, alternative="greater").pvalue  # 0.124
+    assert report["drift"]["input"]["checks"][0]["p_value"] == pytest.approx(expected)
+
+
+def test_one_ingredient_window_is_tested_too() -> None:
+    report = compare(hand_profile({"salt": 0.5}, 3500), [["durian"]], ["italian"],
+                     np.array([0.99]), PARAMS)  # fmt: skip
+    # 1 unknown of 1 against 0 of 35,000: Fisher's one-sided p = 1/35,001
+    assert report["drift"]["input"]["checks"][0]["p_value"] == pytest.approx(1 / 35_001)
+
+
+def test_report_names_flags_shares_and_largest_changes() -> None:
+    profile = hand_profile({"sugar": 0.16, "golden raisin": 0.006, "salt": 0.5}, 3500)
+    window = (
+        [["sugar", "golden raisin"]] * 5 + [["sugar", "salt"]] * 20 + [["salt"]] * 30
+        + [["flour"]] * 45
+    )  # fmt: skip
+    report = compare(profile, window, ["italian"] * 100, np.full(100, 0.9), PARAMS)
+    assert report["n_predictions"] == 100
+    assert report["estimated_accuracy"] == pytest.approx(0.9)
+    assert report["reference_accuracy_estimate"] == 0.99
+    names = [c["name"] for group in report["drift"].values() for c in group["checks"]]
+    assert names == ["out_of_vocabulary_rate_increase", "common_ingredient_shift",
+                     "ingredients_per_recipe", "cuisine_mix", "confidence"]  # fmt: skip
+    # flour is unknown and the recipes are short; the shift alone is within chance
+    assert [c["detected"] for c in report["drift"]["input"]["checks"]] == [True, False, True]
+    assert report["drift"]["input"]["detected"] is True
+    assert report["drift"]["prediction"]["detected"] is False
+    assert report["drift"]["confidence"]["detected"] is True  # 0.9 against 0.95 to 1
+    assert report["drift"]["prediction"]["checks"][0]["reference"] == {"italian": 1.0}
+    assert report["drift"]["prediction"]["checks"][0]["window"] == {"italian": 1.0}
+    assert report["drift"]["input"]["checks"][1]["largest_changes"] == [
+        {"ingredient": "sugar", "reference": 0.16, "window": 0.25},
+        {"ingredient": "golden raisin", "reference": 0.006, "window": 0.05},
+        {"ingredient": "salt", "reference": 0.5, "window": 0.5},
+    ]
+
+
+def test_ingredient_shift_reports_the_smallest_p_value_and_caps_it_at_one() -> None:
+    profile = hand_profile({"sugar": 0.16, "salt": 0.5}, 3500)
+    window = [["sugar", "salt"]] * 30 + [["salt"]] * 30 + [["flour"]] * 40
+    shift = compare(profile, window, ["italian"] * 100, np.full(100, 0.99), PARAMS)
+    check = shift["drift"]["input"]["checks"][1]  # sugar +0.14 and salt +0.10: both large
+    assert check["ingredient"] == "sugar"
+    assert check["p_value"] == pytest.approx(2 * stats.fisher_exact([[30, 70], [560, 2940]]).pvalue)
+    same = hand_profile({"sugar": 0.2, "salt": 0.5}, 3500)
+    window = [["sugar", "salt"]] * 20 + [["salt"]] * 30 + [["flour"]] * 50
+    check = compare(same, window, ["italian"] * 100, np.full(100, 0.99), PARAMS)
+    assert check["drift"]["input"]["checks"][1]["p_value"] == 1.0  # Bonferroni, capped
+
+
+def test_edge_windows() -> None:
+    profile = hand_profile({"salt": 0.5}, 3500)
+    with pytest.raises(ValueError, match="empty window"):
+        compare(profile, [], [], np.array([]), PARAMS)
+    # A reference of no ingredients: no shift, and none to name.
+    empty = {**profile, "ingredient_share": {}, "vocabulary": []}
+    shift = compare(empty, [["salt"]] * 10, ["italian"] * 10, np.full(10, 0.99), PARAMS)
+    assert shift["drift"]["input"]["checks"][1] == {
+        "name": "common_ingredient_shift", "value": 0.0, "p_value": 1.0, "threshold": 0.05,
+        "detected": False, "ingredient": None, "largest_changes": [],
+    }  # fmt: skip
+    # Six ingredients changed: the five largest are named.
+    six = hand_profile({f"spice {i}": 0.1 for i in range(6)}, 3500)
+    shift = compare(six, [["salt"]] * 10, ["italian"] * 10, np.full(10, 0.99), PARAMS)
+    assert len(shift["drift"]["input"]["checks"][1]["largest_changes"]) == 5
 
 
 def labelled_window(
@@ -181,6 +327,14 @@ def test_realized_accuracy_alerts_only_on_clear_evidence(setup: tuple[Predictor,
     assert many["realized_accuracy"] == pytest.approx(0.6)
     (alert,) = [a for a in many["alerts"] if a["name"] == "realized_accuracy"]
     assert alert["p_value"] < 1e-6
+
+
+def test_realized_accuracy_is_one_sided() -> None:
+    # Only a drop below the floor is evidence: the lower tail alone.
+    check = realized_accuracy_check(2 / 3, 300, PARAMS)
+    assert check["value"] == 0.666667
+    expected = stats.binomtest(200, 300, 0.75, alternative="less").pvalue
+    assert check["p_value"] == pytest.approx(expected)
 
 
 def test_realized_macro_f1_counts_cuisines_predicted_but_not_labelled(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,16 +20,24 @@ from cuisineflow.stages.validate import VALIDATED_DIR
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def _write_recipes(root: Path, cuisines: list[str], method: str = "stratified") -> None:
-    """params.yaml with the given split method, and validated recipes with ids 0, 1, ..."""
+def _write_recipes(
+    root: Path,
+    cuisines: Sequence[str | None],
+    method: str = "stratified",
+    ids: list[int] | None = None,
+) -> None:
+    """params.yaml with the given split method, and validated recipes with these ids
+    (0, 1, ... unless given); a cuisine of None is an unlabelled recipe."""
     params = yaml.safe_load((PROJECT / "params.yaml").read_text())
     params["split"]["method"] = method
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+    ids = list(range(len(cuisines))) if ids is None else ids
     recipes = pa.table(
         {
-            "id": list(range(len(cuisines))),
+            "id": ids,
             "cuisine": cuisines,
-            "ingredients": [[f"ingredient {i}", "salt"] for i in range(len(cuisines))],
+            "ingredients": [[f"ingredient {i}", "salt"] for i in ids],
+            "n_ingredients": [2] * len(ids),
         }
     )
     (root / VALIDATED_DIR).mkdir(parents=True, exist_ok=True)
@@ -46,6 +57,45 @@ def test_a_cuisine_too_rare_to_stratify_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"cannot stratify 80 labelled recipes.*'greek': 1"):
         split.run(tmp_path)
     assert not (tmp_path / split.SPLIT_DIR).exists()
+    # The three rarest, rarest first.
+    _write_recipes(tmp_path, ["italian"] * 40 + ["mexican"] * 39 + ["greek"] + ["thai"] * 2)
+    rarest = r"the rarest cuisines have \{'greek': 1, 'thai': 2, 'mexican': 39\} recipes"
+    with pytest.raises(DataError, match=rarest):
+        split.run(tmp_path)
+
+
+def test_labelled_recipes_are_split_stratified_by_the_params(tmp_path: Path) -> None:
+    cuisines = ["italian"] * 50 + ["mexican"] * 30 + ["greek"] * 20 + [None] * 5
+    # Written in reverse id order: the splits are sorted by id all the same.
+    _write_recipes(tmp_path, cuisines, ids=list(range(len(cuisines)))[::-1])
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["split"].update(valid_size=0.2, test_size=0.2)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    counts = split.run(tmp_path)
+    # 100 labelled (the 5 unlabelled left out): 40% held out, half of it test.
+    assert counts == {"train": 60, "valid": 20, "test": 20}
+    assert json.loads((tmp_path / "metrics" / "split.json").read_text()) == counts
+    parts = {n: pq.read_table(tmp_path / split.SPLIT_DIR / f"{n}.parquet") for n in split.SPLITS}
+    assert {n: Counter(p["cuisine"].to_pylist()) for n, p in parts.items()} == {
+        "train": {"italian": 30, "mexican": 18, "greek": 12},
+        "valid": {"italian": 10, "mexican": 6, "greek": 4},
+        "test": {"italian": 10, "mexican": 6, "greek": 4},
+    }
+    ids = [set(p["id"].to_pylist()) for p in parts.values()]
+    assert set.union(*ids) == set(range(5, 105))
+    assert sum(map(len, ids)) == 100  # disjoint
+    for part in parts.values():
+        assert part.column_names == ["id", "cuisine", "ingredients"]
+        assert part["id"].to_pylist() == sorted(part["id"].to_pylist())
+    # The same data and seed: the same split.
+    split.run(tmp_path)
+    for name, part in parts.items():
+        assert pq.read_table(tmp_path / split.SPLIT_DIR / f"{name}.parquet").equals(part)
+    # read_splits joins the named splits in the order named.
+    joined = split.read_splits(tmp_path, ["test", "train"])
+    assert joined["id"].to_pylist() == (
+        parts["test"]["id"].to_pylist() + parts["train"]["id"].to_pylist()
+    )
 
 
 def test_by_id_hash_no_recipe_changes_split_when_recipes_are_added(tmp_path: Path) -> None:

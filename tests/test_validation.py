@@ -13,11 +13,13 @@ from cuisineflow.data.validation import (
     REJECT_RULES,
     InvalidJson,
     RawRecord,
+    ValidationResult,
     validate_records,
 )
 from cuisineflow.errors import DataError
 from cuisineflow.features import stored_ingredient
 from cuisineflow.params import ValidateParams
+from cuisineflow.schemas import INT64_MAX, INT64_MIN
 from tests.conftest import PROJECT
 
 GOOD = {"id": 1, "cuisine": "greek", "ingredients": ["feta cheese", "olive oil", "oregano"]}
@@ -65,6 +67,65 @@ def test_every_rule_fires_once_and_counts_add_up() -> None:
         "record": BAD["unknown_cuisine"],
     }
     assert result.rejected[0]["record"] == '{"id": 2, "ingredients": ['
+
+
+def test_values_of_the_wrong_type_are_quarantined_not_a_crash() -> None:
+    values = [
+        {"id": True, "ingredients": ["salt"]},  # a bool is an int in Python, not an id
+        {"id": 2, "cuisine": 5, "ingredients": ["salt"]},
+    ]
+    result = validate_records(records(values), ValidateParams())
+    assert [row["reason"] for row in result.rejected] == ["id_not_integer", "unknown_cuisine"]
+
+
+def test_the_int64_limits_themselves_are_in_range() -> None:
+    values = [
+        {"id": INT64_MAX, "ingredients": ["salt"]},
+        {"id": INT64_MIN, "ingredients": ["pepper"]},
+        {"id": INT64_MAX + 1, "ingredients": ["salt"]},
+        {"id": INT64_MIN - 1, "ingredients": ["salt"]},
+    ]
+    result = validate_records(records(values), ValidateParams())
+    assert [row["id"] for row in result.valid] == [INT64_MAX, INT64_MIN]
+    assert [row["reason"] for row in result.rejected] == ["id_out_of_range"] * 2
+
+
+def test_exactly_max_ingredients_is_kept() -> None:
+    values = [
+        {"id": 1, "ingredients": ["a", "b", "c"]},
+        {"id": 2, "ingredients": ["a", "b", "c", "d"]},
+    ]
+    result = validate_records(records(values), ValidateParams(max_ingredients=3))
+    assert [row["id"] for row in result.valid] == [1]
+    assert [row["reason"] for row in result.rejected] == ["too_many_ingredients"]
+
+
+def test_any_forbidden_character_and_unprintable_text_are_refused() -> None:
+    values = [
+        {"id": 1, "ingredients": ["salt;pepper"]},  # the second of two forbidden characters
+        {"id": 2, "ingredients": ["salt\x07"]},  # a control character
+    ]
+    result = validate_records(records(values), ValidateParams(forbidden_characters="|;"))
+    assert [row["reason"] for row in result.rejected] == ["forbidden_character"] * 2
+
+
+def test_where_names_the_record_as_a_person_counts() -> None:
+    # Positions are 0-based in a JSON array, line numbers (already 1-based) in JSON Lines.
+    assert RawRecord("a.json", "train", 0, {}).where == "record 1"
+    assert RawRecord("a.jsonl", "train", 3, {}, in_lines=True).where == "line 3"
+
+
+def test_metrics_of_an_empty_and_a_mixed_run() -> None:
+    assert ValidationResult().rejected_fraction == 0.0  # no records: nothing quarantined
+    values = [
+        {"id": 1, "ingredients": ["salt"]},
+        {"id": 1, "ingredients": ["salt"]},  # a duplicate id
+        {"id": 2, "ingredients": ["oil"]},
+    ]
+    metrics = validate_records(records(values), ValidateParams()).metrics()
+    assert (metrics["records"], metrics["valid"], metrics["rejected"]) == (3, 2, 1)
+    assert metrics["rejected_fraction"] == 0.333333  # rounded to 6 places
+    assert metrics["rejected_by_rule"]["duplicate_id"] == 1
 
 
 def test_duplicates_can_be_kept() -> None:
