@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ import yaml
 
 from cuisineflow.errors import DataError
 from cuisineflow.params import SplitParams
+from cuisineflow.schemas import CUISINES
 from cuisineflow.stages import split
 from cuisineflow.stages.validate import VALIDATED_DIR
 
@@ -129,11 +131,25 @@ def test_by_id_hash_shares_follow_the_sizes_and_the_seed() -> None:
     assert 150 < len(set(test) & set(other)) < 260  # independent draws: about 10% of 2,017
 
 
-def test_by_id_hash_a_rare_cuisine_does_not_stop_the_split(tmp_path: Path) -> None:
+def test_by_id_hash_a_rare_cuisine_stops_the_split_only_when_train_lacks_it(
+    tmp_path: Path,
+) -> None:
     _write_recipes(tmp_path, ["italian"] * 40 + ["mexican"] * 39 + ["greek"], method="id_hash")
-    counts = split.run(tmp_path)
+    counts = split.run(tmp_path)  # the one greek recipe, id 79, hashes into train
     assert sum(counts.values()) == 80
-    assert min(counts.values()) > 0
+    assert "greek" in split.read_splits(tmp_path, ["train"])["cuisine"].to_pylist()
+    # Id 78 hashes into valid or test: the model could never learn greek.
+    _write_recipes(tmp_path, ["italian"] * 40 + ["mexican"] * 38 + ["greek", "mexican"],
+                   method="id_hash")  # fmt: skip
+    with pytest.raises(DataError, match=r"put no recipe of \{'greek': 1\} .* in train"):
+        split.run(tmp_path)
+    assert split.read_splits(tmp_path)["cuisine"].to_pylist().count("greek") == 1  # as it was
+
+
+def test_no_labelled_recipe_is_named(tmp_path: Path) -> None:
+    _write_recipes(tmp_path, [None, None])
+    with pytest.raises(DataError, match="split: no validated recipe has a cuisine"):
+        split.run(tmp_path)
 
 
 def test_by_id_hash_an_empty_split_is_named(tmp_path: Path) -> None:
@@ -149,3 +165,14 @@ def test_shares_that_sum_to_an_inexact_float_hold_out_the_exact_count(tmp_path: 
     params["split"].update(valid_size=0.1, test_size=0.2)  # 0.1 + 0.2 = 0.30000000000000004
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     assert split.run(tmp_path) == {"train": 70, "valid": 10, "test": 20}
+
+
+def test_the_default_split_is_pinned(tmp_path: Path) -> None:
+    # Published scores are of this draw: a change to how the default split draws shows
+    # here first. 960 recipes of the 20 cuisines, 10 to 86 each.
+    cuisines = [c for i, c in enumerate(CUISINES) for _ in range(10 + 4 * i)]
+    _write_recipes(tmp_path, cuisines)
+    assert split.run(tmp_path) == {"train": 768, "valid": 96, "test": 96}
+    test_ids = split.read_splits(tmp_path, ["test"])["id"].to_pylist()
+    digest = hashlib.sha256(",".join(map(str, test_ids)).encode()).hexdigest()
+    assert digest == "fa3b4de60da5da193ea85c6f97e7645544d055e1618562ef96b9f02e596734f1"

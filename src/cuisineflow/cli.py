@@ -254,7 +254,8 @@ def lake() -> None:
 
 @app.command("split")
 def split() -> None:
-    """DVC stage: stratified train / valid / test split of the labelled recipes (split:)."""
+    """DVC stage: train / valid / test split of the labelled recipes, stratified by cuisine
+    or by a hash of each id (split:)."""
     from cuisineflow.stages import split as stage
     from cuisineflow.storage.dvc import DvcRepo
 

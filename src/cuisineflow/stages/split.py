@@ -32,10 +32,14 @@ def run(root: Path) -> dict[str, int]:
     params = load_params(root / "params.yaml").split
     recipes = pq.read_table(root / VALIDATED_DIR / "recipes.parquet")
     labelled = recipes.filter(pc.is_valid(recipes["cuisine"])).sort_by("id")
+    if labelled.num_rows == 0:
+        raise DataError("split: no validated recipe has a cuisine: there is nothing to split")
+    labels = np.asarray(labelled["cuisine"].to_pylist())
     if params.method == "id_hash":
         parts = split_by_id_hash(labelled["id"].to_pylist(), params)
+        _refuse_unlearnable_cuisines(labels, parts[0])
     else:
-        parts = _stratified(np.asarray(labelled["cuisine"].to_pylist()), params)
+        parts = _stratified(labels, params)
     counts = {}
     with staged_folder(root / SPLIT_DIR) as folder:
         for name, indices in zip(SPLITS, parts, strict=True):
@@ -68,11 +72,25 @@ def split_by_id_hash(ids: Sequence[int], params: SplitParams) -> list[np.ndarray
     parts = [np.flatnonzero(~test & ~valid), np.flatnonzero(valid), np.flatnonzero(test)]
     for name, rows in zip(SPLITS, parts, strict=True):
         if len(rows) == 0:
+            change = "lower valid_size and test_size" if name == "train" else f"raise {name}_size"
             raise DataError(
                 f"split: hashing the ids of {len(ids)} labelled recipes put none in {name}: "
-                "add recipes or raise split sizes"
+                f"add recipes or {change}"
             )
     return parts
+
+
+def _refuse_unlearnable_cuisines(labels: np.ndarray, train: np.ndarray) -> None:
+    """A cuisine with no recipe in train is one the model cannot learn, and `evaluate`
+    could not score it: stop here, naming it, rather than a stage later."""
+    missing = sorted(set(labels) - set(labels[train]))
+    if missing:
+        counts = {str(c): int((labels == c).sum()) for c in missing}
+        raise DataError(
+            f"split: hashing the ids put no recipe of {counts} (recipes each) in train, so "
+            "the model could not learn them: add recipes of them, or use split.method: "
+            "stratified"
+        )
 
 
 def _stratified(labels: np.ndarray, params: SplitParams) -> list[np.ndarray]:
