@@ -152,6 +152,7 @@ def test_sql_over_the_lake(store: Store) -> None:
             "The lake's tables are: recipes, recipe_ingredients, ingredients.$",
         ),
         # DuckDB would suggest a system table (pg_depend); the lake's own is likelier.
+        ("SELECT lenght(id) FROM recipes", 'Did you mean "length"'),  # its own hint stays
         (
             "SELECT * FROM recipe",
             'exist!\nThe lake\'s tables are: .*\\. Did you mean "recipes"\\?$',

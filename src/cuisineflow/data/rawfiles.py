@@ -80,10 +80,10 @@ def json_payload(path: Path) -> bytes:
 
 def parse_recipes(payload: bytes, name: str) -> list[RawRecipe]:
     """Recipes from a JSON array or JSON Lines payload; a DataError names each bad record."""
-    return parse_records(payload, name, RawRecipe)
+    return _parse_records(payload, name, RawRecipe)
 
 
-def parse_records(payload: bytes, name: str, schema: type[Record]) -> list[Record]:
+def _parse_records(payload: bytes, name: str, schema: type[Record]) -> list[Record]:
     """Records of a schema from a JSON array or JSON Lines payload; a DataError names each
     bad record."""
     text_start = payload.lstrip()[:1]
@@ -112,7 +112,7 @@ def read_raw_file(path: Path) -> list[RawRecipe]:
 def read_label_file(path: Path) -> list[Label]:
     """Parse and schema-check a file of labels: {id, cuisine} records, as Kaggle's recipes
     are or bare (zip, JSON array or JSON Lines)."""
-    labels = parse_records(json_payload(path), path.name, Label)
+    labels = _parse_records(json_payload(path), path.name, Label)
     if not labels:
         raise DataError(f"{path.name}: holds no labels")
     return labels

@@ -188,8 +188,10 @@ def _catalog_problem(message: str) -> str:
 
     DuckDB's own "Did you mean" can only suggest its system tables (pg_depend, ...): the
     lake's tables are registered only when a query names them."""
-    message = re.sub(r'\nDid you mean "[^"]*"\?', "", message)
     missing = re.search(r"Table with name (\S+) does not exist", message)
-    close = difflib.get_close_matches(missing.group(1).lower(), TABLES, n=1) if missing else []
+    if missing is None:  # a function or column: DuckDB's own suggestion is the right one
+        return f"DuckDB: {message}"
+    message = re.sub(r'\nDid you mean "[^"]*"\?', "", message)
+    close = difflib.get_close_matches(missing.group(1).lower(), TABLES, n=1)
     hint = f' Did you mean "{close[0]}"?' if close else ""
     return f"DuckDB: {message}\nThe lake's tables are: {', '.join(TABLES)}.{hint}"
