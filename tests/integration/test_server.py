@@ -166,6 +166,8 @@ def test_a_bad_single_recipe_gets_only_its_own_problems(
          "Content-Encoding gzip is not accepted: send the JSON uncompressed"),
         (b'{"ingredients": ["salt"]}', {**JSON, "content-encoding": "br"}, 415,
          "Content-Encoding br is not accepted: send the JSON uncompressed"),
+        (b"[1, 2]", {**JSON, "content-encoding": "gzip"}, 415,  # JSON, but not a request
+         "Content-Encoding gzip is not accepted: send the JSON uncompressed"),
         (b"[1, 2]", JSON, 422,
          'should be a JSON object: {"recipes": [...]} or {"ingredients": [...]}'),
     ],

@@ -130,11 +130,22 @@ class ObserveMiddleware:
             too_large = body is None
         else:
             too_large = not length.isdigit() or int(length) > MAX_BODY_BYTES
+        # Refused before routing: no route reads a body the server cannot read.
+        encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
         if too_large:
-            problem = {"field": "body", "message": f"larger than {MAX_BODY_BYTES} bytes"}
-            await JSONResponse({"detail": [problem]}, status_code=413)(scope, receive, send_with_id)
+            refused = _body_problem(413, f"larger than {MAX_BODY_BYTES} bytes")
+        elif encoding not in ("", "identity"):
+            # A compressed body, or one declared so though its bytes parse: not what the
+            # client meant to send either way.
+            refused = _body_problem(
+                415, f"Content-Encoding {encoding} is not accepted: send the JSON uncompressed"
+            )
         else:
+            refused = None
+        if refused is None:
             await self.app(scope, receive, send_with_id)
+        else:
+            await refused(scope, receive, send_with_id)
         path = _route_path(scope)
         self.metrics.requests.labels(path, str(status["code"])).inc()
         self.metrics.latency.labels(path).observe(time.perf_counter() - started)
@@ -184,17 +195,6 @@ async def _read_limited(receive: Receive) -> tuple[bytes | None, Receive]:
 
 def _body_problem(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": [{"field": "body", "message": message}]}, status_code=status)
-
-
-def _encoded_body_problem(request: Request) -> JSONResponse | None:
-    """415 for a body declared compressed: the server reads only plain JSON, and a body
-    that parses anyway under such a header is not what the client meant to send."""
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    return _body_problem(
-        415, f"Content-Encoding {encoding} is not accepted: send the JSON uncompressed"
-    )
 
 
 def _errors(error: RequestValidationError) -> list[dict[str, Any]]:
@@ -285,16 +285,12 @@ def create_app(
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400 and request.url.path == "/v1/predict":  # FastAPI's own
             # "There was an error parsing the body": bytes that do not decode as JSON.
-            return _encoded_body_problem(request) or _body_problem(
-                422, "not parsable as JSON (not UTF-8, or nested too deeply)"
-            )
+            return _body_problem(422, "not parsable as JSON (not UTF-8, or nested too deeply)")
         return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
 
     @app.post("/v1/predict", response_class=Response, responses={200: {"model": PredictResponse}})
     async def predict(payload: PredictRequest | RecipeIn, request: Request) -> Response:
         """Predict the cuisine of each recipe: {"recipes": [...]} or one {"ingredients": [...]}."""
-        if (refused := _encoded_body_problem(request)) is not None:
-            return refused
         started = time.perf_counter()
         recipes = payload.recipes if isinstance(payload, PredictRequest) else [payload]
         loaded = holder.current
