@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from cuisineflow.aws_lambda import handler as lambda_handler
@@ -211,6 +212,7 @@ def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(
     monkeypatch.setattr(lambda_handler, "_MODEL", None)
     with caplog.at_level("WARNING"):
         lambda_handler.handler({"ingredients": ["salt"]}, None)
+        lambda_handler.handler({"ingredients": ["basil"]}, None)  # warm: no second warning
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1
     assert warnings[0].startswith(f"{exported} is no registry version: predictions are logged as")
@@ -218,7 +220,7 @@ def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(
 
 
 def test_a_missing_model_is_named_at_cold_start(
-    model_on_s3: str, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+    model_on_s3: str, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     bucket = s3_endpoint.bucket
     monkeypatch.setenv("CUISINEFLOW_MODEL_URI", model_on_s3.replace("/cuisine/1", "/cuisine/9"))
@@ -236,6 +238,16 @@ def test_a_missing_model_is_named_at_cold_start(
         CuisineflowError,
         match=rf"Could not connect .*; is CUISINEFLOW_S3_ENDPOINT_URL \({dead}\) reachable",
     ):
+        lambda_handler.handler({"ingredients": ["salt"]}, None)
+    # No credentials anywhere (no variables, files or metadata endpoint): named as such.
+    monkeypatch.setenv("CUISINEFLOW_S3_ENDPOINT_URL", s3_endpoint.url)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+        monkeypatch.setenv(name, str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it keeps the credentials it found
+    with pytest.raises(CuisineflowError, match=r"json: no AWS credentials; give the function a"):
         lambda_handler.handler({"ingredients": ["salt"]}, None)
 
 

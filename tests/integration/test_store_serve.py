@@ -46,7 +46,7 @@ def test_serves_the_bucket_then_stops_on_signal(
     assert "Traceback" not in stderr
     failed = [line for line in stderr.splitlines() if "a request failed in moto" in line]
     assert len(failed) == 1
-    assert failed[0].endswith("(the client got a 500): IndexError: list index out of range")
+    assert "(the client got a 500): " in failed[0]  # then moto's own error, one line
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,8 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
             _verify(folder, metadata)
         return folder, metadata
     import boto3
+    from botocore import exceptions as boto_errors
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
 
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     client = boto3.client(
@@ -55,10 +55,15 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
                 "must exist: without s3:ListBucket a missing key reads as AccessDenied)",
             }.get(code, str(error))
             raise CuisineflowError(f"s3://{bucket}/{key}: {code or 'error'}; {hint}") from None
-        except BotoCoreError as error:  # no answer at all: the endpoint, the network, DNS
+        except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as error:  # no answer
+            where = f"CUISINEFLOW_S3_ENDPOINT_URL ({endpoint_url})" if endpoint_url else "S3"
             raise CuisineflowError(
-                f"s3://{bucket}/{key}: {error}; is CUISINEFLOW_S3_ENDPOINT_URL "
-                f"({endpoint_url or 'AWS'}) reachable from the function?"
+                f"s3://{bucket}/{key}: {error}; is {where} reachable from the function?"
+            ) from None
+        except boto_errors.NoCredentialsError:
+            raise CuisineflowError(
+                f"s3://{bucket}/{key}: no AWS credentials; give the function a role (or set "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
             ) from None
         return body
 
