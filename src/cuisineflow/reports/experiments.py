@@ -83,10 +83,3 @@ def workspace_run(rows: list[dict[str, Any]]) -> str | None:
         return None
     same = (r["experiment"] for r in rows if r is not workspace and run_of(r) == run_of(workspace))
     return next(same, None)
-
-
-def distinct_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows less the workspace where it holds another row's run."""
-    if workspace_run(rows) is None:
-        return rows
-    return [row for row in rows if row["experiment"] != "workspace"]

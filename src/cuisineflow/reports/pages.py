@@ -13,7 +13,7 @@ from cuisineflow.models.metrics import TOP_K_ACCURACY
 from cuisineflow.monitoring.profile import most_common
 from cuisineflow.monitoring.report import window_text
 from cuisineflow.reports import plots
-from cuisineflow.reports.experiments import distinct_runs, workspace_run
+from cuisineflow.reports.experiments import workspace_run
 from cuisineflow.reports.html import Lines, Section, page
 
 
@@ -334,8 +334,9 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
     """The DVC experiments' test metrics, then their params; their accuracies compared with
     the test split's error, which decides whether two runs differ at all."""
     metric_keys = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibration_error")
-    scored = [r for r in distinct_runs(rows) if r.get("accuracy") is not None]
-    held = workspace_run(rows)
+    held = workspace_run(rows)  # then the workspace is that row's run, not one of its own
+    runs = [r for r in rows if not (held and r["experiment"] == "workspace")]
+    scored = [r for r in runs if r.get("accuracy") is not None]
     table = []
     for row in rows:
         low, high = row.get("accuracy_ci_low"), row.get("accuracy_ci_high")
