@@ -114,3 +114,10 @@ def test_a_folder_as_output_is_refused_before_building(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert f"--output {tmp_path} is a folder" in refused.stderr
     assert list(tmp_path.iterdir()) == []  # nothing built, nothing left behind
+
+
+def test_the_cli_offers_the_architectures_the_package_builds() -> None:
+    from cuisineflow.aws_lambda.package import PLATFORMS
+    from cuisineflow.cli import LambdaArch
+
+    assert {arch.value for arch in LambdaArch} == set(PLATFORMS)
