@@ -160,6 +160,9 @@ def test_experiments_page_compares_runs_with_their_intervals() -> None:
         "split alone cannot confirm: 1 of the other 1."
     )
     assert "<td>workspace (= c-2)</td>" in held
+    assert "3 runs" not in held
+    assert "2 runs (<code>dvc exp show</code>)" in held
+    assert "metrics are not recorded when" not in held  # every run has its accuracy
     changed = pages.experiments_page([row("workspace", 0.8170, 0.803), rows[0], c_2])
     assert "2 of the other 2" in _lead(changed)  # a workspace of its own is a run
 

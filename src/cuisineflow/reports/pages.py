@@ -378,14 +378,14 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
                 )
             )
         )
-    if len(scored) < len(rows):
+    if len(scored) < len(runs):
         sections[0].text(
             "A run's metrics are not recorded when its commit holds no metrics/evaluate.json: "
             "commit what `make run` wrote (README, Experiments)."
         )
     return page(
         "cuisineflow: experiments",
-        f"{len(rows)} runs (`dvc exp show`): test metrics, then the params they ran with",
+        f"{len(runs)} runs (`dvc exp show`): test metrics, then the params they ran with",
         sections,
         lead=lead,
     )
