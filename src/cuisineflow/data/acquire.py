@@ -124,19 +124,21 @@ def download_from_kaggle(source: str, folder: Path) -> Path:
         f"download train.json.zip and test.json.zip by hand from {KAGGLE_PAGE} "
         "(after accepting the competition rules), then run `cuisineflow data import FOLDER`"
     )
-    has_credentials = (Path.home() / ".kaggle" / "kaggle.json").exists() or (
-        "KAGGLE_USERNAME" in os.environ and "KAGGLE_KEY" in os.environ
-    )
     kaggle = shutil.which("kaggle")
-    if kaggle is None or not has_credentials:
-        missing = "the `kaggle` command" if kaggle is None else "Kaggle API credentials"
+    if kaggle is None:
         raise DataError(
-            f"cannot fetch {source}: {missing} not found. Either install and set it up, or {manual}"
+            f"cannot fetch {source}: the `kaggle` command is not installed. Either install it "
+            f"(pip install kaggle) and set up its API credentials, or {manual}"
         )
+    # Credentials are the CLI's to find (~/.kaggle, ~/.config/kaggle, KAGGLE_* variables,
+    # and more with each release): it is asked, and its answer relayed.
     command = [kaggle, "competitions", "download", "-c", "whats-cooking", "-p", str(folder)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise DataError(f"the Kaggle download failed: {result.stderr.strip()}. Or {manual}")
+        # Some failures, a rejected key among them, are printed to stdout.
+        said = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+        reason = " / ".join(said[-3:]) or f"`kaggle` exited {result.returncode}, saying nothing"
+        raise DataError(f"the Kaggle download failed: {reason}. Or {manual}")
     # The competition arrives as one zip holding the two zipped files.
     for bundle in folder.glob("whats-cooking*.zip"):
         shutil.unpack_archive(bundle, folder)
