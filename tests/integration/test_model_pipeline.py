@@ -257,13 +257,15 @@ def test_exploration_notebook_runs_headless(project: Path) -> None:
     from nbclient import NotebookClient
 
     notebook = nbformat.read(PROJECT / "notebooks" / "exploration.ipynb", as_version=4)
-    NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(project)}}
-    ).execute()
+    # Jupyter starts the kernel in the notebook's own folder.
+    (project / "notebooks").mkdir(exist_ok=True)
+    where = {"metadata": {"path": str(project / "notebooks")}}
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources=where).execute()
     outputs = [
         o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
     ]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert "image/png" in outputs[0]["data"]  # the plot is drawn, not "<Figure size ...>"
     answer = outputs[-1]["data"]["text/plain"]
     assert "('chinese'" in answer
     assert "('mexican'" in answer

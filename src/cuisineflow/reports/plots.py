@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only, no display
+if "ipykernel" not in sys.modules:  # a notebook keeps its inline backend, to show the plots
+    matplotlib.use("Agg")  # elsewhere files only, never a window
 
 import matplotlib.pyplot as plt
 import numpy as np
