@@ -134,16 +134,23 @@ def hand_profile(shares: dict[str, float], n: int) -> dict:
     }
 
 
-def test_ingredient_shift_needs_one_ingredient_both_large_and_significant() -> None:
-    """Sugar moved a lot but within chance; golden raisin moved significantly but little.
-
-    Taking the largest change from one and the smallest p-value from the other alerted.
-    """
+def sugar_window() -> tuple[dict, list[list[str]]]:
+    """A reference, and 100 recipes in which sugar moved a lot (0.16 to 0.25) but within
+    chance, and golden raisin significantly (0.006 to 0.05) but little."""
     profile = hand_profile({"sugar": 0.16, "golden raisin": 0.006, "salt": 0.5}, 3500)
     window = (
         [["sugar", "golden raisin"]] * 5 + [["sugar", "salt"]] * 20 + [["salt"]] * 30
         + [["flour"]] * 45
     )  # fmt: skip
+    return profile, window
+
+
+def test_ingredient_shift_needs_one_ingredient_both_large_and_significant() -> None:
+    """Sugar moved a lot but within chance; golden raisin moved significantly but little.
+
+    Taking the largest change from one and the smallest p-value from the other alerted.
+    """
+    profile, window = sugar_window()
     report = compare(profile, window, ["italian"] * 100, np.full(100, 0.99), PARAMS)
     shift = report["drift"]["input"]["checks"][1]
     assert shift["name"] == "common_ingredient_shift"
@@ -235,11 +242,7 @@ def test_one_ingredient_window_is_tested_too() -> None:
 
 
 def test_report_names_flags_shares_and_largest_changes() -> None:
-    profile = hand_profile({"sugar": 0.16, "golden raisin": 0.006, "salt": 0.5}, 3500)
-    window = (
-        [["sugar", "golden raisin"]] * 5 + [["sugar", "salt"]] * 20 + [["salt"]] * 30
-        + [["flour"]] * 45
-    )  # fmt: skip
+    profile, window = sugar_window()
     report = compare(profile, window, ["italian"] * 100, np.full(100, 0.9), PARAMS)
     assert report["n_predictions"] == 100
     assert report["estimated_accuracy"] == pytest.approx(0.9)
