@@ -182,16 +182,45 @@ def test_a_tampered_metadata_cannot_write_outside_the_model_folder(
 
 
 def test_a_folder_export_loads_with_or_without_checksums(tiny_model: Path, tmp_path: Path) -> None:
-    from cuisineflow.aws_lambda.loader import fetch_version
+    from cuisineflow.aws_lambda.loader import fetched_version
     from cuisineflow.registry import ModelRef
 
     exported = tmp_path / "exported"
     Registry(Store.open(str(tmp_path / "store"))).export(ModelRef.parse(str(tiny_model)), exported)
-    folder, metadata = fetch_version(str(exported))
-    assert (folder, metadata["version"]) == (exported, "local")
+    with fetched_version(str(exported)) as (folder, metadata):
+        assert (folder, metadata["version"]) == (exported, "local")
+    assert (exported / "model.json").exists()  # a folder is read in place, never removed
     # An export made before exports listed checksums: model.json's own still guard it.
     (exported / "metadata.json").write_text(json.dumps({"name": "model", "version": "local"}))
-    assert fetch_version(str(exported))[1] == {"name": "model", "version": "local"}
+    with fetched_version(str(exported)) as (_, metadata):
+        assert metadata == {"name": "model", "version": "local"}
+
+
+def test_cold_starts_leave_nothing_in_tmp(
+    model_on_s3: str, s3_endpoint: S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda's /tmp is small and outlives a failed cold start, which the next call retries."""
+    from cuisineflow.storage.s3server import s3_client
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    cold = lambda_handler.handler({"ingredients": ["soy sauce", "ginger"]}, None)
+    assert list(scratch.iterdir()) == []
+    warm = lambda_handler.handler({"ingredients": ["soy sauce", "ginger"]}, None)
+    assert warm["predictions"] == cold["predictions"]  # the model lives on in memory
+    client = s3_client(s3_endpoint.url)
+    key = model_on_s3.removeprefix(f"s3://{s3_endpoint.bucket}/") + "/coef.npy"
+    original = client.get_object(Bucket=s3_endpoint.bucket, Key=key)["Body"].read()
+    client.put_object(Bucket=s3_endpoint.bucket, Key=key, Body=original[:-4] + b"\x00" * 4)
+    monkeypatch.setattr(lambda_handler, "_MODEL", None)
+    try:
+        for _ in range(3):  # each retry of a failing cold start downloads again
+            with pytest.raises(CuisineflowError, match=r"coef\.npy of the model does not match"):
+                lambda_handler.handler({"ingredients": ["salt"]}, None)
+    finally:
+        client.put_object(Bucket=s3_endpoint.bucket, Key=key, Body=original)
+    assert list(scratch.iterdir()) == []
 
 
 def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(

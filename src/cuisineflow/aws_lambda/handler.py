@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cuisineflow.aws_lambda import predictionlog
-from cuisineflow.aws_lambda.loader import fetch_version
+from cuisineflow.aws_lambda.loader import fetched_version
 from cuisineflow.predict import Predictor
 from cuisineflow.schemas import NOT_AN_OBJECT, PredictRequest, PredictResponse, RecipeIn
 
@@ -35,7 +35,11 @@ def model() -> tuple[Predictor, dict[str, Any]]:
         uri = os.environ.get("CUISINEFLOW_MODEL_URI")
         if not uri:
             raise RuntimeError("CUISINEFLOW_MODEL_URI is not set")
-        folder, metadata = fetch_version(uri, os.environ.get("CUISINEFLOW_S3_ENDPOINT_URL"))
+        with fetched_version(uri, os.environ.get("CUISINEFLOW_S3_ENDPOINT_URL")) as (
+            folder,
+            metadata,
+        ):
+            predictor = Predictor(folder)  # read whole: the folder is removed after
         if str(metadata.get("version", "local")) == "local":
             logging.warning(
                 "%s is no registry version: predictions are logged as %s@local, which "
@@ -44,7 +48,7 @@ def model() -> tuple[Predictor, dict[str, Any]]:
                 uri,
                 metadata.get("name", "model"),
             )
-        _MODEL = (Predictor(folder), {**metadata, "uri": uri})
+        _MODEL = (predictor, {**metadata, "uri": uri})
     return _MODEL
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,15 @@ from cuisineflow.models.artifact import file_sha256, plain_file_name
 METADATA = "metadata.json"
 
 
-def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict[str, Any]]:
-    """A local folder holding the verified files of the version at `uri`, and its metadata."""
+@contextmanager
+def fetched_version(
+    uri: str, endpoint_url: str | None = None
+) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """A local folder holding the verified files of the version at `uri`, and its metadata.
+
+    A version on S3 is downloaded into a temporary folder, removed on leaving the block (load
+    the model inside it): Lambda's /tmp is small, and a cold start that fails is retried in
+    the same environment."""
     if not uri.startswith("s3://"):
         folder = Path(uri)
         metadata = (
@@ -29,7 +38,8 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
         )
         if "sha256" in metadata:  # else a plain model folder: model.json's checksums serve
             _verify(folder, metadata)
-        return folder, metadata
+        yield folder, metadata
+        return
     import boto3
     from botocore import exceptions as boto_errors
     from botocore.config import Config
@@ -68,11 +78,15 @@ def fetch_version(uri: str, endpoint_url: str | None = None) -> tuple[Path, dict
         return body
 
     metadata = _metadata(get(METADATA), uri)
-    folder = Path(tempfile.mkdtemp(prefix="cuisineflow-model-", dir=os.environ.get("TMPDIR")))
-    for name in metadata["sha256"]:
-        (folder / name).write_bytes(get(name))
-    _verify(folder, metadata)
-    return folder, metadata
+    # TMPDIR is read here, not by tempfile, which keeps the first value it sees.
+    with tempfile.TemporaryDirectory(
+        prefix="cuisineflow-model-", dir=os.environ.get("TMPDIR")
+    ) as work:
+        folder = Path(work)
+        for name in metadata["sha256"]:
+            (folder / name).write_bytes(get(name))
+        _verify(folder, metadata)
+        yield folder, metadata
 
 
 def _metadata(text: bytes | str, uri: str, required: bool = True) -> dict[str, Any]:
