@@ -28,9 +28,10 @@ run: setup ## The main job: raw data to a registered, evaluated model and its re
 test: setup ## Run the tests
 	$(BIN)/pytest
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint and format check; import contracts (DESIGN.md's dependency direction)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 format: setup ## Format the code with ruff
 	$(BIN)/ruff format src tests benchmarks
