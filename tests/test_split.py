@@ -17,7 +17,7 @@ from cuisineflow.errors import DataError
 from cuisineflow.params import SplitParams
 from cuisineflow.schemas import CUISINES
 from cuisineflow.stages import split
-from cuisineflow.stages.validate import VALIDATED_DIR
+from cuisineflow.stages.paths import VALIDATED_DIR
 
 PROJECT = Path(__file__).resolve().parents[1]
 

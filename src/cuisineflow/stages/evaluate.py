@@ -15,12 +15,10 @@ from cuisineflow.monitoring.profile import build_profile
 from cuisineflow.params import EvaluateParams, load_params
 from cuisineflow.predict import Predictor
 from cuisineflow.stages.featurize import fit_splits
-from cuisineflow.stages.split import SPLIT_DIR
-from cuisineflow.stages.train import MODEL_DIR
+from cuisineflow.stages.paths import EVALUATED_MODEL_DIR, REFERENCE_PROFILE, SPLIT_DIR
 from cuisineflow.storage.local import atomic_write_json
 
 PLOTS_DIR = "plots"
-REFERENCE_PROFILE = "models/reference_profile.json"
 
 
 def score(
@@ -41,7 +39,7 @@ def run(root: Path) -> dict[str, Any]:
     """Score the evaluated fit, through the serving path, on every split it never learnt
     from; profile the test split for monitoring."""
     params = load_params(root / "params.yaml")
-    predictor = Predictor(root / MODEL_DIR)
+    predictor = Predictor(root / EVALUATED_MODEL_DIR)
     held_out = [n for n in ("valid", "test") if n not in fit_splits(params.featurize.fit_on)]
     summary: dict[str, Any] = {}
     for name in held_out:

@@ -11,10 +11,8 @@ import scipy.sparse as sp
 from cuisineflow.features import Featurizer
 from cuisineflow.models.artifact import save_featurizer
 from cuisineflow.params import load_params
-from cuisineflow.stages.split import SPLIT_DIR, SPLITS
+from cuisineflow.stages.paths import FEATURES_DIR, SPLIT_DIR, SPLITS
 from cuisineflow.storage.local import atomic_write_json, staged_folder
-
-FEATURES_DIR = "data/features"
 
 
 def fit_splits(fit_on: str) -> list[str]:

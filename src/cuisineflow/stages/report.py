@@ -17,9 +17,7 @@ from cuisineflow.predict import Predictor, read_registered
 from cuisineflow.reports import pages
 from cuisineflow.settings import get_settings
 from cuisineflow.stages.evaluate import score
-from cuisineflow.stages.split import SPLIT_DIR
-from cuisineflow.stages.train import MODEL_DIR as EVALUATED_MODEL_DIR
-from cuisineflow.stages.validate import VALIDATED_DIR
+from cuisineflow.stages.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, VALIDATED_DIR
 from cuisineflow.storage import Store, open_store
 from cuisineflow.storage.local import atomic_write_bytes
 

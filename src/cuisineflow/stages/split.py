@@ -15,11 +15,8 @@ from sklearn.model_selection import train_test_split
 
 from cuisineflow.errors import DataError
 from cuisineflow.params import SplitParams, load_params
-from cuisineflow.stages.validate import VALIDATED_DIR
+from cuisineflow.stages.paths import SPLIT_DIR, SPLITS, VALIDATED_DIR
 from cuisineflow.storage.local import atomic_write_json, staged_folder
-
-SPLIT_DIR = "data/split"
-SPLITS = ("train", "valid", "test")
 
 
 def read_splits(root: Path, names: Sequence[str] = SPLITS) -> pa.Table:

@@ -14,12 +14,12 @@ from cuisineflow.models import train
 from cuisineflow.models.artifact import load_featurizer, save_model
 from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.params import load_params
-from cuisineflow.stages.featurize import FEATURES_DIR, fit_splits
+from cuisineflow.stages.featurize import fit_splits
+from cuisineflow.stages.paths import EVALUATED_MODEL_DIR, FEATURES_DIR
 from cuisineflow.stages.split import read_splits
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
 # The evaluated fit; `refit` writes the served model (models/cuisine) from the same params.
-MODEL_DIR = "models/evaluated"
 
 
 def run(root: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def run(root: Path, progress: Callable[[str], None] = lambda _: None) -> dict[st
     started = time.perf_counter()
     classifier = train.fit_ensemble(featurizer, features, labels, params.train, progress)
     seconds = time.perf_counter() - started
-    written = write_model(root / MODEL_DIR, featurizer, classifier)
+    written = write_model(root / EVALUATED_MODEL_DIR, featurizer, classifier)
     summary = {
         "model": params.train.model,
         "trees_weight": params.train.trees.weight,

@@ -15,10 +15,10 @@ from cuisineflow.data.tables import RECIPE_SCHEMA
 from cuisineflow.data.validation import ValidationResult, validate_records
 from cuisineflow.errors import DataError
 from cuisineflow.params import load_params
+from cuisineflow.stages.paths import VALIDATED_DIR
 from cuisineflow.storage.dvc import DvcRepo
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
-VALIDATED_DIR = "data/validated"
 QUARANTINE_DIR = "data/quarantine"
 METRICS_FILE = "metrics/validation.json"
 
