@@ -19,8 +19,6 @@ from cuisineflow.stages.paths import EVALUATED_MODEL_DIR, FEATURES_DIR
 from cuisineflow.stages.split import read_splits
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
-# The evaluated fit; `refit` writes the served model (models/cuisine) from the same params.
-
 
 def run(root: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Fit and calibrate on the fitting splits, then write models/evaluated."""
