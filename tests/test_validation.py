@@ -19,7 +19,7 @@ from cuisineflow.data.validation import (
 from cuisineflow.errors import DataError
 from cuisineflow.features import stored_ingredient
 from cuisineflow.params import ValidateParams
-from cuisineflow.schemas import INT64_MAX, INT64_MIN
+from cuisineflow.schemas import INT64_MAX, INT64_MIN, known_cuisine
 from tests.conftest import PROJECT
 
 GOOD = {"id": 1, "cuisine": "greek", "ingredients": ["feta cheese", "olive oil", "oregano"]}
@@ -200,3 +200,11 @@ def test_a_failed_validation_keeps_the_last_validated_data(tmp_path: Path) -> No
     quarantined = (tmp_path / validate.QUARANTINE_DIR / "rejected.jsonl").read_text()
     reported = int(str(failed.value).split()[2])
     assert len(quarantined.splitlines()) == reported >= 9  # there to look into
+
+
+def test_known_cuisine_is_the_stored_form_or_none() -> None:
+    assert known_cuisine(" Southern_US\t") == "southern_us"
+    assert known_cuisine("CAJUN_CREOLE") == "cajun_creole"
+    assert known_cuisine("southern us") is None  # a space is not the underscore
+    assert known_cuisine("klingon") is None
+    assert known_cuisine("") is None

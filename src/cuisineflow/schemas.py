@@ -11,9 +11,17 @@ CUISINES: tuple[str, ...] = (
     "indian", "irish", "italian", "jamaican", "japanese", "korean", "mexican", "moroccan",
     "russian", "southern_us", "spanish", "thai", "vietnamese",
 )  # fmt: skip
+_KNOWN_CUISINES = frozenset(CUISINES)
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def known_cuisine(text: str) -> str | None:
+    """A cuisine as the data stores it ("Southern_US " -> "southern_us"), or None when it
+    is none of the 20: what `validate` keeps and later labels are checked against."""
+    cuisine = " ".join(text.split()).lower()
+    return cuisine if cuisine in _KNOWN_CUISINES else None
 
 
 class RawRecipe(BaseModel):

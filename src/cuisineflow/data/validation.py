@@ -8,7 +8,7 @@ from typing import Any
 
 from cuisineflow.features import stored_ingredient
 from cuisineflow.params import ValidateParams
-from cuisineflow.schemas import CUISINES, INT64_MAX, INT64_MIN
+from cuisineflow.schemas import INT64_MAX, INT64_MIN, known_cuisine
 
 # Reasons a record is quarantined, in the order they are checked.
 REJECT_RULES = (
@@ -28,8 +28,6 @@ REJECT_RULES = (
 )
 # Oddities fixed in place; the record is kept and the fix counted.
 NORMALISATIONS = ("whitespace", "case", "unicode", "repeated_ingredient")
-
-_KNOWN = frozenset(CUISINES)
 
 
 @dataclass(frozen=True)
@@ -129,8 +127,8 @@ def _check(
     if cuisine is not None:
         if not isinstance(cuisine, str):
             return "unknown_cuisine"
-        cuisine = " ".join(cuisine.split()).lower()
-        if cuisine not in _KNOWN:
+        cuisine = known_cuisine(cuisine)
+        if cuisine is None:
             return "unknown_cuisine"
     ingredients = value.get("ingredients")
     if not isinstance(ingredients, list):

@@ -18,7 +18,7 @@ from cuisineflow.data.rawfiles import read_label_file
 from cuisineflow.errors import DataError
 from cuisineflow.monitoring import INCOMING
 from cuisineflow.monitoring.log import PREFIX, SCHEMA
-from cuisineflow.schemas import CUISINES
+from cuisineflow.schemas import CUISINES, known_cuisine
 from cuisineflow.storage import Store
 
 LABELS = "monitoring/labels"
@@ -103,8 +103,8 @@ def _labels_in(source: Path) -> dict[str, str]:
     for label in read_label_file(source):
         if label.cuisine is None:
             continue
-        cuisine = " ".join(label.cuisine.split()).lower()  # as `validate` reads it
-        if cuisine not in CUISINES:
+        cuisine = known_cuisine(label.cuisine)  # as `validate` reads it
+        if cuisine is None:
             raise DataError(
                 f"{source.name}: recipe {label.id}: unknown cuisine {label.cuisine!r}; "
                 f"the cuisines are {', '.join(CUISINES)}"
