@@ -95,6 +95,49 @@ def test_block_matches_scikit_learn_tfidf(analyzer: str) -> None:
     np.testing.assert_allclose(ours.transform(corpus).toarray(), expected.toarray(), rtol=1e-6)
 
 
+def test_word_pair_lookup_gives_the_generic_entries_in_the_same_order() -> None:
+    """The integer-key path for word_pairs must give what the per-term path gives, entry for
+    entry: the row norms sum in that order, so the model's bytes depend on it."""
+    fitted_on = [
+        ["olive oil", "garlic", "basil", "tomato"],
+        ["soy sauce", "garlic", "ginger", "sesame oil"],
+        ["olive oil", "tomato", "salt"],
+        ["ginger", "soy sauce", "scallion", "garlic"],
+        ["zucchini", "salt"],
+    ]
+    block = fit_block(FeatureBlockParams(analyzer="word_pairs", min_df=2), fitted_on)
+    recipes = [
+        ["garlic", "olive oil", "tomato", "basil"],
+        ["salt"],  # one word: no pair
+        [],
+        ["unknown", "words only"],
+        ["oil", "oil olive", "garlic"],  # a word in two ingredients: its pairs count once
+        ["soy sauce", "garlic", "ginger", "tomato", "olive oil", "sesame oil", "salt"],
+        ["garlic", "tomato"],  # a pair below min_df: known words, unknown pair
+    ]
+    fast = block._word_pair_counts(recipes)
+    generic = block._term_counts(recipes)
+    assert [a.tolist() for a in fast] == [a.tolist() for a in generic]
+    assert set(fast[0].tolist()) == {0, 4, 5}  # the rows with a known pair
+    assert fast[0].tolist() == sorted(fast[0].tolist())
+    # Many rows of many sizes: the pairs are gathered by size, then put back in row order.
+    rng = np.random.default_rng(0)
+    words = [f"w{i:02d}" for i in range(40)]
+    many = [list(rng.choice(words, size=rng.integers(0, 25))) for _ in range(600)]
+    wide = fit_block(FeatureBlockParams(analyzer="word_pairs", min_df=3), many[:300])
+    assert [a.tolist() for a in wide._word_pair_counts(many)] == [
+        a.tolist() for a in wide._term_counts(many)
+    ]
+    # A vocabulary with no pair at all, and terms word_pairs never yields, match nothing.
+    empty = fit_block(FeatureBlockParams(analyzer="word_pairs", min_df=9), fitted_on)
+    assert [len(a) for a in empty._word_pair_counts(recipes)] == [0, 0, 0]
+    odd = fit_block(FeatureBlockParams(analyzer="word_pairs", min_df=2), fitted_on)
+    odd.terms = [*odd.terms, "garlic", "oil|olive|salt"]
+    odd.idf = np.append(odd.idf, [1.0, 1.0]).astype(np.float32)
+    odd.__post_init__()
+    assert [a.tolist() for a in odd._word_pair_counts(recipes)] == [a.tolist() for a in generic]
+
+
 def test_plain_tf_matches_scikit_learn() -> None:
     # "olive" twice in the first recipe: raw counts, not 1 + log, when sublinear_tf is off.
     corpus = [["olive oil", "garlic", "olive"], ["soy sauce", "garlic"], ["olive oil"]]

@@ -155,6 +155,22 @@ class FittedBlock:
         self, recipes: Sequence[Sequence[str]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """TF-IDF entries (row, column, value): sublinear tf, L2-normalised, times the weight."""
+        if self.params.analyzer == "word_pairs":
+            row_index, column_index, values = self._word_pair_counts(recipes)
+        else:
+            row_index, column_index, values = self._term_counts(recipes)
+        if self.params.sublinear_tf:
+            values = 1.0 + np.log(values)
+        values *= self.idf[column_index]
+        norms = np.sqrt(np.bincount(row_index, weights=values * values, minlength=len(recipes)))
+        values *= self.params.weight / norms[row_index]
+        return row_index, column_index, values.astype(np.float32)
+
+    def _term_counts(
+        self, recipes: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, count) of every known term, rows in order, terms as the analyzer
+        yields them."""
         analyzer, index = ANALYZERS[self.params.analyzer], self.index
         rows: list[int] = []
         columns: list[int] = []
@@ -168,14 +184,57 @@ class FittedBlock:
                     columns.append(column)
                     counts.append(count)
         row_index = np.array(rows, dtype=np.int64)
-        column_index = np.array(columns, dtype=np.int64)
-        values = np.array(counts, dtype=np.float64)
-        if self.params.sublinear_tf:
-            values = 1.0 + np.log(values)
-        values *= self.idf[column_index]
-        norms = np.sqrt(np.bincount(row_index, weights=values * values, minlength=len(recipes)))
-        values *= self.params.weight / norms[row_index]
-        return row_index, column_index, values.astype(np.float32)
+        return row_index, np.array(columns, dtype=np.int64), np.array(counts, dtype=np.float64)
+
+    @functools.cached_property
+    def _pair_keys(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+        """Word ids (in sorted word order), and the block's pairs as sorted integer keys
+        first * n_words + second, with the column of each."""
+        parts = "|".join(self.terms).split("|")  # a|b terms: 3x faster than one split each
+        word_id = {word: i for i, word in enumerate(sorted(set(parts)))}
+        n_words = len(word_id)
+        if all(term.count("|") == 1 for term in self.terms):
+            firsts = np.fromiter(map(word_id.__getitem__, parts[0::2]), np.int64, len(self.terms))
+            seconds = np.fromiter(map(word_id.__getitem__, parts[1::2]), np.int64, len(firsts))
+            keys = firsts * n_words + seconds
+        else:  # a term word_pairs cannot yield (no or two |): key -1, which never matches
+            pairs = [term.split("|") for term in self.terms]
+            keys = np.fromiter(
+                (word_id[p[0]] * n_words + word_id[p[1]] if len(p) == 2 else -1 for p in pairs),
+                np.int64,
+                len(pairs),
+            )
+        order = np.argsort(keys, kind="stable")
+        return word_id, keys[order], order.astype(np.int64)
+
+    def _word_pair_counts(
+        self, recipes: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What _term_counts gives for word_pairs, in the same order, 4-5x faster: the pairs
+        of a recipe's known words are looked up as integer keys, recipes of equal word
+        count together. About 190 pairs a recipe made this block most of `predict`'s time."""
+        word_id, keys, key_columns = self._pair_keys
+        n_words = len(word_id)
+        if not len(keys):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+        known = [
+            [word_id[w] for w in sorted({w for i in recipe for w in i.split()}) if w in word_id]
+            for recipe in recipes
+        ]
+        sizes = np.fromiter((len(ids) for ids in known), np.int64, len(known))
+        rows, columns = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for size in np.unique(sizes[sizes >= 2]):
+            members = np.flatnonzero(sizes == size)
+            ids = np.array([known[m] for m in members], dtype=np.int64)
+            first, second = np.triu_indices(size, 1)  # combinations() order: as word_pairs
+            wanted = (ids[:, first] * n_words + ids[:, second]).ravel()
+            where = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            found = keys[where] == wanted
+            rows.append(np.repeat(members, len(first))[found])
+            columns.append(key_columns[where[found]])
+        row_index, column_index = np.concatenate(rows), np.concatenate(columns)
+        by_row = np.argsort(row_index, kind="stable")  # each row's pairs keep their order
+        return row_index[by_row], column_index[by_row], np.ones(len(by_row), np.float64)
 
     def transform(self, recipes: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """The block's rows as a scipy CSR matrix."""
