@@ -19,6 +19,13 @@ from cuisineflow.errors import DataError
          "field 'id': should be an integer or a string, not 1.5"),
         ({"id": 2, "ingredients": "salt"}, "field 'ingredients': Input should be a valid list"),
         ({"id": 3, "ingredients": ["salt", " "]}, "field 'ingredients': an ingredient is empty"),
+        ({"id": 6, "ingredients": ["salt", 3]},
+         "field 'ingredients.1': Input should be a valid string"),
+        ({"id": 4, "ingredients": []}, "field 'ingredients': List should have at least 1 item"),
+        # Of several problems, the first is named.
+        ({"id": 5.5, "ingredients": "salt"},
+         "field 'id': should be an integer or a string, not 5.5"),
+        (["salt"], "field 'record': Input should be a valid dictionary"),
     ],
 )  # fmt: skip
 def test_a_bad_record_is_named_in_plain_words(
@@ -29,6 +36,17 @@ def test_a_bad_record_is_named_in_plain_words(
     with pytest.raises(DataError, match="^" + re.escape(f"batch.jsonl: line 2: {message}")):
         read_batch(batch)
     assert read_batch(batch, skip_invalid=True).skipped[0].startswith("batch.jsonl: line 2: ")
+
+
+def test_require_id_refuses_a_record_without_an_id(tmp_path: Path) -> None:
+    batch = tmp_path / "batch.jsonl"
+    records = [{"id": 0, "ingredients": ["salt"]}, {"ingredients": ["salt"]}]
+    batch.write_text("\n".join(json.dumps(record) for record in records))
+    assert [r.id for r in read_batch(batch).recipes] == [0, None]  # an id is optional
+    message = "batch.jsonl: line 2: field 'id': kaggle-csv needs an id"
+    with pytest.raises(DataError, match="^" + re.escape(message)):
+        read_batch(batch, require_id=True)
+    assert read_batch(batch, skip_invalid=True, require_id=True).skipped == [message]
 
 
 def test_bytes_that_are_not_utf8_are_a_bad_record(tmp_path: Path) -> None:

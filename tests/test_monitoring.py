@@ -393,3 +393,156 @@ def test_labels_need_only_an_id_and_a_cuisine(tmp_path: Path) -> None:
         DataError, match=r'late.jsonl: not labels; expected a JSON array of \{"id", "cuisine"\}'
     ):
         add_labels(store, late)
+
+
+def test_a_profile_by_hand() -> None:
+    from collections import Counter
+
+    from cuisineflow.features import normalise_recipe
+    from cuisineflow.monitoring.profile import (
+        confidence_histogram,
+        ingredient_counts_histogram,
+        most_common,
+    )
+
+    counts = Counter({"b": 2, "a": 2, "c": 3})
+    assert most_common(counts) == [("c", 3), ("a", 2), ("b", 2)]  # ties alphabetically
+    assert most_common(counts, 2) == [("c", 3), ("a", 2)]
+    assert ingredient_counts_histogram([]) == [0] * 30
+    # No ingredient counts as one; 30 or more share the last bin.
+    assert ingredient_counts_histogram([[], ["salt"], ["x"] * 29, ["x"] * 45]) == (
+        [2] + [0] * 27 + [1, 1]
+    )
+    assert confidence_histogram(np.array([0.0, 0.04, 0.06, 0.999, 1.0])) == [2, 1] + [0] * 17 + [2]
+    profile = build_profile(
+        [["Salt", "garlic"], ["salt ", "saffron", "mint"], ["garlic"]],
+        np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]),
+        ["italian", "thai"],
+        [["salt", "garlic"], ["garlic"]],
+    )
+    assert profile == {
+        "n": 3,
+        "vocabulary": ["garlic", "salt"],
+        "out_of_vocabulary_rate": pytest.approx(2 / 6),
+        "n_ingredients": 6,
+        "ingredient_share": {
+            "garlic": pytest.approx(2 / 3),
+            "salt": pytest.approx(2 / 3),
+            "mint": pytest.approx(1 / 3),
+            "saffron": pytest.approx(1 / 3),
+        },
+        "ingredients_per_recipe": [1, 1, 1] + [0] * 27,
+        "prediction_share": {"italian": pytest.approx(2 / 3), "thai": pytest.approx(1 / 3)},
+        "confidence_histogram": [0] * 12 + [1, 0, 1, 0, 0, 0, 1, 0],
+        "mean_confidence": pytest.approx(2.2 / 3),
+        "calibration": [],
+    }
+    assert list(profile["ingredient_share"]) == ["garlic", "salt", "mint", "saffron"]
+    calibration = [{"confidence": 0.9, "accuracy": 0.85, "n": 40.0}]
+    empty = build_profile([[]], np.array([[1.0]]), ["italian"], [["salt"]], calibration)
+    assert (empty["out_of_vocabulary_rate"], empty["n_ingredients"]) == (0.0, 0)
+    assert empty["calibration"] == calibration
+    # The most common 300 ingredients are profiled, no more.
+    names = [f"herb {a}{b}o" for a in "abcdefghijklmnopqrst" for b in "abcdefghijklmnopqrst"]
+    assert len(set(normalise_recipe(names))) > 300
+    wide = build_profile([names], np.array([[1.0]]), ["italian"], [])
+    assert len(wide["ingredient_share"]) == 300
+
+
+def log_row(number: int, day: int, hour: int, version: str = "1") -> dict:
+    """One logged prediction, as the server writes it."""
+    import datetime as dt
+
+    return {
+        "request_id": f"request-{number}", "timestamp": dt.datetime(2026, 1, day, hour, tzinfo=dt.UTC),
+        "model_name": "cuisine", "model_version": version, "id": str(number),
+        "ingredients": ["salt"], "cuisine": "thai", "confidence": 0.9,
+        "top_cuisines": ["thai"], "top_probabilities": [0.9], "latency_ms": 1.0,
+    }  # fmt: skip
+
+
+def test_a_window_holds_the_logs_from_since_up_to_until(tmp_path: Path) -> None:
+    import datetime as dt
+    import io
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cuisineflow.errors import DataError
+    from cuisineflow.monitoring import INCOMING
+    from cuisineflow.monitoring.log import PREFIX, SCHEMA
+    from cuisineflow.monitoring.window import by_model, read_predictions
+    from cuisineflow.storage import Store
+
+    store = Store.open(str(tmp_path / "store"))
+    with pytest.raises(DataError, match=r"^no prediction logs in local store .*: serve the model"):
+        read_predictions(store, None, None)
+    sink = io.BytesIO()
+    rows = [log_row(1, 1, 10), log_row(2, 2, 10), log_row(3, 3, 10, version="2")]
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), sink)
+    store.write_bytes(f"{PREFIX}/date=2026-01-01/part-1.parquet", sink.getvalue())
+    assert read_predictions(store, None, None).num_rows == 3  # no Lambda logs: fine
+    from_lambda = {**log_row(4, 2, 12), "timestamp": "2026-01-02T12:00:00+00:00"}
+    store.write_bytes(f"{INCOMING}/batch.jsonl", (json.dumps(from_lambda) + "\n\n").encode())
+
+    def ids(window: pa.Table) -> list[str]:
+        return sorted(window["id"].to_pylist())
+
+    since, until = (
+        dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 3, 10, tzinfo=dt.UTC),
+    )
+    assert ids(read_predictions(store, since, until)) == ["2", "4"]  # until itself is out
+    assert ids(read_predictions(store, since, None)) == ["2", "3", "4"]
+    assert ids(read_predictions(store, None, until)) == ["1", "2", "4"]
+    everything = read_predictions(store, None, None)
+    assert ids(everything) == ["1", "2", "3", "4"]
+    assert ids(by_model(everything, "cuisine", 1)) == ["1", "2", "4"]
+    with pytest.raises(
+        DataError,
+        match=r"no predictions of cuisine@7 in the window; it holds cuisine@1 \(3\), cuisine@2 \(1\)$",
+    ):
+        by_model(everything, "cuisine", 7)
+    assert by_model(everything.slice(0, 0), "cuisine", 7).num_rows == 0  # nothing to tell
+    # A local folder of logs, as `monitor --logs` reads it.
+    folder = tmp_path / "logs" / "date=2026-01-01"
+    folder.mkdir(parents=True)
+    (folder / "part.parquet").write_bytes(sink.getvalue())
+    assert ids(read_predictions(store, since, until, tmp_path / "logs")) == ["2"]
+    with pytest.raises(DataError, match=r"no such prediction log file or folder$"):
+        read_predictions(store, None, None, tmp_path / "missing")
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_text("not Parquet at all")
+    with pytest.raises(
+        DataError, match=r"garbage.parquet: not prediction logs \(Parquet of the log schema\): "
+    ):
+        read_predictions(store, None, None, garbage)
+    other = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"id": ["1"], "cuisine": ["thai"]}), other)
+    with pytest.raises(
+        DataError,
+        match=r"not prediction logs \(Parquet of the log schema\): no column request_id, timestamp,",
+    ):
+        read_predictions(store, None, None, other)
+
+
+def test_labels_are_read_from_a_file_or_from_the_store(tmp_path: Path) -> None:
+    import re
+
+    from cuisineflow.errors import DataError
+    from cuisineflow.monitoring.window import add_labels, read_labels
+    from cuisineflow.storage import Store
+
+    store = Store.open(str(tmp_path / "store"))
+    late = tmp_path / "late.jsonl"
+    late.write_text('{"id": 7, "cuisine": "Thai"}\n{"id": 8}\n{"id": 9, "cuisine": " greek "}\n')
+    assert read_labels(store, late) == {"7": "thai", "9": "greek"}  # a recipe without: none
+    assert read_labels(store, None) == {}  # none recorded yet
+    assert add_labels(store, late) == 2
+    assert read_labels(store, None) == {"7": "thai", "9": "greek"}
+    (key,) = store.list("monitoring/labels")
+    assert re.fullmatch(r"monitoring/labels/labels-\d{8}T\d{6}-[0-9a-f]{8}\.parquet", key)
+    late.write_text('{"id": 8}\n')
+    with pytest.raises(DataError, match=r"^late.jsonl: no recipe has a cuisine: nothing to record"):
+        add_labels(store, late)

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from cuisineflow.data.rawfiles import parse_recipes, read_raw_file
+from cuisineflow.data.rawfiles import (
+    is_raw_file,
+    load_raw_records,
+    parse_recipes,
+    read_label_file,
+    read_raw_file,
+    summarise,
+)
+from cuisineflow.data.validation import InvalidJson
 from cuisineflow.errors import DataError
 from tests.conftest import make_recipes, write_kaggle_zip
 
@@ -78,6 +86,15 @@ def test_reads_json_lines_without_cuisine(tmp_path: Path) -> None:
             "Input should be less than or equal to 9223372036854775807",
         ),
         (
+            b'[{"id": 1, "ingredients": ["a"]}, 5]',
+            "x.json: not in the What's Cooking schema: record 2: Input should be an object",
+        ),
+        (
+            b'[{"id": "1", "ingredients": ["a"]}, {"id": 2}]',
+            "x.json: not in the What's Cooking schema: record 1: field 'id': "
+            "Input should be a valid integer; record 2: field 'ingredients' is missing",
+        ),
+        (
             b"id,ingredients\n1,salt\n",
             'x.json: not recipe data; expected a JSON array of {"id", "cuisine", "ingredients"} '
             "objects, or JSON Lines of them",
@@ -94,6 +111,18 @@ def test_many_errors_are_summarised() -> None:
     payload = json.dumps([{"id": i, "ingredients": [i]} for i in range(8)]).encode()
     with pytest.raises(DataError, match=r"record 4: .*\(and 3 more\)$"):
         parse_recipes(payload, "x.json")
+
+
+def test_five_errors_are_all_shown_and_a_sixth_is_counted() -> None:
+    five = json.dumps([{"id": i, "ingredients": [i]} for i in range(5)]).encode()
+    with pytest.raises(DataError) as caught:
+        parse_recipes(five, "x.json")
+    assert str(caught.value).endswith(
+        "record 5: field 'ingredients.0': Input should be a valid string"
+    )
+    six = json.dumps([{"id": i, "ingredients": [i]} for i in range(6)]).encode()
+    with pytest.raises(DataError, match=r"record 5: .* \(and 1 more\)$"):
+        parse_recipes(six, "x.json")
 
 
 def test_truncated_json_is_reported(tmp_path: Path) -> None:
@@ -116,6 +145,114 @@ def test_empty_and_corrupt_files(tmp_path: Path, name: str, content: bytes, mess
     path.write_bytes(content)
     with pytest.raises(DataError, match=message):
         read_raw_file(path)
+
+
+def test_a_missing_file_or_a_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"missing.json: no such file$"):
+        read_raw_file(tmp_path / "missing.json")
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(DataError, match=r"folder.json: is a folder, not a recipe file$"):
+        read_raw_file(tmp_path / "folder.json")
+
+
+@pytest.mark.parametrize("member", ["train.json", "train.jsonl", "train.ndjson"])
+def test_a_zip_is_read_past_folders_and_macos_metadata(tmp_path: Path, member: str) -> None:
+    path = tmp_path / "train.zip"
+    recipes = make_recipes(3)
+    text = json.dumps(recipes) if member.endswith(".json") else "\n".join(map(json.dumps, recipes))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data/", "")
+        archive.writestr(f"data/{member}", b"\xef\xbb\xbf" + text.encode())
+        archive.writestr(f"__MACOSX/data/._{member}", b"\x00\x05\x16\x07")
+        archive.writestr("README.txt", "What's Cooking")
+    assert [r.id for r in read_raw_file(path)] == [1000, 1001, 1002]
+
+
+def test_a_zip_holding_nothing_or_an_empty_file_is_refused(tmp_path: Path) -> None:
+    empty_zip = tmp_path / "nothing.zip"
+    with zipfile.ZipFile(empty_zip, "w"):
+        pass
+    with pytest.raises(DataError, match=r"exactly one JSON or JSON Lines file; it holds nothing$"):
+        read_raw_file(empty_zip)
+    blank = tmp_path / "blank.zip"
+    with zipfile.ZipFile(blank, "w") as archive:
+        archive.writestr("train.json", b"\xef\xbb\xbf \n")
+    with pytest.raises(DataError, match=r"blank.zip: the file inside the zip is empty$"):
+        read_raw_file(blank)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("train.json.zip", True),
+        ("test.json", True),
+        ("extra.JSONL", True),
+        ("more.ndjson", True),
+        ("sample_submission.csv.zip", False),
+        (".train.json", False),
+        ("notes.txt", False),
+        ("train.json.bak", False),
+    ],
+)
+def test_raw_files_are_told_by_their_name(name: str, raw: bool) -> None:
+    assert is_raw_file(Path("data/raw") / name) is raw
+
+
+def test_summarise_counts_recipes_and_labelled_ones(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    lines = [*make_recipes(3), *make_recipes(2, seed=1, labelled=False)]
+    path.write_text("\n".join(json.dumps(r) for r in lines))
+    summary = summarise(path, read_raw_file(path))
+    assert (summary.name, summary.recipes, summary.labelled) == ("mixed.jsonl", 5, 3)
+    with pytest.raises(AttributeError):
+        summary.recipes = 0  # type: ignore[misc]
+
+
+def test_label_files_hold_ids_and_cuisines(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"id": 1, "cuisine": "greek"}\n{"id": 2}\n')
+    assert [(label.id, label.cuisine) for label in read_label_file(path)] == [
+        (1, "greek"),
+        (2, None),
+    ]
+    path.write_text("[]")
+    with pytest.raises(DataError, match=r"^labels.jsonl: holds no labels$"):
+        read_label_file(path)
+    path.write_text("id,cuisine\n1,greek\n")
+    with pytest.raises(
+        DataError, match=r'^labels.jsonl: not labels; expected a JSON array of \{"id", "cuisine"\}'
+    ):
+        read_label_file(path)
+    path.write_text('[{"id": "1", "cuisine": "greek"}]')
+    with pytest.raises(DataError) as caught:
+        read_label_file(path)
+    assert str(caught.value) == (
+        "labels.jsonl: not labels ({id, cuisine} records): record 1: field 'id': "
+        "Input should be a valid integer"
+    )
+
+
+def test_raw_records_are_read_one_by_one(tmp_path: Path) -> None:
+    array = tmp_path / "extra.json"
+    array.write_text(json.dumps([{"id": 1}, "not a recipe"]))
+    records = load_raw_records(array)
+    assert [(r.source, r.split, r.position, r.value, r.in_lines) for r in records] == [
+        ("extra.json", "extra", 0, {"id": 1}, False),
+        ("extra.json", "extra", 1, "not a recipe", False),
+    ]
+    array.write_text('[{"id": 1}')
+    with pytest.raises(DataError, match=r"^extra.json: invalid JSON \("):
+        load_raw_records(array)
+    lines = tmp_path / "extra.jsonl"
+    lines.write_bytes(b'{"id": 1}\n\n  \n{"id": 2, "ingredients": ["cr\xe8me"]}\n[3]\n{"id":\n')
+    records = load_raw_records(lines)
+    assert [(r.position, r.value, r.in_lines) for r in records] == [
+        (1, {"id": 1}, True),
+        (4, InvalidJson('{"id": 2, "ingredients": ["cr\ufffdme"]}'), True),
+        (5, [3], True),
+        (6, InvalidJson('{"id":'), True),
+    ]
+    assert records[0].where == "line 1"
 
 
 def test_zip_must_hold_one_json_file(tmp_path: Path) -> None:

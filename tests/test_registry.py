@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -185,6 +186,8 @@ def test_a_version_without_metadata_is_not_listed(registry: Registry, tiny_model
     registry.register("cuisine", tiny_model, LINEAGE)
     registry.store.write_bytes("registry/cuisine/2/coef.npy", b"half an upload")
     assert registry.versions("cuisine") == [1]
+    registry.store.write_bytes("registry/notes/README.txt", b"not a model")  # nor a name
+    assert registry.names() == ["cuisine"]
 
 
 @pytest.mark.parametrize("text", ["Cuisine@1", "cuisine@", "no-such-folder"])
@@ -319,3 +322,189 @@ def test_identify_gets_past_damaged_and_unreachable_registries(
 
     dead = Store.open("s3://nowhere/x", endpoint_url=f"http://127.0.0.1:{free_port()}")
     assert Registry(dead).identify(tiny_model) == (tiny_model.name, "local")
+
+
+def test_bad_references_say_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match=r"'Cuisine@1': expected NAME@VERSION or NAME@ALIAS$"):
+        ModelRef.parse("Cuisine@1")
+    with pytest.raises(RegistryError, match=r"'no-such-folder': not a folder, and not NAME@"):
+        ModelRef.parse("no-such-folder")
+    # References are values: equal ones are one key of a set or dict.
+    assert {ModelRef.parse("cuisine@1"), ModelRef("cuisine", "1")} == {ModelRef("cuisine", "1")}
+    folder = ModelRef.parse(str(tmp_path))
+    registry = Registry(Store.open(str(tmp_path / "store")))
+    for refused in (lambda: registry.resolve(folder), lambda: registry.promote(folder, "prod")):
+        with pytest.raises(RegistryError, match=r"is a local folder, not a registry reference"):
+            refused()
+
+
+def test_register_refuses_a_bad_name_and_an_artifact_that_does_not_verify(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(RegistryError, match=r"model name 'Cuisine': use lower-case letters"):
+        registry.register("Cuisine", tiny_model, LINEAGE)
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    (broken / "coef.npy").write_bytes(b"not the trained weights")
+    with pytest.raises(Exception, match=r"coef.npy does not match its checksum"):
+        registry.register("cuisine", broken, LINEAGE)
+    assert registry.names() == []
+
+
+def test_aliases_must_be_names_and_not_numbers(registry: Registry, tiny_model: Path) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    for alias in ("1", "Production"):
+        with pytest.raises(RegistryError, match=rf"alias '{alias}': use a name such as production"):
+            registry.promote(ModelRef.parse("cuisine@1"), alias)
+    assert registry.aliases("cuisine") == {}
+
+
+def test_what_is_known_is_listed_when_a_reference_is_not(
+    registry: Registry, tiny_model: Path
+) -> None:
+    with pytest.raises(RegistryError, match=r"no model named 'cuisine' in .* \(models: none\)$"):
+        registry.resolve(ModelRef.parse("cuisine@1"))
+    registry.register("cuisine", tiny_model, LINEAGE)
+    registry.register("a-model", tiny_model, LINEAGE)
+    with pytest.raises(RegistryError, match=r"\(models: a-model, cuisine\)$"):
+        registry.resolve(ModelRef.parse("other@1"))
+    with pytest.raises(RegistryError, match=r"no alias 'staging' \(aliases: none\)$"):
+        registry.resolve(ModelRef.parse("cuisine@staging"))
+    registry.promote(ModelRef.parse("cuisine@1"), "production")
+    registry.promote(ModelRef.parse("cuisine@1"), "canary")
+    with pytest.raises(RegistryError, match=r"no alias 'staging' \(aliases: canary, production\)$"):
+        registry.resolve(ModelRef.parse("cuisine@staging"))
+    with pytest.raises(RegistryError, match=r"^cuisine@9 is not in local store"):
+        registry.metadata("cuisine", 9)
+
+
+def test_versions_and_aliases_are_stamped_in_utc_seconds(
+    registry: Registry, tiny_model: Path
+) -> None:
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
+    registry.register("cuisine", tiny_model, LINEAGE)
+    metadata = registry.metadata("cuisine", 1)
+    assert re.fullmatch(stamp, metadata["created_at"])
+    assert metadata["name"] == "cuisine"
+    registry.promote(ModelRef.parse("cuisine@1"), "production")
+    body = json.loads(registry.store.read_bytes("registry/cuisine/aliases/production.json"))
+    assert body["version"] == 1
+    assert re.fullmatch(stamp, body["updated_at"])
+
+
+def test_a_version_that_loads_wrong_or_lacks_a_file_is_refused(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    key = "registry/cuisine/1/metadata.json"
+    metadata = json.loads(registry.store.read_bytes(key))
+    # coef.npy changed, and metadata.json's checksum with it: model.json's still tells.
+    changed = b"not the trained weights"
+    registry.store.write_bytes("registry/cuisine/1/coef.npy", changed)
+    metadata["sha256"]["coef.npy"] = hashlib.sha256(changed).hexdigest()
+    registry.store.write_bytes(key, json.dumps(metadata).encode())
+    with pytest.raises(RegistryError, match=r"^cuisine@1: .*coef.npy does not match its checksum"):
+        registry.fetch(ModelRef.parse("cuisine@1"), tmp_path / "cache")
+    with pytest.raises(RegistryError, match=r"^cuisine@1: .*coef.npy does not match its checksum"):
+        registry.verify(ModelRef.parse("cuisine@1"))
+    Path(registry.store.path("registry/cuisine/1/coef.npy")).unlink()
+    with pytest.raises(RegistryError, match=r"^cuisine@1: coef.npy is missing in the store$"):
+        registry.fetch(ModelRef.parse("cuisine@1"), tmp_path / "other-cache")
+
+
+def test_verify_reads_the_version_back_from_the_store(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    assert registry.verify(ModelRef.parse("cuisine@1")) == registry.metadata("cuisine", 1)
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    assert registry.fetch(ModelRef.parse(str(folder)), tmp_path / "cache") == (
+        folder,
+        {"name": "model", "version": "local", "path": str(folder)},
+    )
+    (folder / "coef.npy").write_bytes(b"not the trained weights")
+    with pytest.raises(Exception, match=r"coef.npy does not match its checksum"):
+        registry.verify(ModelRef.parse(str(folder)))
+
+
+def test_a_changed_file_of_a_version_is_fetched_again(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    """Files outside the model itself (the reference profile) are checked as well."""
+    folder = tmp_path / "v1"
+    shutil.copytree(tiny_model, folder)
+    (folder / "reference_profile.json").write_text('{"n": 1}')
+    registry.register("cuisine", folder, LINEAGE)
+    cache = tmp_path / "cache"
+    local, _ = registry.fetch(ModelRef.parse("cuisine@1"), cache)
+    (local / "reference_profile.json").write_text('{"n": 2}')
+    local, _ = registry.fetch(ModelRef.parse("cuisine@1"), cache)
+    assert (local / "reference_profile.json").read_text() == '{"n": 1}'
+    # An export keeps the profile, and its metadata.json checks it.
+    exported = tmp_path / "exported"
+    registry.export(ModelRef.parse("cuisine@1"), exported)
+    assert (exported / "reference_profile.json").read_text() == '{"n": 1}'
+    (exported / "reference_profile.json").write_text('{"n": 2}')
+    with pytest.raises(RegistryError, match=r"reference_profile.json does not match its metadata"):
+        registry.fetch(ModelRef.parse(str(exported)), tmp_path / "other-cache")
+
+
+def test_export_replaces_an_earlier_export_only(
+    registry: Registry, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    exported = tmp_path / "exported"
+    first = registry.export(ModelRef.parse("cuisine@1"), exported)
+    assert registry.export(ModelRef.parse("cuisine@1"), exported) == first  # over itself
+    (exported / "notes.txt").write_text("mine\n")  # no longer only an export
+    with pytest.raises(RegistryError, match=r"exists and is not an earlier export"):
+        registry.export(ModelRef.parse("cuisine@1"), exported)
+    assert (exported / "notes.txt").read_text() == "mine\n"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "data.csv").write_text("a,b\n")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for refused in (other, a_file):
+        with pytest.raises(RegistryError, match=r"exists and is not an earlier export"):
+            registry.export(ModelRef.parse("cuisine@1"), refused)
+    assert (other / "data.csv").read_text() == "a,b\n"
+    assert a_file.read_text() == "x"
+    # Relative paths are read from the current folder, where the export may not go.
+    monkeypatch.chdir(exported)
+    with pytest.raises(RegistryError, match=r"not the current folder or above"):
+        registry.export(ModelRef.parse("cuisine@1"), Path(".."))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RegistryError, match=r"is, holds or lies in the model being exported"):
+        registry.export(ModelRef.parse("exported"), Path("exported") / "sub")
+
+
+def test_an_export_is_the_version_it_came_from(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    exported = tmp_path / "exported"
+    registry.export(ModelRef.parse("cuisine@1"), exported)
+    # metadata.json is not part of a model's content.
+    assert registry.register("cuisine", exported, LINEAGE) == (1, False)
+    assert registry.register("copy", exported, {}) == (1, True)
+    copy = registry.metadata("copy", 1)
+    assert set(copy["sha256"]) == {p.name for p in tiny_model.iterdir()}
+    assert copy["content_sha256"] == registry.metadata("cuisine", 1)["content_sha256"]
+    # An export of a plain folder names no version: the registry is asked instead.
+    plain = tmp_path / "plain"
+    registry.export(ModelRef.parse(str(tiny_model)), plain)
+    assert registry.identify(plain, prefer=("cuisine", 1)) == ("cuisine", "1")
+
+
+def test_identify_says_why_it_falls_back_to_local(
+    tiny_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cuisineflow.storage.s3server import free_port
+
+    dead = Store.open("s3://nowhere/x", endpoint_url=f"http://127.0.0.1:{free_port()}")
+    with caplog.at_level("WARNING", logger="cuisineflow.registry"):
+        assert Registry(dead).identify(tiny_model) == (tiny_model.name, "local")
+    assert "cannot look" in caplog.text
+    assert "logged as local" in caplog.text
