@@ -138,6 +138,37 @@ def test_word_pair_lookup_gives_the_generic_entries_in_the_same_order() -> None:
     assert [a.tolist() for a in odd._word_pair_counts(recipes)] == [a.tolist() for a in generic]
 
 
+def test_word_pair_lookup_memory_stays_bounded_on_recipes_of_many_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A valid request can hold recipes of ~2,000 known words (2 million pairs each): the
+    pairs are looked up a few recipes at a time, not the whole batch at once."""
+    import tracemalloc
+
+    import cuisineflow.features as features
+
+    words = [f"w{i:03d}" for i in range(300)]
+    block = fit_block(
+        FeatureBlockParams(analyzer="word_pairs", min_df=1),
+        [[words[i], words[i + 1]] for i in range(0, 300, 2)],  # 150 pairs in the vocabulary
+    )
+    batch = [list(words) for _ in range(40)]  # 44,850 pairs a recipe, 150 of them known
+
+    def peak_mb() -> float:
+        block.__dict__.pop("_pair_keys", None)
+        block._pair_keys  # noqa: B018 (built outside the measurement)
+        tracemalloc.start()
+        rows, _, _ = block._word_pair_counts(batch)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert len(rows) == 40 * 150
+        return peak / 1e6
+
+    assert peak_mb() < 20  # measured 10.8 MB
+    monkeypatch.setattr(features, "PAIRS_PER_CHUNK", 1 << 40)  # the whole batch at once
+    assert peak_mb() > 40  # measured 45.8 MB
+
+
 def test_plain_tf_matches_scikit_learn() -> None:
     # "olive" twice in the first recipe: raw counts, not 1 + log, when sublinear_tf is off.
     corpus = [["olive oil", "garlic", "olive"], ["soy sauce", "garlic"], ["olive oil"]]

@@ -139,6 +139,9 @@ ANALYZERS: dict[str, Callable[[Sequence[str]], list[str]]] = {
 }
 
 
+PAIRS_PER_CHUNK = 1 << 18  # word pairs looked up at once: about 10 MB of int64 arrays
+
+
 @dataclass
 class FittedBlock:
     """One vectoriser after fitting: its terms (column order) and their IDF weights."""
@@ -224,14 +227,19 @@ class FittedBlock:
         sizes = np.fromiter((len(ids) for ids in known), np.int64, len(known))
         rows, columns = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for size in np.unique(sizes[sizes >= 2]):
-            members = np.flatnonzero(sizes == size)
-            ids = np.array([known[m] for m in members], dtype=np.int64)
             first, second = np.triu_indices(size, 1)  # combinations() order: as word_pairs
-            wanted = (ids[:, first] * n_words + ids[:, second]).ravel()
-            where = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-            found = keys[where] == wanted
-            rows.append(np.repeat(members, len(first))[found])
-            columns.append(key_columns[where[found]])
+            # A few recipes at a time: a recipe may hold ~2,000 known words (2 million
+            # pairs), so a whole batch at once could take gigabytes.
+            step = max(1, PAIRS_PER_CHUNK // len(first))
+            same_size = np.flatnonzero(sizes == size)
+            for start in range(0, len(same_size), step):
+                members = same_size[start : start + step]
+                ids = np.array([known[m] for m in members], dtype=np.int64)
+                wanted = (ids[:, first] * n_words + ids[:, second]).ravel()
+                where = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+                found = keys[where] == wanted
+                rows.append(np.repeat(members, len(first))[found])
+                columns.append(key_columns[where[found]])
         row_index, column_index = np.concatenate(rows), np.concatenate(columns)
         by_row = np.argsort(row_index, kind="stable")  # each row's pairs keep their order
         return row_index[by_row], column_index[by_row], np.ones(len(by_row), np.float64)
