@@ -15,9 +15,9 @@ import yaml
 
 from cuisineflow.errors import DataError
 from cuisineflow.params import SplitParams
+from cuisineflow.paths import VALIDATED_DIR
 from cuisineflow.schemas import CUISINES
 from cuisineflow.stages import split
-from cuisineflow.stages.paths import VALIDATED_DIR
 
 PROJECT = Path(__file__).resolve().parents[1]
 

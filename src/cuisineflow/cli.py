@@ -163,7 +163,7 @@ def data_pull(
     Pipeline outputs are not pulled: `dvc repro` rebuilds them, or `dvc pull` fetches
     those that were pushed.
     """
-    from cuisineflow.data.acquire import RAW_DIR
+    from cuisineflow.paths import RAW_DIR
 
     repo, store = _repo_and_store()
     tracked = repo.remote_key(f"{RAW_DIR}.dvc")
@@ -185,7 +185,7 @@ def data_pull(
 @data_app.command("status")
 def data_status() -> None:
     """Show what differs between data/raw and data/raw.dvc, and between the cache and the store."""
-    from cuisineflow.data.acquire import RAW_DIR
+    from cuisineflow.paths import RAW_DIR
 
     repo, store = _repo_and_store()
     changes = repo.changes_since_added(f"{RAW_DIR}.dvc")

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cuisineflow.data.acquire import RAW_DIR, import_raw
+from cuisineflow.data.acquire import import_raw
 from cuisineflow.errors import CuisineflowError, DataError
+from cuisineflow.paths import RAW_DIR
 from cuisineflow.settings import get_settings
 from cuisineflow.storage import Store, open_store
 from cuisineflow.storage.dvc import DvcRepo

@@ -221,6 +221,9 @@ def test_cold_starts_leave_nothing_in_tmp(
     finally:
         client.put_object(Bucket=s3_endpoint.bucket, Key=key, Body=original)
     assert list(scratch.iterdir()) == []
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))  # the download did go to TMPDIR
+    with pytest.raises(FileNotFoundError, match=r"missing"):
+        lambda_handler.handler({"ingredients": ["salt"]}, None)
 
 
 def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(

@@ -18,9 +18,9 @@ from cuisineflow.data.rawfiles import (
     summarise,
 )
 from cuisineflow.errors import DataError
+from cuisineflow.paths import RAW_DIR
 from cuisineflow.storage.dvc import DvcRepo
 
-RAW_DIR = "data/raw"
 KAGGLE_SOURCE = "kaggle:whats-cooking"
 KAGGLE_PAGE = "https://www.kaggle.com/competitions/whats-cooking/data"
 

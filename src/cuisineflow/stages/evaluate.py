@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 from cuisineflow.models.metrics import evaluate
 from cuisineflow.monitoring.profile import build_profile
 from cuisineflow.params import EvaluateParams, load_params
+from cuisineflow.paths import EVALUATED_MODEL_DIR, REFERENCE_PROFILE, SPLIT_DIR
 from cuisineflow.predict import Predictor
 from cuisineflow.stages.featurize import fit_splits
-from cuisineflow.stages.paths import EVALUATED_MODEL_DIR, REFERENCE_PROFILE, SPLIT_DIR
 from cuisineflow.storage.local import atomic_write_json
 
 PLOTS_DIR = "plots"

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from cuisineflow.features import Featurizer
 from cuisineflow.models.artifact import save_featurizer
 from cuisineflow.params import load_params
-from cuisineflow.stages.paths import FEATURES_DIR, SPLIT_DIR, SPLITS
+from cuisineflow.paths import FEATURES_DIR, SPLIT_DIR, SPLITS
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
 

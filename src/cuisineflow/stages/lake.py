@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 
 from cuisineflow.data.lake import LAKE, build_lake
 from cuisineflow.params import load_params
+from cuisineflow.paths import VALIDATED_DIR
 from cuisineflow.settings import get_settings
-from cuisineflow.stages.paths import VALIDATED_DIR
 from cuisineflow.storage import Store, open_store
 from cuisineflow.storage.local import atomic_write_json
 

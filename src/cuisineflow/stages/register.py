@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 
 from cuisineflow.params import load_params
+from cuisineflow.paths import REFERENCE_PROFILE
 from cuisineflow.predict import PIPELINE_MODEL_DIR, REGISTERED
 from cuisineflow.registry import ModelRef, Registry
 from cuisineflow.settings import get_settings
-from cuisineflow.stages.paths import REFERENCE_PROFILE
 from cuisineflow.storage import open_store
 from cuisineflow.storage.dvc import DvcRepo
 from cuisineflow.storage.local import atomic_write_json

@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 
 from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.params import load_params
+from cuisineflow.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, VALIDATED_DIR
 from cuisineflow.predict import Predictor, read_registered
 from cuisineflow.reports import pages
 from cuisineflow.settings import get_settings
 from cuisineflow.stages.evaluate import score
-from cuisineflow.stages.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, VALIDATED_DIR
 from cuisineflow.storage import Store, open_store
 from cuisineflow.storage.local import atomic_write_bytes
 

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 
 from cuisineflow.errors import DataError
 from cuisineflow.params import SplitParams, load_params
-from cuisineflow.stages.paths import SPLIT_DIR, SPLITS, VALIDATED_DIR
+from cuisineflow.paths import SPLIT_DIR, SPLITS, VALIDATED_DIR
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
 

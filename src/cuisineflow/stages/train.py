@@ -14,8 +14,8 @@ from cuisineflow.models import train
 from cuisineflow.models.artifact import load_featurizer, save_model
 from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.params import load_params
+from cuisineflow.paths import EVALUATED_MODEL_DIR, FEATURES_DIR
 from cuisineflow.stages.featurize import fit_splits
-from cuisineflow.stages.paths import EVALUATED_MODEL_DIR, FEATURES_DIR
 from cuisineflow.stages.split import read_splits
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 

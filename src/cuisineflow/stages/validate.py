@@ -9,13 +9,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cuisineflow.data.acquire import RAW_DIR
 from cuisineflow.data.rawfiles import is_raw_file, load_raw_records
 from cuisineflow.data.tables import RECIPE_SCHEMA
 from cuisineflow.data.validation import ValidationResult, validate_records
 from cuisineflow.errors import DataError
 from cuisineflow.params import load_params
-from cuisineflow.stages.paths import VALIDATED_DIR
+from cuisineflow.paths import RAW_DIR, VALIDATED_DIR
 from cuisineflow.storage.dvc import DvcRepo
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
