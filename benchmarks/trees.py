@@ -25,7 +25,7 @@ import numpy as np
 
 from cuisineflow.models import boosting
 from cuisineflow.params import load_params
-from cuisineflow.stages.paths import FEATURES_DIR
+from cuisineflow.paths import FEATURES_DIR
 from cuisineflow.stages.train import fitting_data
 
 
