@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cuisineflow.models.artifact import ModelError
 from cuisineflow.registry import ModelRef, Registry, RegistryError
 from cuisineflow.storage import Store
 from cuisineflow.storage.local import exclusive_lock
@@ -346,7 +347,7 @@ def test_register_refuses_a_bad_name_and_an_artifact_that_does_not_verify(
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model, broken)
     (broken / "coef.npy").write_bytes(b"not the trained weights")
-    with pytest.raises(Exception, match=r"coef.npy does not match its checksum"):
+    with pytest.raises(ModelError, match=r"coef.npy does not match its checksum"):
         registry.register("cuisine", broken, LINEAGE)
     assert registry.names() == []
 
@@ -424,7 +425,7 @@ def test_verify_reads_the_version_back_from_the_store(
         {"name": "model", "version": "local", "path": str(folder)},
     )
     (folder / "coef.npy").write_bytes(b"not the trained weights")
-    with pytest.raises(Exception, match=r"coef.npy does not match its checksum"):
+    with pytest.raises(ModelError, match=r"coef.npy does not match its checksum"):
         registry.verify(ModelRef.parse(str(folder)))
 
 
