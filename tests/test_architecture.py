@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import shutil
 import subprocess
@@ -16,6 +17,12 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+@functools.cache
+def import_graph() -> grimp.ImportGraph:
+    """The package's imports, annotations-only ones left out (built once: every test reads it)."""
+    return grimp.build_graph("cuisineflow", exclude_type_checking_imports=True)
 
 
 def lint_imports(source: Path) -> subprocess.CompletedProcess[str]:
@@ -67,7 +74,7 @@ def unplaced(modules: set[str]) -> list[str]:
 
 def test_every_module_falls_under_a_contract() -> None:
     """A new module outside every contract could import anything: it must be placed."""
-    modules = grimp.build_graph("cuisineflow").modules
+    modules = import_graph().modules
     assert unplaced(modules) == []
     assert modules >= UNCONSTRAINED  # no stale names
     assert unplaced({*modules, "cuisineflow.data.new_source", "cuisineflow.alerts"}) == [
@@ -124,7 +131,7 @@ def imported_files(module: str) -> set[str]:
     Importing a.b.c also runs a/__init__.py and a/b/__init__.py: those are counted, but not
     what they import in turn (the package __init__s import only exempt modules, or lazily
     inside a function, which grimp cannot tell apart from an import at the top)."""
-    graph = grimp.build_graph("cuisineflow", exclude_type_checking_imports=True)
+    graph = import_graph()
     modules = graph.find_upstream_modules(module) | {module}
     packages = {".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)}
     files = {source_file(name) for name in modules | packages}

@@ -9,6 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from cuisineflow.features import (
     ANALYZERS,
     Featurizer,
+    FittedBlock,
     fit_block,
     normalise_ingredient,
     normalise_recipe,
@@ -131,10 +132,11 @@ def test_word_pair_lookup_gives_the_generic_entries_in_the_same_order() -> None:
     # A vocabulary with no pair at all, and terms word_pairs never yields, match nothing.
     empty = fit_block(FeatureBlockParams(analyzer="word_pairs", min_df=9), fitted_on)
     assert [len(a) for a in empty._word_pair_counts(recipes)] == [0, 0, 0]
-    odd = fit_block(FeatureBlockParams(analyzer="word_pairs", min_df=2), fitted_on)
-    odd.terms = [*odd.terms, "garlic", "oil|olive|salt"]
-    odd.idf = np.append(odd.idf, [1.0, 1.0]).astype(np.float32)
-    odd.__post_init__()
+    odd = FittedBlock(
+        block.params,
+        [*block.terms, "garlic", "oil|olive|salt"],
+        np.append(block.idf, [1.0, 1.0]).astype(np.float32),
+    )
     assert [a.tolist() for a in odd._word_pair_counts(recipes)] == [a.tolist() for a in generic]
 
 

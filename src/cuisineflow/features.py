@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations, pairwise
 from typing import TYPE_CHECKING
 
@@ -149,10 +149,11 @@ class FittedBlock:
     params: FeatureBlockParams
     terms: list[str]
     idf: np.ndarray
-    index: dict[str, int] = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.index = {term: i for i, term in enumerate(self.terms)}
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        """Column of each term; built on first use (word_pairs blocks look up integer keys)."""
+        return {term: i for i, term in enumerate(self.terms)}
 
     def entries(
         self, recipes: Sequence[Sequence[str]]
