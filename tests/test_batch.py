@@ -82,3 +82,12 @@ def test_predict_loads_no_training_library(tiny_model: Path, tmp_path: Path) -> 
     ).stdout
     for heavy in ("sklearn", "lightgbm", "scipy", "duckdb", "dvc", "pandas", "fastapi"):
         assert f"'{heavy}'" not in loaded, heavy
+
+
+def test_a_loaded_predictor_has_built_its_term_lookups(tiny_model: Path) -> None:
+    # Built at load, so that a server's or Lambda's first request does not wait for them.
+    from cuisineflow.predict import Predictor
+
+    blocks = Predictor(tiny_model).featurizer.blocks
+    lookup = {"word_pairs": "_pair_keys", "words_and_bigrams": "index"}
+    assert [lookup[b.params.analyzer] in b.__dict__ for b in blocks] == [True, True]

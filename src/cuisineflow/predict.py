@@ -43,6 +43,10 @@ class Predictor:
 
     def __init__(self, folder: Path, top_k: int = 3) -> None:
         self.featurizer, self.classifier, self.spec = load_model(folder)
+        # One prediction at load builds each block's term lookup and imports what numpy
+        # loads lazily: a server's or Lambda's first request would otherwise wait ~100 ms,
+        # and the server freezes what it loaded out of the garbage collector's scans.
+        self.predict_proba([[]])
         self.top_k = top_k
 
     @property
