@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from cuisineflow.data.split_tables import read_splits
 from cuisineflow.features import Featurizer
 from cuisineflow.models.train import fit_ensemble
 from cuisineflow.params import Params, load_params
-from cuisineflow.stages.split import read_splits
 
 
 def accuracy(

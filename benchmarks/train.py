@@ -34,12 +34,11 @@ def measure(project: Path, model: str) -> dict[str, float]:
     from cuisineflow.models.artifact import save_model
     from cuisineflow.params import load_params
     from cuisineflow.predict import Predictor
-    from cuisineflow.stages.featurize import fit_splits
 
     params = load_params(project / "params.yaml")
     split = project / "data" / "split"
     fitting = pa.concat_tables(
-        pq.read_table(split / f"{n}.parquet") for n in fit_splits(params.featurize.fit_on)
+        pq.read_table(split / f"{n}.parquet") for n in params.featurize.fit_splits
     )
     test = pq.read_table(split / "test.parquet")
     started = time.perf_counter()

@@ -50,7 +50,7 @@ def main() -> None:
     if not (root / FEATURES_DIR / "featurizer").exists():
         parser.error(f"no {FEATURES_DIR} in {root}: run `make run` first")
     params = load_params(root / "params.yaml")
-    featurizer, features, labels = fitting_data(root, params.featurize.fit_on)
+    featurizer, features, labels = fitting_data(root, params.featurize)
     classes = tuple(sorted(set(labels)))
     trees_params = params.train.trees
     columns = boosting.tree_columns(featurizer, features, trees_params)

@@ -1,4 +1,5 @@
-"""The split stage: stratified or by id hash; a split it cannot make is a clear error."""
+"""The split stage and data/splitting.py: stratified or by id hash; a split it cannot make
+is a clear error."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from cuisineflow.data import split_tables, splitting
 from cuisineflow.errors import DataError
 from cuisineflow.params import SplitParams
 from cuisineflow.paths import VALIDATED_DIR
@@ -50,7 +52,7 @@ def _split_of_each_id(root: Path) -> dict[int, str]:
     return {
         recipe_id: name
         for name in split.SPLITS
-        for recipe_id in split.read_splits(root, [name])["id"].to_pylist()
+        for recipe_id in split_tables.read_splits(root, [name])["id"].to_pylist()
     }
 
 
@@ -94,7 +96,7 @@ def test_labelled_recipes_are_split_stratified_by_the_params(tmp_path: Path) -> 
     for name, part in parts.items():
         assert pq.read_table(tmp_path / split.SPLIT_DIR / f"{name}.parquet").equals(part)
     # read_splits joins the named splits in the order named.
-    joined = split.read_splits(tmp_path, ["test", "train"])
+    joined = split_tables.read_splits(tmp_path, ["test", "train"])
     assert joined["id"].to_pylist() == (
         parts["test"]["id"].to_pylist() + parts["train"]["id"].to_pylist()
     )
@@ -122,12 +124,12 @@ def test_by_id_hash_no_recipe_changes_split_when_recipes_are_added(tmp_path: Pat
 
 def test_by_id_hash_shares_follow_the_sizes_and_the_seed() -> None:
     ids = list(range(20_000))
-    train, valid, test = split.split_by_id_hash(ids, SplitParams(method="id_hash"))
+    train, valid, test = splitting.split_by_id_hash(ids, SplitParams(method="id_hash"))
     assert (len(train), len(valid), len(test)) == (16022, 1961, 2017)
     assert sorted([*train, *valid, *test]) == ids
-    wider = split.split_by_id_hash(ids, SplitParams(method="id_hash", test_size=0.2))
+    wider = splitting.split_by_id_hash(ids, SplitParams(method="id_hash", test_size=0.2))
     assert set(test) < set(wider[2])  # a larger test share only adds recipes to test
-    other = split.split_by_id_hash(ids, SplitParams(method="id_hash", seed=7))[2]
+    other = splitting.split_by_id_hash(ids, SplitParams(method="id_hash", seed=7))[2]
     assert 150 < len(set(test) & set(other)) < 260  # independent draws: about 10% of 2,017
 
 
@@ -137,13 +139,15 @@ def test_by_id_hash_a_rare_cuisine_stops_the_split_only_when_train_lacks_it(
     _write_recipes(tmp_path, ["italian"] * 40 + ["mexican"] * 39 + ["greek"], method="id_hash")
     counts = split.run(tmp_path)  # the one greek recipe, id 79, hashes into train
     assert sum(counts.values()) == 80
-    assert "greek" in split.read_splits(tmp_path, ["train"])["cuisine"].to_pylist()
+    assert "greek" in split_tables.read_splits(tmp_path, ["train"])["cuisine"].to_pylist()
     # Id 78 hashes into valid or test: the model could never learn greek.
     _write_recipes(tmp_path, ["italian"] * 40 + ["mexican"] * 38 + ["greek", "mexican"],
                    method="id_hash")  # fmt: skip
     with pytest.raises(DataError, match=r"put no recipe of \{'greek': 1\} .* in train"):
         split.run(tmp_path)
-    assert split.read_splits(tmp_path)["cuisine"].to_pylist().count("greek") == 1  # as it was
+    assert (
+        split_tables.read_splits(tmp_path)["cuisine"].to_pylist().count("greek") == 1
+    )  # as it was
 
 
 def test_no_labelled_recipe_is_named(tmp_path: Path) -> None:
@@ -173,6 +177,6 @@ def test_the_default_split_is_pinned(tmp_path: Path) -> None:
     cuisines = [c for i, c in enumerate(CUISINES) for _ in range(10 + 4 * i)]
     _write_recipes(tmp_path, cuisines)
     assert split.run(tmp_path) == {"train": 768, "valid": 96, "test": 96}
-    test_ids = split.read_splits(tmp_path, ["test"])["id"].to_pylist()
+    test_ids = split_tables.read_splits(tmp_path, ["test"])["id"].to_pylist()
     digest = hashlib.sha256(",".join(map(str, test_ids)).encode()).hexdigest()
     assert digest == "fa3b4de60da5da193ea85c6f97e7645544d055e1618562ef96b9f02e596734f1"

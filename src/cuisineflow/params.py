@@ -68,6 +68,11 @@ class FeaturizeParams(_Section):
     blocks: list[FeatureBlockParams] = Field(default_factory=_default_blocks, min_length=1)
     fit_on: Literal["train", "train_valid"] = "train_valid"
 
+    @property
+    def fit_splits(self) -> tuple[str, ...]:
+        """The splits a model learns from: train, or train and valid together."""
+        return ("train", "valid") if self.fit_on == "train_valid" else ("train",)
+
 
 def _default_tree_analyzers() -> list[Analyzer]:
     return ["words_and_bigrams"]

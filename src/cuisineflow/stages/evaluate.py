@@ -15,7 +15,6 @@ from cuisineflow.monitoring.profile import build_profile
 from cuisineflow.params import EvaluateParams, load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, REFERENCE_PROFILE, SPLIT_DIR
 from cuisineflow.predict import Predictor
-from cuisineflow.stages.featurize import fit_splits
 from cuisineflow.storage.local import atomic_write_json
 
 PLOTS_DIR = "plots"
@@ -40,7 +39,7 @@ def run(root: Path) -> dict[str, Any]:
     from; profile the test split for monitoring."""
     params = load_params(root / "params.yaml")
     predictor = Predictor(root / EVALUATED_MODEL_DIR)
-    held_out = [n for n in ("valid", "test") if n not in fit_splits(params.featurize.fit_on)]
+    held_out = [n for n in ("valid", "test") if n not in params.featurize.fit_splits]
     summary: dict[str, Any] = {}
     for name in held_out:
         table = pq.read_table(root / SPLIT_DIR / f"{name}.parquet")
@@ -51,7 +50,7 @@ def run(root: Path) -> dict[str, Any]:
             _write_plots(root / PLOTS_DIR, result, predictor.classes, truth, probabilities)
             fitting = [
                 recipe
-                for split in fit_splits(params.featurize.fit_on)
+                for split in params.featurize.fit_splits
                 for recipe in pq.read_table(root / SPLIT_DIR / f"{split}.parquet")[
                     "ingredients"
                 ].to_pylist()

@@ -15,16 +15,11 @@ from cuisineflow.paths import FEATURES_DIR, SPLIT_DIR, SPLITS
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
 
-def fit_splits(fit_on: str) -> list[str]:
-    """The splits a model learns from: train, or train and valid together."""
-    return ["train", "valid"] if fit_on == "train_valid" else ["train"]
-
-
 def run(root: Path) -> dict[str, int]:
     """Fit the featurizer on the fitting splits; save it and every split's features."""
     params = load_params(root / "params.yaml").featurize
     tables = {name: pq.read_table(root / SPLIT_DIR / f"{name}.parquet") for name in SPLITS}
-    fitting = pa.concat_tables(tables[name] for name in fit_splits(params.fit_on))
+    fitting = pa.concat_tables(tables[name] for name in params.fit_splits)
     featurizer = Featurizer.fit(params.blocks, fitting["ingredients"].to_pylist())
     with staged_folder(root / FEATURES_DIR) as folder:
         save_featurizer(folder / "featurizer", featurizer)

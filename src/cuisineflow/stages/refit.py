@@ -15,12 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cuisineflow.data.split_tables import read_splits
 from cuisineflow.features import Featurizer
 from cuisineflow.models import train
 from cuisineflow.params import load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR
 from cuisineflow.predict import PIPELINE_MODEL_DIR
-from cuisineflow.stages.split import read_splits
 from cuisineflow.stages.train import write_model
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 

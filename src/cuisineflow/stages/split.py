@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from hashlib import blake2b
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sklearn.model_selection import train_test_split
 
+from cuisineflow.data.splitting import split_rows
 from cuisineflow.errors import DataError
-from cuisineflow.params import SplitParams, load_params
+from cuisineflow.params import load_params
 from cuisineflow.paths import SPLIT_DIR, SPLITS, VALIDATED_DIR
 from cuisineflow.storage.local import atomic_write_json, staged_folder
-
-
-def read_splits(root: Path, names: Sequence[str] = SPLITS) -> pa.Table:
-    """The named splits' recipes, one table in the order named."""
-    return pa.concat_tables(pq.read_table(root / SPLIT_DIR / f"{n}.parquet") for n in names)
 
 
 def run(root: Path) -> dict[str, int]:
@@ -32,11 +24,7 @@ def run(root: Path) -> dict[str, int]:
     if labelled.num_rows == 0:
         raise DataError("split: no validated recipe has a cuisine: there is nothing to split")
     labels = np.asarray(labelled["cuisine"].to_pylist())
-    if params.method == "id_hash":
-        parts = split_by_id_hash(labelled["id"].to_pylist(), params)
-        _refuse_unlearnable_cuisines(labels, parts[0])
-    else:
-        parts = _stratified(labels, params)
+    parts = split_rows(labelled["id"].to_pylist(), labels, params)
     counts = {}
     with staged_folder(root / SPLIT_DIR) as folder:
         for name, indices in zip(SPLITS, parts, strict=True):
@@ -47,72 +35,3 @@ def run(root: Path) -> dict[str, int]:
             counts[name] = part.num_rows
     atomic_write_json(root / "metrics" / "split.json", counts)
     return counts
-
-
-def split_by_id_hash(ids: Sequence[int], params: SplitParams) -> list[np.ndarray]:
-    """Row numbers of train, valid and test, each recipe placed by a seeded hash of its id.
-
-    A recipe's split depends on its id and the seed alone, so adding or removing other
-    recipes moves no recipe between splits: test scores of two data versions share their
-    common recipes. Each cuisine's shares are then close to the sizes, not exact.
-    """
-    # blake2b, not hash(): Python salts str hashes per process, and this must not change.
-    draws = np.array(
-        [
-            int.from_bytes(blake2b(f"{params.seed}:{i}".encode(), digest_size=8).digest())
-            for i in ids
-        ],
-        dtype=np.uint64,
-    ) / float(2**64)
-    test = draws < params.test_size
-    valid = ~test & (draws < params.test_size + params.valid_size)
-    parts = [np.flatnonzero(~test & ~valid), np.flatnonzero(valid), np.flatnonzero(test)]
-    for name, rows in zip(SPLITS, parts, strict=True):
-        if len(rows) == 0:
-            change = "lower valid_size and test_size" if name == "train" else f"raise {name}_size"
-            raise DataError(
-                f"split: hashing the ids of {len(ids)} labelled recipes put none in {name}: "
-                f"add recipes or {change}"
-            )
-    return parts
-
-
-def _refuse_unlearnable_cuisines(labels: np.ndarray, train: np.ndarray) -> None:
-    """A cuisine with no recipe in train is one the model cannot learn, and `evaluate`
-    could not score it: stop here, naming it, rather than a stage later."""
-    missing = sorted(set(labels) - set(labels[train]))
-    if missing:
-        counts = {str(c): int((labels == c).sum()) for c in missing}
-        raise DataError(
-            f"split: hashing the ids put no recipe of {counts} (recipes each) in train, so "
-            "the model could not learn them: add recipes of them, or use split.method: "
-            "stratified"
-        )
-
-
-def _stratified(labels: np.ndarray, params: SplitParams) -> list[np.ndarray]:
-    rows = np.arange(len(labels))
-    # Counts, not shares: 0.1 + 0.2 is 0.30000000000000004 in floats and scikit-learn
-    # rounds a share's count up, so 100 recipes lost 31 to valid and test, not 30. Rounded
-    # to 9 places first, then up as scikit-learn does, so exact shares give its counts.
-    held_out = math.ceil(round((params.valid_size + params.test_size) * len(rows), 9))
-    test_count = math.ceil(
-        round(params.test_size / (params.valid_size + params.test_size) * held_out, 9)
-    )
-    try:
-        train, rest = train_test_split(
-            rows, test_size=held_out, stratify=labels, random_state=params.seed
-        )
-        valid, test = train_test_split(
-            rest, test_size=test_count, stratify=labels[rest], random_state=params.seed
-        )
-    except ValueError as error:  # too few recipes of a cuisine to put some in every split
-        cuisines, sizes = np.unique(labels, return_counts=True)
-        rarest = np.argsort(sizes, kind="stable")[:3]
-        fewest = {str(cuisines[i]): int(sizes[i]) for i in rarest}
-        raise DataError(
-            f"split: cannot stratify {len(labels)} labelled recipes by cuisine ({error}); "
-            f"the rarest cuisines have {fewest} recipes: add recipes, change split sizes "
-            "or use split.method: id_hash"
-        ) from None
-    return [train, valid, test]

@@ -9,21 +9,20 @@ from typing import Any
 
 import scipy.sparse as sp
 
+from cuisineflow.data.split_tables import read_splits
 from cuisineflow.features import Featurizer
 from cuisineflow.models import train
 from cuisineflow.models.artifact import load_featurizer, save_model
 from cuisineflow.models.ensemble import Ensemble
-from cuisineflow.params import load_params
+from cuisineflow.params import FeaturizeParams, load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, FEATURES_DIR
-from cuisineflow.stages.featurize import fit_splits
-from cuisineflow.stages.split import read_splits
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 
 
 def run(root: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Fit and calibrate on the fitting splits, then write models/evaluated."""
     params = load_params(root / "params.yaml")
-    featurizer, features, labels = fitting_data(root, params.featurize.fit_on)
+    featurizer, features, labels = fitting_data(root, params.featurize)
     started = time.perf_counter()
     classifier = train.fit_ensemble(featurizer, features, labels, params.train, progress)
     seconds = time.perf_counter() - started
@@ -38,9 +37,11 @@ def run(root: Path, progress: Callable[[str], None] = lambda _: None) -> dict[st
     return summary | {"fit_seconds": round(seconds, 1)}
 
 
-def fitting_data(root: Path, fit_on: str) -> tuple[Featurizer, sp.csr_matrix, list[str]]:
+def fitting_data(
+    root: Path, params: FeaturizeParams
+) -> tuple[Featurizer, sp.csr_matrix, list[str]]:
     """The featurize stage's fitted vectorisers, and the feature rows and labels to fit on."""
-    names = fit_splits(fit_on)
+    names = params.fit_splits
     features = sp.vstack([sp.load_npz(root / FEATURES_DIR / f"{n}.npz") for n in names]).tocsr()
     labels = read_splits(root, names)["cuisine"].to_pylist()
     return load_featurizer(root / FEATURES_DIR / "featurizer"), features, labels
