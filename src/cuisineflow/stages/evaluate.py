@@ -7,31 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cuisineflow.models.metrics import evaluate
 from cuisineflow.monitoring.profile import build_profile
-from cuisineflow.params import EvaluateParams, load_params
+from cuisineflow.params import load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, REFERENCE_PROFILE, SPLIT_DIR
 from cuisineflow.predict import Predictor
+from cuisineflow.scoring import score
 from cuisineflow.storage.local import atomic_write_json
 
 PLOTS_DIR = "plots"
-
-
-def score(
-    predictor: Predictor, table: pa.Table, params: EvaluateParams
-) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Metrics of a model on labelled recipes, with its probabilities and the truth; scored
-    through `Predictor`, the path serving takes."""
-    probabilities = predictor.predict_proba(table["ingredients"].to_pylist())
-    index = {c: i for i, c in enumerate(predictor.classes)}
-    truth = np.array([index[c] for c in table["cuisine"].to_pylist()])
-    result = evaluate(
-        probabilities, truth, predictor.classes, n_bins=params.calibration_bins, k=params.top_k
-    )
-    return result, probabilities, truth
 
 
 def run(root: Path) -> dict[str, Any]:
@@ -43,7 +28,13 @@ def run(root: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for name in held_out:
         table = pq.read_table(root / SPLIT_DIR / f"{name}.parquet")
-        result, probabilities, truth = score(predictor, table, params.evaluate)
+        scores = score(
+            predictor,
+            table["ingredients"].to_pylist(),
+            table["cuisine"].to_pylist(),
+            params.evaluate,
+        )
+        result, probabilities, truth = scores.metrics, scores.probabilities, scores.truth
         summary[name] = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
         if name == "test":  # valid's summary is in evaluate.json; dvc.yaml declares test's
             atomic_write_json(root / "metrics" / "per_cuisine_test.json", result["per_cuisine"])

@@ -16,8 +16,8 @@ from cuisineflow.params import load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, VALIDATED_DIR
 from cuisineflow.predict import Predictor, read_registered
 from cuisineflow.reports import pages
+from cuisineflow.scoring import score
 from cuisineflow.settings import get_settings
-from cuisineflow.stages.evaluate import score
 from cuisineflow.storage import Store, open_store
 from cuisineflow.storage.local import atomic_write_bytes
 
@@ -77,7 +77,8 @@ def model_report(root: Path, store: Store) -> str:
     predictor = Predictor(root / EVALUATED_MODEL_DIR)
     test = pq.read_table(root / SPLIT_DIR / "test.parquet")
     recipes = test["ingredients"].to_pylist()
-    result, probabilities, truth = score(predictor, test, params.evaluate)
+    scores = score(predictor, recipes, test["cuisine"].to_pylist(), params.evaluate)
+    result, probabilities, truth = scores.metrics, scores.probabilities, scores.truth
     examples: dict[tuple[str, str], list[Sequence[str]]] = {}
     for actual, guess, recipe in zip(truth, probabilities.argmax(axis=1), recipes, strict=True):
         if actual != guess:
