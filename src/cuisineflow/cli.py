@@ -831,13 +831,7 @@ def predict(
 ) -> None:
     """Batch prediction for Kaggle-format recipes ({id, ingredients}; cuisine is ignored)."""
     from cuisineflow.data.batch import read_batch
-    from cuisineflow.predict import (
-        PIPELINE_MODEL_DIR,
-        Predictor,
-        format_predictions,
-        read_registered,
-    )
-    from cuisineflow.storage.dvc import DvcRepo
+    from cuisineflow.predict import Predictor, format_predictions
     from cuisineflow.storage.local import atomic_write_bytes
 
     if output is not None and output.is_dir():
@@ -848,24 +842,7 @@ def predict(
     batch = read_batch(input_path, skip_invalid=skip_invalid, require_id=require_id)
     if not batch.recipes and not batch.skipped:
         raise CuisineflowError(f"{input_path}: holds no recipes to predict")
-    name, version = None, None
-    registered: tuple[str, int] | None = None  # the pipeline's register stage's record
-    if model is None:
-        root = DvcRepo.find().root
-        folder = root / PIPELINE_MODEL_DIR
-        if record := read_registered(root):
-            registered = (str(record["name"]), int(record["version"]))
-    else:
-        from cuisineflow.registry import ModelRef
-        from cuisineflow.settings import get_settings
-
-        ref = ModelRef.parse(model)  # a folder, or a registry version fetched and verified
-        if ref.path is not None:
-            folder = ref.path
-        else:
-            cache = _project_root() / get_settings().model_cache
-            folder, metadata = _registry().fetch(ref, cache)
-            name, version = ref.name, str(metadata["version"])
+    folder, name, version, registered = _model_folder(model)
     registry = _registry() if log else None  # a bad store setting fails before any output
     predictor = Predictor(folder)
     started = time.perf_counter()
@@ -902,6 +879,137 @@ def predict(
                 f"the predictions were written, but {logger.dropped} prediction log records "
                 f"could not be written to {registry.store.describe()}"
             )
+
+
+def _model_folder(
+    model: str | None,
+) -> tuple[Path, str | None, str | None, tuple[str, int] | None]:
+    """The folder of a --model (default: the pipeline's models/cuisine); the registry name
+    and version it was fetched as, if any; and the pipeline's register record, if any."""
+    from cuisineflow.predict import PIPELINE_MODEL_DIR, read_registered
+    from cuisineflow.registry import ModelRef
+    from cuisineflow.settings import get_settings
+    from cuisineflow.storage.dvc import DvcRepo
+
+    if model is None:
+        root = DvcRepo.find().root
+        record = read_registered(root)
+        registered = (str(record["name"]), int(record["version"])) if record else None
+        return root / PIPELINE_MODEL_DIR, None, None, registered
+    ref = ModelRef.parse(model)  # a folder, or a registry version fetched and verified
+    if ref.path is not None:
+        return ref.path, None, None, None
+    cache = _project_root() / get_settings().model_cache
+    folder, metadata = _registry().fetch(ref, cache)
+    return folder, ref.name, str(metadata["version"]), None
+
+
+class ScoreFormat(StrEnum):
+    """How `score` prints its scores."""
+
+    table = "table"
+    json = "json"
+
+
+@app.command("score")
+def score_command(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="Labelled recipes ({id, cuisine, ingredients}): JSON array, JSON Lines or "
+            "Kaggle zip.",
+        ),
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model folder, NAME@VERSION or NAME@ALIAS [default: the pipeline's "
+            "models/cuisine]."
+        ),
+    ] = None,
+    output_format: Annotated[
+        ScoreFormat,
+        typer.Option(
+            "--format", help="table: summary and per cuisine; json: every metric, confusion too."
+        ),
+    ] = ScoreFormat.table,
+) -> None:
+    """Score a model on labelled recipes, such as recipes kept back from the pipeline.
+
+    Prints accuracy (with its 95% interval), macro-F1, top-3 accuracy, calibration error
+    and precision, recall and F1 per cuisine, scored through the serving path. Recipes
+    whose ingredients the project's own splits (data/split) also hold are counted: a
+    model fit on them has seen them (the served refit learnt from all three splits).
+    """
+    import json
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from cuisineflow.data.rawfiles import read_raw_file
+    from cuisineflow.params import EvaluateParams, load_params
+    from cuisineflow.paths import SPLIT_DIR, SPLITS
+    from cuisineflow.predict import Predictor
+    from cuisineflow.scoring import score, seen_in
+
+    recipes = read_raw_file(input_path)
+    unlabelled = [i for i, r in enumerate(recipes) if r.cuisine is None]
+    if unlabelled:
+        raise CuisineflowError(
+            f"{input_path.name}: {len(unlabelled)} of {len(recipes)} recipes have no cuisine "
+            f"(first: record {unlabelled[0] + 1}, id {recipes[unlabelled[0]].id}): `score` "
+            "needs labelled recipes; `predict` takes unlabelled ones"
+        )
+    root = _project_root()
+    params_file = root / "params.yaml"
+    params = load_params(params_file).evaluate if params_file.exists() else EvaluateParams()
+    folder, name, version, registered = _model_folder(model)
+    ingredients = [r.ingredients for r in recipes]
+    scores = score(
+        Predictor(folder), ingredients, [str(r.cuisine) for r in recipes], params
+    ).metrics
+    splits = {
+        split: pq.read_table(path, columns=["ingredients"])["ingredients"].to_pylist()
+        for split in SPLITS
+        if (path := root / SPLIT_DIR / f"{split}.parquet").exists()
+    }
+    found = seen_in(ingredients, splits)
+    seen = {split: int(rows.sum()) for split, rows in found.items()}
+    seen_anywhere = int(np.logical_or.reduce(list(found.values())).sum()) if found else 0
+    described = f"{name}@{version}" if name else (
+        f"{registered[0]}@{registered[1]} ({folder})" if registered else str(folder)
+    )  # fmt: skip
+    if output_format is ScoreFormat.json:
+        typer.echo(
+            json.dumps(
+                {"model": described, "seen_in_splits": seen, "seen": seen_anywhere, **scores}
+            )
+        )
+        return
+    k = params.top_k
+    typer.echo(f"model {described}, {scores['n']:,} labelled recipes of {input_path.name}")
+    typer.echo(
+        f"accuracy {scores['accuracy']:.4f} (95% interval {scores['accuracy_ci_low']:.3f} to "
+        f"{scores['accuracy_ci_high']:.3f}), macro-F1 {scores['macro_f1']:.4f}, top-{k} "
+        f"accuracy {scores[f'top_{k}_accuracy']:.4f}, calibration error "
+        f"{scores['expected_calibration_error']:.4f}"
+    )
+    typer.echo(f"\n{'cuisine':<14}{'precision':>10}{'recall':>8}{'F1':>7}{'recipes':>9}")
+    by_f1 = sorted(scores["per_cuisine"].items(), key=lambda item: -item[1]["f1"])
+    for cuisine, row in by_f1:
+        typer.echo(
+            f"{cuisine:<14}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}"
+            f"{int(row['support']):>9,}"
+        )
+    if seen_anywhere:
+        held = ", ".join(f"{n:,} in {split}" for split, n in seen.items() if n)
+        typer.echo(
+            f"\nnote: {seen_anywhere:,} of these recipes have the ingredients of recipes "
+            f"in this project's splits ({held}); a model fit on those splits has seen them, so "
+            "its scores on them overstate its accuracy on new recipes",
+            err=True,
+        )
 
 
 class S3SelectInput(StrEnum):

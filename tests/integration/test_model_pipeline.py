@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import (
@@ -137,6 +138,66 @@ def test_malformed_records_are_named_or_skipped(project: Path, tmp_path: Path) -
     skipped = cli("predict", str(batch), "--skip-invalid", "--format", "kaggle-csv", cwd=project)
     assert skipped.stdout == "id,cuisine\n1,mexican\n4,italian\n"
     assert "skipped 2 invalid records, first: batch.json: record 2" in skipped.stderr
+
+
+def test_score_reproduces_evaluate_on_the_test_split(project: Path, tmp_path: Path) -> None:
+    test = pq.read_table(project / "data" / "split" / "test.parquet").to_pylist()
+    labelled = tmp_path / "test.json"
+    labelled.write_text(json.dumps(test))
+    shown = cli("score", str(labelled), "--model", "models/evaluated", "--format", "json",
+                cwd=project)  # fmt: skip
+    scores = json.loads(shown.stdout)
+    evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())["test"]
+    assert scores["n"] == evaluated["n"] == len(test)
+    for metric in ("accuracy", "accuracy_ci_low", "macro_f1", "top_3_accuracy"):
+        assert scores[metric] == evaluated[metric], metric
+    assert scores["seen_in_splits"]["test"] == scores["seen"] == len(test)
+
+
+def test_score_new_labelled_recipes_as_predict_predicts_them(project: Path, tmp_path: Path) -> None:
+    recipes = make_recipes(60, seed=7)
+    for i, recipe in enumerate(recipes):  # a herb of its own (letters: numbers are dropped)
+        recipe["ingredients"].append("herb " + "".join(chr(97 + int(d)) for d in f"{i:03}"))
+    recipes[0]["cuisine"] = " Italian"  # as validate stores it: italian
+    recipes[0]["ingredients"] = ["basil", "pasta", "parmesan cheese"]
+    labelled = tmp_path / "labelled.json"
+    labelled.write_text(json.dumps(recipes))
+    predicted = [
+        json.loads(line)["cuisine"]
+        for line in cli("predict", str(labelled), cwd=project).stdout.splitlines()
+    ]
+    truth = ["italian", *(r["cuisine"] for r in recipes[1:])]
+    right = sum(p == t for p, t in zip(predicted, truth, strict=True))
+    shown = cli("score", str(labelled), cwd=project)
+    lines = shown.stdout.splitlines()
+    assert (
+        lines[0]
+        == f"model cuisine@1 ({project / 'models' / 'cuisine'}), 60 labelled recipes of labelled.json"
+    )
+    assert lines[1].startswith(f"accuracy {right / 60:.4f} (95% interval ")
+    assert lines[3].split() == ["cuisine", "precision", "recall", "F1", "recipes"]
+    classes = json.loads((project / "models" / "cuisine" / "model.json").read_text())["classes"]
+    assert sorted(line.split()[0] for line in lines[4:]) == sorted(classes)
+    assert "note:" not in shown.stderr  # nothing the model learnt from
+
+
+def test_score_needs_known_cuisines_on_every_recipe(project: Path, tmp_path: Path) -> None:
+    recipes = make_recipes(4, seed=8)
+    del recipes[2]["cuisine"]
+    labelled = tmp_path / "labelled.json"
+    labelled.write_text(json.dumps(recipes))
+    failed = cli("score", str(labelled), cwd=project, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith(
+        "error: labelled.json: 1 of 4 recipes have no cuisine (first: record 3, id 1002)"
+    )
+    recipes[2]["cuisine"] = "klingon"
+    labelled.write_text(json.dumps(recipes))
+    failed = cli("score", str(labelled), cwd=project, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith(
+        "error: 1 recipes have cuisines the model does not know: {'klingon': 1} (it knows "
+    )
 
 
 def test_predict_with_a_registry_reference_and_bad_paths(
