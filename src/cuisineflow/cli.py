@@ -183,12 +183,24 @@ def data_pull(
 
 
 @data_app.command("status")
-def data_status() -> None:
+def data_status(
+    exit_code: Annotated[
+        bool,
+        typer.Option(
+            "--exit-code",
+            help="Exit 1 unless data/raw is as data/raw.dvc records and the store holds it "
+            "(for scripts and CI, as `git diff --exit-code`).",
+        ),
+    ] = False,
+) -> None:
     """Show what differs between data/raw and data/raw.dvc, and between the cache and the store."""
+    import json
+
     from cuisineflow.paths import RAW_DIR
 
     repo, store = _repo_and_store()
     changes = repo.changes_since_added(f"{RAW_DIR}.dvc")
+    in_order = not changes and repo.tracked_hash(f"{RAW_DIR}.dvc") is not None
     if repo.tracked_hash(f"{RAW_DIR}.dvc") is None:
         typer.echo(f"workspace: no raw data is tracked ({RAW_DIR}.dvc): `cuisineflow data import`")
     elif changes == [f"{RAW_DIR} is missing"]:
@@ -210,8 +222,13 @@ def data_status() -> None:
             else f"store: {store.describe()} does not hold the raw data {RAW_DIR}.dvc names: "
             "point CUISINEFLOW_STORE at the store it was pushed to"
         )
-        return
-    typer.echo(f"store: {repo.status().rstrip()}")
+        in_order = in_order and held
+    else:
+        typer.echo(f"store: {repo.status().rstrip()}")
+        if exit_code:  # DVC's text is for people; its JSON is empty when all is in sync
+            in_order = in_order and json.loads(repo.status(as_json=True) or "{}") == {}
+    if exit_code and not in_order:
+        raise typer.Exit(1)
 
 
 @app.command("validate")

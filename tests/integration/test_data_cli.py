@@ -129,11 +129,12 @@ def push_then_pull_in_a_clone(
     cli("data", "import", str(tiny_zip), cwd=project, env=env)
     git("add", "-A", cwd=project)
     git("commit", "-q", "-m", "raw data", cwd=project)
-    before = cli("data", "status", cwd=project, env=env).stdout
-    assert "new:" in before
-    assert "raw" in before
+    before = cli("data", "status", "--exit-code", cwd=project, env=env, check=False)
+    assert "new:" in before.stdout
+    assert "raw" in before.stdout
+    assert before.returncode == 1  # not pushed yet
     cli("data", "push", cwd=project, env=env)
-    after = cli("data", "status", cwd=project, env=env).stdout
+    after = cli("data", "status", "--exit-code", cwd=project, env=env).stdout
     assert after.splitlines() == [
         "workspace: data/raw is as data/raw.dvc records",
         "store: Cache and remote 'store' are in sync.",
@@ -178,6 +179,7 @@ def test_raw_data_changed_since_its_import_is_named_and_not_validated(
     assert status.startswith(
         "workspace: data/raw differs from data/raw.dvc: added extra.jsonl; modified train.json.zip"
     )
+    assert cli("data", "status", "--exit-code", cwd=project, check=False).returncode == 1
     refused = cli("validate", cwd=project, check=False)
     assert refused.returncode == 1
     assert "data/raw differs from what data/raw.dvc records (added extra.jsonl; modified " in (
@@ -261,7 +263,9 @@ def test_pull_from_a_store_without_the_data_says_which_store(
     clone = tmp_path / "fresh"
     git("clone", "-q", str(project), str(clone), cwd=tmp_path)
     empty = {"CUISINEFLOW_STORE": str(tmp_path / "empty-store")}
-    status = cli("data", "status", cwd=clone, env=empty).stdout
+    missing = cli("data", "status", "--exit-code", cwd=clone, env=empty, check=False)
+    assert missing.returncode == 1
+    status = missing.stdout
     assert status.splitlines() == [
         "workspace: data/raw is missing: `cuisineflow data pull` restores it",
         f"store: local store {tmp_path / 'empty-store'} does not hold the raw data data/raw.dvc "

@@ -175,9 +175,10 @@ class DvcRepo:
         """Download tracked data from the store's remote into the workspace."""
         return self.run("pull", "--remote", REMOTE_NAME, *targets, stream=True)
 
-    def status(self) -> str:
-        """Compare the workspace and cache with the store's remote."""
-        return self.run("status", "--cloud", "--remote", REMOTE_NAME, quiet=True)
+    def status(self, as_json: bool = False) -> str:
+        """Compare the workspace and cache with the store's remote (as text, or DVC's JSON)."""
+        json_flag = ("--json",) if as_json else ()
+        return self.run("status", "--cloud", "--remote", REMOTE_NAME, *json_flag, quiet=True)
 
     def repro(self, *args: str) -> str:
         """Reproduce the pipeline's stages that are out of date."""
