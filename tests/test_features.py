@@ -30,6 +30,10 @@ from cuisineflow.params import FeatureBlockParams
         ("berries", "berry"),
         ("Hellmann\u2019s Mayonnaise", "hellmann mayonnaise"),  # a curly apostrophe
         ("salt & pepper", "salt and pepper"),
+        ("Bœuf Bourguignon", "boeuf bourguignon"),  # œ has no ASCII base to fall back on
+        ("Weißwurst", "weisswurst"),
+        ("Smørrebrød", "smorrebrod"),
+        ("ÆBLESKIVER", "aebleskiver"),  # upper case Æ: lowered first
     ],
 )
 def test_normalise_ingredient(raw: str, expected: str) -> None:

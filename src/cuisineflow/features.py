@@ -29,6 +29,8 @@ _QUANTITY = re.compile(
     r"|\boz\.?(?=\s|$)|\blb\.?(?=\s|$)"
 )
 _NOT_LETTERS = re.compile(r"[^a-z ]+")
+# Letters that Unicode does not decompose to an ASCII base, spelt as cookbooks write them.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d"})
 # Words that describe preparation or packaging rather than what the ingredient is.
 DESCRIPTORS = frozenset(
     (
@@ -57,8 +59,9 @@ def singular(word: str) -> str:
 def normalise_ingredient(text: str) -> str:
     """Canonical words of an ingredient: no accents, brands' marks, numbers or descriptors.
 
-    Letters without an ASCII base (œ, ß, CJK) are dropped with the rest of non-letters."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    œ, æ, ß, ø, ł and đ are spelt out (bœuf -> boeuf); other letters without an ASCII base
+    (CJK, Cyrillic) are dropped with the rest of non-letters."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
     text = "".join(c for c in decomposed if not unicodedata.combining(c))
     text = _PARENTHESES.sub(" ", _MARKS.sub("", text))
     text = text.replace("&", " and ").replace("\u2019", "'").replace("'", "")
