@@ -962,9 +962,9 @@ def score_command(
     import json
 
     import numpy as np
-    import pyarrow.parquet as pq
 
     from cuisineflow.data.rawfiles import read_raw_file
+    from cuisineflow.data.split_tables import read_splits
     from cuisineflow.params import EvaluateParams, load_params
     from cuisineflow.paths import SPLIT_DIR, SPLITS
     from cuisineflow.predict import Predictor
@@ -987,9 +987,9 @@ def score_command(
         Predictor(folder), ingredients, [str(r.cuisine) for r in recipes], params
     ).metrics
     splits = {
-        split: pq.read_table(path, columns=["ingredients"])["ingredients"].to_pylist()
+        split: read_splits(root, [split])["ingredients"].to_pylist()
         for split in SPLITS
-        if (path := root / SPLIT_DIR / f"{split}.parquet").exists()
+        if (root / SPLIT_DIR / f"{split}.parquet").exists()
     }
     found = seen_in(ingredients, splits)
     seen = {split: int(rows.sum()) for split, rows in found.items()}
