@@ -1,4 +1,5 @@
-"""Reading recipes to predict: each bad record named by its number, in plain words."""
+"""Batch prediction: reading recipes (each bad record named by its number, in plain words),
+predicting them, and writing the predictions out."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cuisineflow.data.batch import read_batch
 from cuisineflow.errors import DataError
+from cuisineflow.features import Featurizer
+from cuisineflow.models.artifact import save_model
+from cuisineflow.models.ensemble import Ensemble
+from cuisineflow.models.linear import LinearClassifier
+from cuisineflow.params import FeatureBlockParams
+from cuisineflow.predict import Prediction, Predictor, format_predictions, read_registered
 
 
 @pytest.mark.parametrize(
@@ -86,8 +94,78 @@ def test_predict_loads_no_training_library(tiny_model: Path, tmp_path: Path) -> 
 
 def test_a_loaded_predictor_has_built_its_term_lookups(tiny_model: Path) -> None:
     # Built at load, so that a server's or Lambda's first request does not wait for them.
-    from cuisineflow.predict import Predictor
-
     blocks = Predictor(tiny_model).featurizer.blocks
     lookup = {"word_pairs": "_pair_keys", "words_and_bigrams": "index"}
     assert [lookup[b.params.analyzer] in b.__dict__ for b in blocks] == [True, True]
+
+
+PREDICTIONS = [
+    Prediction("mexican", 0.9, [{"cuisine": "mexican", "probability": 0.9}]),
+    Prediction("italian", 0.6, [{"cuisine": "italian", "probability": 0.6}]),
+]
+
+
+def test_jsonl_predictions_are_one_object_a_line() -> None:
+    assert format_predictions([1, None], PREDICTIONS, "jsonl") == (
+        '{"id": 1, "cuisine": "mexican", "confidence": 0.9, '
+        '"top": [{"cuisine": "mexican", "probability": 0.9}]}\n'
+        '{"id": null, "cuisine": "italian", "confidence": 0.6, '
+        '"top": [{"cuisine": "italian", "probability": 0.6}]}\n'
+    )  # an id is optional in JSON Lines
+
+
+def test_kaggle_csv_is_a_header_then_id_and_cuisine() -> None:
+    csv = format_predictions([1, "a,b"], PREDICTIONS, "kaggle-csv")
+    assert csv == 'id,cuisine\n1,mexican\n"a,b",italian\n'  # "\n", not the csv module's "\r\n"
+    with pytest.raises(DataError, match=r"^kaggle-csv needs an id on every recipe$"):
+        format_predictions([1, None], PREDICTIONS, "kaggle-csv")
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "kaggle-csv"])
+def test_more_predictions_than_ids_is_an_error(output_format: str) -> None:
+    # Not a shorter output: the predictions past the last id would go missing unnoticed.
+    with pytest.raises(ValueError, match=r"zip\(\) argument 2 is longer than argument 1"):
+        format_predictions([1], PREDICTIONS, output_format)
+
+
+def test_predictions_are_the_top_three_probabilities_rounded(tiny_model: Path) -> None:
+    predictor = Predictor(tiny_model)
+    recipes = [["soy sauce", "ginger", "sesame oil"], ["tortillas", "cumin", "black beans"]]
+    recipes.append(["salt"])  # in every cuisine: probabilities far from 0 and 1 to round
+    probabilities = predictor.predict_proba(recipes)
+    predictions = predictor.predict(recipes)
+    assert [p.cuisine for p in predictions[:2]] == ["chinese", "mexican"]
+    for prediction, row in zip(predictions, probabilities, strict=True):
+        top = [t["probability"] for t in prediction.top]
+        assert len(top) == 3  # by default
+        assert top == sorted(top, reverse=True)
+        assert prediction.confidence == top[0] == round(float(row.max()), 6)
+        expected = sorted(row, reverse=True)[:3]
+        assert top == [round(float(p), 6) for p in expected]  # six decimals, no fewer or more
+        assert [predictor.classes.index(t["cuisine"]) for t in prediction.top] == [
+            list(row).index(p) for p in expected
+        ]
+    assert predictor.predict([]) == []
+
+
+def test_tied_probabilities_keep_the_column_order(tmp_path: Path) -> None:
+    # numpy's default sort is not stable (SIMD on some CPUs): ties would order by chance.
+    featurizer = Featurizer.fit([FeatureBlockParams(analyzer="ingredients")], [["salt"]])
+    linear = LinearClassifier(
+        classes=("chinese", "indian", "italian", "mexican"),
+        coef=np.zeros((4, 1), dtype=np.float32),
+        intercept=np.log([1.0, 1.0, 2.0, 2.0]).astype(np.float32),  # p = (1, 1, 2, 2) / 6
+        calibration="temperature",
+        calibration_params=np.array([1.0]),
+    )
+    save_model(tmp_path, featurizer, Ensemble(linear))
+    [prediction] = Predictor(tmp_path, top_k=4).predict([["salt"]])
+    assert [t["cuisine"] for t in prediction.top] == ["italian", "mexican", "chinese", "indian"]
+
+
+def test_registered_model_record_is_read_once_the_register_stage_wrote_it(tmp_path: Path) -> None:
+    assert read_registered(tmp_path) is None  # before the pipeline's register stage ran
+    (tmp_path / "models").mkdir()
+    record = {"name": "cuisine", "version": 3, "alias": "latest"}
+    (tmp_path / "models" / "registered.json").write_text(json.dumps(record))
+    assert read_registered(tmp_path) == record

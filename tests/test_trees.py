@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightgbm
 import numpy as np
 import pytest
@@ -101,6 +103,55 @@ def test_inconsistent_tree_arrays_are_refused() -> None:
         )
 
 
+def _tree_arrays(**changes: Any) -> dict[str, Any]:
+    """Consistent arrays for two classes, one tree each, one split in each tree, then changes."""
+    arrays: dict[str, Any] = {
+        "n_classes": 2,
+        "node_feature": np.array([0, 1]),
+        "node_tree": np.array([0, 1]),
+        "node_mask": np.array([1, 1], dtype=np.uint32),
+        "leaf_value": np.zeros((2, 32)),
+    }
+    return arrays | changes
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"leaf_value": np.zeros((2, 16))},  # fewer leaves than a mask has bits
+        {"leaf_value": np.zeros((2, 32, 1))},  # not two-dimensional
+        {"n_classes": 0},
+        {"n_classes": 3},  # two trees are not a whole round of three classes
+        {"node_tree": np.array([0])},  # one node array shorter than the others
+        {"node_mask": np.array([1], dtype=np.uint32)},
+        {"node_mask": np.array([1, 1], dtype=np.int64)},
+        {"node_feature": np.array([1, 0])},  # out of order by one
+        {"node_tree": np.array([0, 2])},  # tree 2 of two trees
+        {"node_tree": np.array([-1, 0])},  # would index the trees from the end
+        {"node_feature": np.array([0]), "node_tree": np.array([2]),
+         "node_mask": np.array([1], dtype=np.uint32)},  # a single node, in no tree
+    ],
+)  # fmt: skip
+def test_each_inconsistency_in_tree_arrays_is_refused(changes: dict[str, Any]) -> None:
+    TreeEnsemble(**_tree_arrays())  # the unchanged arrays are fine
+    with pytest.raises(ValueError, match="inconsistent tree arrays"):
+        TreeEnsemble(**_tree_arrays(**changes))
+
+
+def test_large_tree_scores_still_give_probabilities() -> None:
+    # exp(1000) overflows: the softmax must shift each row by that row's own maximum.
+    trees = TreeEnsemble(
+        n_classes=2,
+        node_feature=np.array([0]),
+        node_tree=np.array([0]),
+        node_mask=np.array([0xFFFFFFFE], dtype=np.uint32),  # feature 0 present: leaf 1
+        leaf_value=np.array([[0.0, 1000.0] + [0.0] * 30, [0.0] * 32]),
+    )
+    rows = SparseRows(np.array([0, 1, 1]), np.array([0]), np.ones(1, np.float32), 1)
+    np.testing.assert_array_equal(trees.scores(rows), [[1000.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(trees.predict_proba(rows), [[1.0, 0.0], [0.5, 0.5]])
+
+
 def test_tree_columns_are_the_named_blocks_features_that_enough_recipes_have() -> None:
     recipes = [["soy sauce", "ginger"], ["soy sauce", "garlic"], ["soy sauce", "ginger"]]
     blocks = [FeatureBlockParams(analyzer="words"), FeatureBlockParams(analyzer="ingredients")]
@@ -139,6 +190,27 @@ def test_blend_is_a_weighted_geometric_mean_of_the_two_models() -> None:
     # 0.7 log(0.75, 0.25) + 0.3 log(0.25, 0.75): odds 3 ** 0.4 = 1.55185 for "a".
     blended = Ensemble(linear, trees, 0.3).predict_proba(rows)
     np.testing.assert_allclose(blended, [[0.60813, 0.39187]], atol=1e-5)
+
+
+def test_blend_normalises_each_recipe_on_its_own() -> None:
+    linear = LinearClassifier(
+        classes=("a", "b"),
+        coef=np.zeros((2, 1), dtype=np.float32),
+        intercept=np.array([np.log(3), 0.0], dtype=np.float32),  # p_linear = (0.75, 0.25)
+        calibration="temperature",
+        calibration_params=np.array([1.0]),
+    )
+    trees = TreeEnsemble(  # feature 0 present: p_trees = (0.25, 0.75); absent: (0.5, 0.5)
+        n_classes=2,
+        node_feature=np.array([0]),
+        node_tree=np.array([1]),  # the only split is in the last tree, none in tree 0
+        node_mask=np.array([0xFFFFFFFE], dtype=np.uint32),
+        leaf_value=np.array([[0.0] * 32, [0.0, np.log(3)] + [0.0] * 30]),
+    )
+    rows = SparseRows(np.array([0, 1, 1]), np.array([0]), np.ones(1, np.float32), 1)
+    blended = Ensemble(linear, trees, 0.3).predict_proba(rows)
+    # The second recipe: odds 3 ** 0.7 = 2.15766 for "a", the trees being undecided.
+    np.testing.assert_allclose(blended, [[0.60813, 0.39187], [0.68331, 0.31669]], atol=1e-5)
 
 
 def test_trees_with_more_leaves_than_a_mask_holds_are_refused_in_params() -> None:
