@@ -130,6 +130,10 @@ def _tree_arrays(**changes: Any) -> dict[str, Any]:
         {"node_tree": np.array([-1, 0])},  # would index the trees from the end
         {"node_feature": np.array([0]), "node_tree": np.array([2]),
          "node_mask": np.array([1], dtype=np.uint32)},  # a single node, in no tree
+        {"node_feature": np.array([-1, 0])},  # a negative feature
+        {"node_feature": np.array([0.5, 1.0])},  # features are column numbers
+        {"node_tree": np.array([0.0, 1.0])},  # and trees are counted
+        {"node_mask": np.array([0, 1], dtype=np.uint32)},  # a present feature rules out all
     ],
 )  # fmt: skip
 def test_each_inconsistency_in_tree_arrays_is_refused(changes: dict[str, Any]) -> None:

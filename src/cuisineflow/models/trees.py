@@ -44,7 +44,11 @@ class TreeEnsemble:
             self.n_classes < 1 or self.leaf_value.shape[0] % self.n_classes != 0,
             len(self.node_tree) != nodes or len(self.node_mask) != nodes,
             self.node_mask.dtype != np.uint32,
+            self.node_feature.dtype.kind not in "iu" or self.node_tree.dtype.kind not in "iu",
+            nodes > 0 and int(self.node_feature.min()) < 0,
             nodes > 0 and bool(np.any(np.diff(self.node_feature) < 0)),
+            # A present feature leaves its right subtree reachable: a mask is never empty.
+            bool(np.any(self.node_mask == 0)),
             nodes > 0 and not 0 <= int(self.node_tree.min()) <= int(self.node_tree.max()) < len(
                 self.leaf_value
             ),
