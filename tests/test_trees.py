@@ -173,14 +173,19 @@ def test_tree_columns_are_the_named_blocks_features_that_enough_recipes_have() -
         boosting.tree_columns(featurizer, features, TreesParams(min_df=4, analyzers=["words"]))
 
 
-def test_blend_is_a_weighted_geometric_mean_of_the_two_models() -> None:
-    linear = LinearClassifier(
+def _linear_three_to_one() -> LinearClassifier:
+    """A linear model with no weights, whose intercepts give (0.75, 0.25) to any recipe."""
+    return LinearClassifier(
         classes=("a", "b"),
         coef=np.zeros((2, 1), dtype=np.float32),
-        intercept=np.array([np.log(3), 0.0], dtype=np.float32),  # p_linear = (0.75, 0.25)
+        intercept=np.array([np.log(3), 0.0], dtype=np.float32),
         calibration="temperature",
         calibration_params=np.array([1.0]),
     )
+
+
+def test_blend_is_a_weighted_geometric_mean_of_the_two_models() -> None:
+    linear = _linear_three_to_one()  # p_linear = (0.75, 0.25) for every recipe
     trees = TreeEnsemble(  # two single-leaf trees: p_trees = (0.25, 0.75)
         n_classes=2,
         node_feature=np.zeros(0, dtype=np.int64),
@@ -197,13 +202,7 @@ def test_blend_is_a_weighted_geometric_mean_of_the_two_models() -> None:
 
 
 def test_blend_normalises_each_recipe_on_its_own() -> None:
-    linear = LinearClassifier(
-        classes=("a", "b"),
-        coef=np.zeros((2, 1), dtype=np.float32),
-        intercept=np.array([np.log(3), 0.0], dtype=np.float32),  # p_linear = (0.75, 0.25)
-        calibration="temperature",
-        calibration_params=np.array([1.0]),
-    )
+    linear = _linear_three_to_one()  # p_linear = (0.75, 0.25) for every recipe
     trees = TreeEnsemble(  # feature 0 present: p_trees = (0.25, 0.75); absent: (0.5, 0.5)
         n_classes=2,
         node_feature=np.array([0]),

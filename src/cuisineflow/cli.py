@@ -811,6 +811,15 @@ def report(
         typer.echo(f"wrote {path}")
 
 
+# The --model of `predict` and `score`: resolved by _model_folder.
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Model folder, NAME@VERSION or NAME@ALIAS [default: the pipeline's models/cuisine]."
+    ),
+]
+
+
 class PredictionFormat(StrEnum):
     """How `predict` writes its predictions."""
 
@@ -823,13 +832,7 @@ def predict(
     input_path: Annotated[
         Path, typer.Argument(metavar="INPUT", help="JSON array, JSON Lines or Kaggle zip.")
     ],
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Model folder, NAME@VERSION or NAME@ALIAS [default: the pipeline's "
-            "models/cuisine]."
-        ),
-    ] = None,
+    model: ModelOption = None,
     output: Annotated[
         Path | None, typer.Option(help="Write here (atomically) instead of standard output.")
     ] = None,
@@ -938,13 +941,7 @@ def score_command(
             "Kaggle zip.",
         ),
     ],
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Model folder, NAME@VERSION or NAME@ALIAS [default: the pipeline's "
-            "models/cuisine]."
-        ),
-    ] = None,
+    model: ModelOption = None,
     output_format: Annotated[
         ScoreFormat,
         typer.Option(
