@@ -194,14 +194,13 @@ def data_status(
     ] = False,
 ) -> None:
     """Show what differs between data/raw and data/raw.dvc, and between the cache and the store."""
-    import json
-
     from cuisineflow.paths import RAW_DIR
 
     repo, store = _repo_and_store()
     changes = repo.changes_since_added(f"{RAW_DIR}.dvc")
-    in_order = not changes and repo.tracked_hash(f"{RAW_DIR}.dvc") is not None
-    if repo.tracked_hash(f"{RAW_DIR}.dvc") is None:
+    tracked_hash = repo.tracked_hash(f"{RAW_DIR}.dvc")
+    in_order = not changes and tracked_hash is not None
+    if tracked_hash is None:
         typer.echo(f"workspace: no raw data is tracked ({RAW_DIR}.dvc): `cuisineflow data import`")
     elif changes == [f"{RAW_DIR} is missing"]:
         typer.echo(f"workspace: {RAW_DIR} is missing: `cuisineflow data pull` restores it")
@@ -224,9 +223,14 @@ def data_status(
         )
         in_order = in_order and held
     else:
-        typer.echo(f"store: {repo.status().rstrip()}")
-        if exit_code:  # DVC's text is for people; its JSON is empty when all is in sync
-            in_order = in_order and json.loads(repo.status(as_json=True) or "{}") == {}
+        differences = repo.cloud_status()
+        listed = "; ".join(f"{status}: {path}" for path, status in sorted(differences.items()))
+        typer.echo(
+            f"store: differs from the cache: {listed} (`cuisineflow data push` sends what is new)"
+            if differences
+            else f"store: the cache and {store.describe()} are in sync"
+        )
+        in_order = in_order and not differences
     if exit_code and not in_order:
         raise typer.Exit(1)
 

@@ -51,7 +51,7 @@ def test_raw_data_is_imported_unchanged_and_pushed(workflow_run: tuple[Path, str
     )
     assert status.stdout.splitlines() == [
         "workspace: data/raw is as data/raw.dvc records",
-        "store: Cache and remote 'store' are in sync.",
+        f"store: the cache and local store {project.parent / 'store'} are in sync",
     ]
 
 

@@ -175,10 +175,12 @@ class DvcRepo:
         """Download tracked data from the store's remote into the workspace."""
         return self.run("pull", "--remote", REMOTE_NAME, *targets, stream=True)
 
-    def status(self, as_json: bool = False) -> str:
-        """Compare the workspace and cache with the store's remote (as text, or DVC's JSON)."""
-        json_flag = ("--json",) if as_json else ()
-        return self.run("status", "--cloud", "--remote", REMOTE_NAME, *json_flag, quiet=True)
+    def cloud_status(self) -> dict[str, str]:
+        """What differs between the cache and the store's remote: {path: "new", ...}; empty
+        when they are in sync (DVC's JSON: its text is for people)."""
+        shown = self.run("status", "--cloud", "--remote", REMOTE_NAME, "--json", quiet=True)
+        status: dict[str, str] = json.loads(shown or "{}")
+        return status
 
     def repro(self, *args: str) -> str:
         """Reproduce the pipeline's stages that are out of date."""
