@@ -43,11 +43,11 @@ class Predictor:
 
     def __init__(self, folder: Path, top_k: int = 3) -> None:
         self.featurizer, self.classifier, self.spec = load_model(folder)
+        self.top_k = top_k
         # One prediction at load builds each block's term lookup and imports what numpy
         # loads lazily: a server's or Lambda's first request would otherwise wait ~100 ms,
         # and the server freezes what it loaded out of the garbage collector's scans.
         self.predict_proba([[]])
-        self.top_k = top_k
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -77,6 +77,8 @@ def format_predictions(
     ids: list[int | str | None], predictions: list[Prediction], output_format: str
 ) -> str:
     """JSON Lines ({id, cuisine, confidence, top}) or Kaggle's `id,cuisine` CSV."""
+    if len(ids) != len(predictions):  # a caller's slip: never a short or shifted output
+        raise ValueError(f"{len(ids)} ids for {len(predictions)} predictions")
     if output_format == "kaggle-csv":
         if None in ids:  # read_batch(require_id=True) names the record
             raise DataError("kaggle-csv needs an id on every recipe")
