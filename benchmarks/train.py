@@ -23,12 +23,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 
 def measure(project: Path, model: str) -> dict[str, float]:
     """Fit one model in this process and measure it (run in a child process per model)."""
+    from cuisineflow.data.split_tables import read_splits
     from cuisineflow.features import Featurizer
     from cuisineflow.models import train
     from cuisineflow.models.artifact import save_model
@@ -36,11 +35,8 @@ def measure(project: Path, model: str) -> dict[str, float]:
     from cuisineflow.predict import Predictor
 
     params = load_params(project / "params.yaml")
-    split = project / "data" / "split"
-    fitting = pa.concat_tables(
-        pq.read_table(split / f"{n}.parquet") for n in params.featurize.fit_splits
-    )
-    test = pq.read_table(split / "test.parquet")
+    fitting = read_splits(project, params.featurize.fit_splits)
+    test = read_splits(project, ["test"])
     started = time.perf_counter()
     featurizer = Featurizer.fit(params.featurize.blocks, fitting["ingredients"].to_pylist())
     features = featurizer.transform(fitting["ingredients"].to_pylist())

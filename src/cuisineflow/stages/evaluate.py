@@ -6,14 +6,12 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow.parquet as pq
-
+from cuisineflow.data.split_tables import read_splits
 from cuisineflow.monitoring.profile import build_profile
 from cuisineflow.params import load_params
-from cuisineflow.paths import EVALUATED_MODEL_DIR, REFERENCE_PROFILE, SPLIT_DIR
+from cuisineflow.paths import EVALUATED_MODEL_DIR, REFERENCE_PROFILE
 from cuisineflow.predict import Predictor
-from cuisineflow.scoring import score
+from cuisineflow.scoring import Scores, score
 from cuisineflow.storage.local import atomic_write_json
 
 PLOTS_DIR = "plots"
@@ -27,43 +25,32 @@ def run(root: Path) -> dict[str, Any]:
     held_out = [n for n in ("valid", "test") if n not in params.featurize.fit_splits]
     summary: dict[str, Any] = {}
     for name in held_out:
-        table = pq.read_table(root / SPLIT_DIR / f"{name}.parquet")
+        table = read_splits(root, [name])
         scores = score(
             predictor,
             table["ingredients"].to_pylist(),
             table["cuisine"].to_pylist(),
             params.evaluate,
         )
-        result, probabilities, truth = scores.metrics, scores.probabilities, scores.truth
+        result = scores.metrics
         summary[name] = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
         if name == "test":  # valid's summary is in evaluate.json; dvc.yaml declares test's
             atomic_write_json(root / "metrics" / "per_cuisine_test.json", result["per_cuisine"])
-            _write_plots(root / PLOTS_DIR, result, predictor.classes, truth, probabilities)
-            fitting = [
-                recipe
-                for split in params.featurize.fit_splits
-                for recipe in pq.read_table(root / SPLIT_DIR / f"{split}.parquet")[
-                    "ingredients"
-                ].to_pylist()
-            ]
+            _write_plots(root / PLOTS_DIR, scores, predictor.classes)
+            fitting = read_splits(root, params.featurize.fit_splits)["ingredients"].to_pylist()
             profile = build_profile(
-                table["ingredients"].to_pylist(), probabilities, predictor.classes, fitting,
-                calibration=result["calibration"],
+                table["ingredients"].to_pylist(), scores.probabilities, predictor.classes,
+                fitting, calibration=result["calibration"],
             )  # fmt: skip
             atomic_write_json(root / REFERENCE_PROFILE, profile)
     atomic_write_json(root / "metrics" / "evaluate.json", summary)
     return summary
 
 
-def _write_plots(
-    folder: Path,
-    result: dict[str, Any],
-    classes: tuple[str, ...],
-    truth: np.ndarray,
-    probabilities: np.ndarray,
-) -> None:
+def _write_plots(folder: Path, scores: Scores, classes: tuple[str, ...]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    predicted = probabilities.argmax(axis=1)
+    result, truth = scores.metrics, scores.truth
+    predicted = scores.probabilities.argmax(axis=1)
     _write_csv(
         folder / "confusion.csv",
         ["actual", "predicted"],

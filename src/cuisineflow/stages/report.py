@@ -78,14 +78,16 @@ def model_report(root: Path, store: Store) -> str:
     test = pq.read_table(root / SPLIT_DIR / "test.parquet")
     recipes = test["ingredients"].to_pylist()
     scores = score(predictor, recipes, test["cuisine"].to_pylist(), params.evaluate)
-    result, probabilities, truth = scores.metrics, scores.probabilities, scores.truth
     examples: dict[tuple[str, str], list[Sequence[str]]] = {}
-    for actual, guess, recipe in zip(truth, probabilities.argmax(axis=1), recipes, strict=True):
+    guesses = scores.probabilities.argmax(axis=1)
+    for actual, guess, recipe in zip(scores.truth, guesses, recipes, strict=True):
         if actual != guess:
             examples.setdefault((predictor.classes[actual], predictor.classes[guess]), []).append(
                 recipe
             )
-    return pages.model_page(result, predictor.classes, examples, _lineage(root, store), _fits(root))
+    return pages.model_page(
+        scores.metrics, predictor.classes, examples, _lineage(root, store), _fits(root)
+    )
 
 
 def _fits(root: Path) -> dict[str, Any]:
