@@ -10,19 +10,24 @@ import pytest
 from cuisineflow.errors import DataError
 from cuisineflow.params import EvaluateParams
 from cuisineflow.predict import Predictor
-from cuisineflow.scoring import score, seen_in
+from cuisineflow.scoring import overlap, score
 from tests.conftest import make_recipes
 
 
-def test_seen_in_matches_recipes_by_what_the_model_sees_of_them() -> None:
-    recipes = [["Fresh Basil", "pasta"], ["basil"], ["basil", "pasta", "pine nuts"], []]
+def test_overlap_matches_recipes_by_what_the_model_sees_of_them() -> None:
+    recipes = [["Fresh Basil", "pasta"], ["basil"], ["basil", "pasta", "pine nuts"], ["rice"]]
     known = {
         "train": [["pine nuts", "Pasta", "basil"], ["basil", "pasta", "salt"]],
-        "test": [["pasta", "basil", "basil"], ["dried basil"]],  # an ingredient twice: once
+        "valid": [["pasta", "basil", "basil"]],  # an ingredient twice counts once
+        "test": [["Basil", "pasta"], ["dried basil"]],
     }
-    found = seen_in(recipes, known)
-    assert found["train"].tolist() == [False, False, True, False]
-    assert found["test"].tolist() == [True, True, False, False]
+    found = overlap(recipes, known, learnt_from=("train", "valid"))
+    assert found.per_split == {"train": 1, "valid": 1, "test": 2}
+    assert found.anywhere == 3  # recipe 1 is in valid and test: once
+    assert (found.learnt_from, found.learnt) == (("train", "valid"), 2)
+    unknown = overlap(recipes, known, learnt_from=None)
+    assert (unknown.anywhere, unknown.learnt_from, unknown.learnt) == (3, None, None)
+    assert overlap(recipes, {}, learnt_from=("train",)).learnt == 0  # no splits written yet
 
 
 def test_score_counts_what_predict_gets_right(tiny_model: Path) -> None:
@@ -40,12 +45,16 @@ def test_score_counts_what_predict_gets_right(tiny_model: Path) -> None:
     np.testing.assert_array_equal(scores.probabilities, predictor.predict_proba(ingredients))
 
 
-def test_score_refuses_cuisines_the_model_cannot_predict_and_no_recipes(
+def test_score_refuses_unknown_cuisines_empty_recipes_and_no_recipes(
     tiny_model: Path,
 ) -> None:
     predictor = Predictor(tiny_model)
     with pytest.raises(DataError, match=r"^2 recipes have cuisines the model does not know: "
                        r"\{'klingon': 2\} \(it knows "):  # fmt: skip
         score(predictor, [["a"], ["b"], ["c"]], ["klingon", "italian", "klingon"], EvaluateParams())
+    with pytest.raises(DataError, match=r"^1 recipe has a cuisine the model does not know: "):
+        score(predictor, [["a"]], ["klingon"], EvaluateParams())
     with pytest.raises(DataError, match="no labelled recipes"):
         score(predictor, [], [], EvaluateParams())
+    with pytest.raises(DataError, match=r"^record 2 has no ingredients \(2 such\)$"):
+        score(predictor, [["a"], [], []], ["italian"] * 3, EvaluateParams())

@@ -957,19 +957,15 @@ def score_command(
 
     Prints accuracy (with its 95% interval), macro-F1, top-3 accuracy, calibration error
     and precision, recall and F1 per cuisine, scored through the serving path. Recipes
-    whose ingredients the project's own splits (data/split) also hold are counted: a
-    model fit on them has seen them (the served refit learnt from all three splits).
+    whose ingredients the project's own splits (data/split) also hold are counted, and
+    named when the model learnt from their split (the served refit learnt from all three).
     """
     import json
 
-    import numpy as np
-
     from cuisineflow.data.rawfiles import read_raw_file
-    from cuisineflow.data.split_tables import read_splits
     from cuisineflow.params import EvaluateParams, load_params
-    from cuisineflow.paths import SPLIT_DIR, SPLITS
     from cuisineflow.predict import Predictor
-    from cuisineflow.scoring import score, seen_in
+    from cuisineflow.scoring import project_overlap, score
 
     recipes = read_raw_file(input_path)
     unlabelled = [i for i, r in enumerate(recipes) if r.cuisine is None]
@@ -984,48 +980,50 @@ def score_command(
     params = load_params(params_file).evaluate if params_file.exists() else EvaluateParams()
     folder, name, version, registered = _model_folder(model)
     ingredients = [r.ingredients for r in recipes]
-    scores = score(
-        Predictor(folder), ingredients, [str(r.cuisine) for r in recipes], params
-    ).metrics
-    splits = {
-        split: read_splits(root, [split])["ingredients"].to_pylist()
-        for split in SPLITS
-        if (root / SPLIT_DIR / f"{split}.parquet").exists()
-    }
-    found = seen_in(ingredients, splits)
-    seen = {split: int(rows.sum()) for split, rows in found.items()}
-    seen_anywhere = int(np.logical_or.reduce(list(found.values())).sum()) if found else 0
+    try:
+        scores = score(Predictor(folder), ingredients, [str(r.cuisine) for r in recipes], params)
+    except CuisineflowError as error:
+        raise CuisineflowError(f"{input_path.name}: {error}") from None
+    seen = project_overlap(root, folder, ingredients)
     described = f"{name}@{version}" if name else (
         f"{registered[0]}@{registered[1]} ({folder})" if registered else str(folder)
     )  # fmt: skip
+    metrics = scores.metrics
     if output_format is ScoreFormat.json:
-        typer.echo(
-            json.dumps(
-                {"model": described, "seen_in_splits": seen, "seen": seen_anywhere, **scores}
-            )
-        )
+        overlap = {"seen_in_splits": seen.per_split, "seen": seen.anywhere,
+                   "learnt_from": seen.learnt_from, "seen_in_learnt": seen.learnt}  # fmt: skip
+        typer.echo(json.dumps({"model": described, **overlap, **metrics}))
         return
     k = params.top_k
-    typer.echo(f"model {described}, {scores['n']:,} labelled recipes of {input_path.name}")
+    typer.echo(f"model {described}, {metrics['n']:,} labelled recipes of {input_path.name}")
     typer.echo(
-        f"accuracy {scores['accuracy']:.4f} (95% interval {scores['accuracy_ci_low']:.3f} to "
-        f"{scores['accuracy_ci_high']:.3f}), macro-F1 {scores['macro_f1']:.4f}, top-{k} "
-        f"accuracy {scores[f'top_{k}_accuracy']:.4f}, calibration error "
-        f"{scores['expected_calibration_error']:.4f}"
+        f"accuracy {metrics['accuracy']:.4f} (95% interval {metrics['accuracy_ci_low']:.3f} to "
+        f"{metrics['accuracy_ci_high']:.3f}), macro-F1 {metrics['macro_f1']:.4f}, top-{k} "
+        f"accuracy {metrics[f'top_{k}_accuracy']:.4f}, calibration error "
+        f"{metrics['expected_calibration_error']:.4f}"
     )
     typer.echo(f"\n{'cuisine':<14}{'precision':>10}{'recall':>8}{'F1':>7}{'recipes':>9}")
-    by_f1 = sorted(scores["per_cuisine"].items(), key=lambda item: -item[1]["f1"])
+    by_f1 = sorted(metrics["per_cuisine"].items(), key=lambda item: -item[1]["f1"])
     for cuisine, row in by_f1:
         typer.echo(
             f"{cuisine:<14}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}"
             f"{int(row['support']):>9,}"
         )
-    if seen_anywhere:
-        held = ", ".join(f"{n:,} in {split}" for split, n in seen.items() if n)
+    held = ", ".join(f"{n:,} in {split}" for split, n in seen.per_split.items() if n)
+    if seen.learnt:
+        *others, last = seen.learnt_from or ("",)
+        learnt = f"{', '.join(others)} and {last}" if others else last
         typer.echo(
-            f"\nnote: {seen_anywhere:,} of these recipes have the ingredients of recipes "
-            f"in this project's splits ({held}); a model fit on those splits has seen them, so "
+            f"\nnote: {seen.learnt:,} of these recipes have the ingredients of recipes in "
+            f"{learnt}, which this model learnt from ({held}): "
             "its scores on them overstate its accuracy on new recipes",
+            err=True,
+        )
+    elif seen.anywhere and seen.learnt_from is None:
+        typer.echo(
+            f"\nnote: {seen.anywhere:,} of these recipes have the ingredients of recipes in "
+            f"this project's splits ({held}); if this model learnt from those splits, its "
+            "scores on them overstate its accuracy on new recipes",
             err=True,
         )
 

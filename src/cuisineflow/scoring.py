@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cuisineflow.data.split_tables import read_splits
 from cuisineflow.errors import DataError
 from cuisineflow.features import normalise_recipe
 from cuisineflow.models.metrics import evaluate
-from cuisineflow.params import EvaluateParams
-from cuisineflow.predict import Predictor
+from cuisineflow.params import EvaluateParams, load_params
+from cuisineflow.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, SPLITS
+from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor
 from cuisineflow.schemas import known_cuisine
 
 
@@ -36,13 +40,18 @@ def score(
     predict is an error naming it (it would count as wrong, and no param could fix that)."""
     if not recipes:
         raise DataError("there are no labelled recipes to score")
+    empty = [i for i, recipe in enumerate(recipes) if not recipe]
+    if empty:  # as `predict` and `validate` refuse them
+        raise DataError(f"record {empty[0] + 1} has no ingredients ({len(empty)} such)")
     column = {c: i for i, c in enumerate(predictor.classes)}
     stored = [known_cuisine(c) or c for c in cuisines]
     unknown = Counter(c for c in stored if c not in column)
     if unknown:
+        count = unknown.total()
         raise DataError(
-            f"{unknown.total()} recipes have cuisines the model does not know: "
-            f"{dict(unknown.most_common(5))} (it knows {', '.join(predictor.classes)})"
+            f"{count} {'recipe has a cuisine' if count == 1 else 'recipes have cuisines'} the "
+            f"model does not know: {dict(unknown.most_common(5))} (it knows "
+            f"{', '.join(predictor.classes)})"
         )
     probabilities = predictor.predict_proba([list(r) for r in recipes])
     truth = np.array([column[c] for c in stored], dtype=np.int64)
@@ -57,14 +66,63 @@ def ingredient_key(recipe: Iterable[str]) -> tuple[str, ...]:
     return tuple(normalise_recipe(recipe))
 
 
-def seen_in(
-    recipes: Sequence[Sequence[str]], known: Mapping[str, Iterable[Sequence[str]]]
-) -> dict[str, np.ndarray]:
-    """For each named set of known recipes (e.g. the pipeline's splits), which of `recipes`
-    it holds, by what the model sees of them."""
+@dataclass(frozen=True)
+class Overlap:
+    """Scored recipes that known recipes (the project's splits) already hold, by what the
+    model sees of them: per split, in any split, and in the splits the model learnt from."""
+
+    per_split: dict[str, int]
+    anywhere: int
+    learnt_from: tuple[str, ...] | None  # None: not known (not one of the project's models)
+    learnt: int | None
+
+
+def overlap(
+    recipes: Sequence[Sequence[str]],
+    splits: Mapping[str, Iterable[Sequence[str]]],
+    learnt_from: Sequence[str] | None,
+) -> Overlap:
+    """How many of `recipes` each split holds, any split holds, and the learnt splits hold."""
     keys = [ingredient_key(r) for r in recipes]
-    found = {}
-    for name, members in known.items():
+    held = {}
+    for name, members in splits.items():
         member_keys = {ingredient_key(m) for m in members}
-        found[name] = np.array([k in member_keys for k in keys], dtype=bool)
-    return found
+        held[name] = np.array([k in member_keys for k in keys], dtype=bool)
+    none = np.zeros(len(keys), dtype=bool)
+    learnt = None
+    if learnt_from is not None:
+        learnt = int(np.logical_or.reduce([held.get(n, none) for n in learnt_from] or [none]).sum())
+    return Overlap(
+        per_split={name: int(rows.sum()) for name, rows in held.items()},
+        anywhere=int(np.logical_or.reduce([*held.values(), none]).sum()),
+        learnt_from=tuple(learnt_from) if learnt_from is not None else None,
+        learnt=learnt,
+    )
+
+
+def project_overlap(root: Path, folder: Path, recipes: Sequence[Sequence[str]]) -> Overlap:
+    """`overlap` with the project's splits, for a model folder: the splits it learnt from are
+    known when it is the pipeline's evaluated fit or its served model (same model.json)."""
+    splits = {
+        name: read_splits(root, [name])["ingredients"].to_pylist()
+        for name in SPLITS
+        if (root / SPLIT_DIR / f"{name}.parquet").exists()
+    }
+    return overlap(recipes, splits, _splits_learnt_from(root, folder))
+
+
+def _splits_learnt_from(root: Path, folder: Path) -> tuple[str, ...] | None:
+    if not (root / "params.yaml").exists():
+        return None
+    params = load_params(root / "params.yaml")
+    spec = (folder / "model.json").read_bytes()  # lists every file's sha256: the content
+    evaluated, served = root / EVALUATED_MODEL_DIR / "model.json", root / PIPELINE_MODEL_DIR
+    if evaluated.exists() and evaluated.read_bytes() == spec:
+        return params.featurize.fit_splits
+    refit = root / "metrics" / "refit.json"
+    if (served / "model.json").exists() and (served / "model.json").read_bytes() == spec:
+        all_labelled = refit.exists() and json.loads(refit.read_text()).get("recipes") == (
+            "all_labelled"
+        )
+        return SPLITS if all_labelled else params.featurize.fit_splits
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -148,10 +149,23 @@ def test_score_reproduces_evaluate_on_the_test_split(project: Path, tmp_path: Pa
                 cwd=project)  # fmt: skip
     scores = json.loads(shown.stdout)
     evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())["test"]
-    assert scores["n"] == evaluated["n"] == len(test)
-    for metric in ("accuracy", "accuracy_ci_low", "macro_f1", "top_3_accuracy"):
-        assert scores[metric] == evaluated[metric], metric
+    assert evaluated["n"] == len(test)
+    assert {metric: scores[metric] for metric in evaluated} == evaluated
     assert scores["seen_in_splits"]["test"] == scores["seen"] == len(test)
+    # models/evaluated learnt from train and valid only: a test recipe counts against it only
+    # when a train or valid recipe has its ingredients (the synthetic recipes often do).
+    assert scores["learnt_from"] == ["train", "valid"]
+    in_train, in_valid = scores["seen_in_splits"]["train"], scores["seen_in_splits"]["valid"]
+    assert max(in_train, in_valid) <= scores["seen_in_learnt"] <= in_train + in_valid
+    served = json.loads(cli("score", str(labelled), "--format", "json", cwd=project).stdout)
+    assert served["learnt_from"] == ["train", "valid", "test"]  # the refit learnt from all
+    assert served["seen_in_learnt"] == len(test)
+    shutil.copytree(project / "models" / "cuisine", tmp_path / "copy")  # same content
+    copied = cli("score", str(labelled), "--model", str(tmp_path / "copy"), cwd=project)
+    assert (
+        f"{len(test)} of these recipes have the ingredients of recipes in train, valid and "
+        "test, which this model learnt from" in copied.stderr
+    )
 
 
 def test_score_new_labelled_recipes_as_predict_predicts_them(project: Path, tmp_path: Path) -> None:
@@ -196,8 +210,14 @@ def test_score_needs_known_cuisines_on_every_recipe(project: Path, tmp_path: Pat
     failed = cli("score", str(labelled), cwd=project, check=False)
     assert failed.returncode == 1
     assert failed.stderr.startswith(
-        "error: 1 recipes have cuisines the model does not know: {'klingon': 1} (it knows "
+        "error: labelled.json: 1 recipe has a cuisine the model does not know: {'klingon': 1} "
+        "(it knows "
     )
+    recipes[2] = {"id": 7, "cuisine": "italian", "ingredients": []}
+    labelled.write_text(json.dumps(recipes))
+    failed = cli("score", str(labelled), cwd=project, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("error: labelled.json: record 3 has no ingredients (1 such)")
 
 
 def test_predict_with_a_registry_reference_and_bad_paths(
