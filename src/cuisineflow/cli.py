@@ -980,9 +980,10 @@ def score_command(
     params = load_params(params_file).evaluate if params_file.exists() else EvaluateParams()
     folder, name, version, registered = _model_folder(model)
     ingredients = [r.ingredients for r in recipes]
+    predictor = Predictor(folder)  # a bad model is named by its own error, not the file's
     try:
-        scores = score(Predictor(folder), ingredients, [str(r.cuisine) for r in recipes], params)
-    except CuisineflowError as error:
+        scores = score(predictor, ingredients, [str(r.cuisine) for r in recipes], params)
+    except CuisineflowError as error:  # a recipe of the file
         raise CuisineflowError(f"{input_path.name}: {error}") from None
     seen = project_overlap(root, folder, ingredients)
     described = f"{name}@{version}" if name else (

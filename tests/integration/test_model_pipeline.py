@@ -218,6 +218,11 @@ def test_score_needs_known_cuisines_on_every_recipe(project: Path, tmp_path: Pat
     failed = cli("score", str(labelled), cwd=project, check=False)
     assert failed.returncode == 1
     assert failed.stderr.startswith("error: labelled.json: record 3 has no ingredients (1 such)")
+    (tmp_path / "not-a-model").mkdir()
+    failed = cli("score", str(labelled), "--model", str(tmp_path / "not-a-model"), cwd=project,
+                 check=False)  # fmt: skip
+    assert failed.returncode == 1
+    assert failed.stderr.startswith(f"error: {tmp_path / 'not-a-model'}")  # the model, not the file
 
 
 def test_predict_with_a_registry_reference_and_bad_paths(
