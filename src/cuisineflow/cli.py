@@ -977,7 +977,8 @@ def score_command(
         )
     root = _project_root()
     params_file = root / "params.yaml"
-    params = load_params(params_file).evaluate if params_file.exists() else EvaluateParams()
+    project_params = load_params(params_file) if params_file.exists() else None
+    params = project_params.evaluate if project_params else EvaluateParams()
     folder, name, version, registered = _model_folder(model)
     ingredients = [r.ingredients for r in recipes]
     predictor = Predictor(folder)  # a bad model is named by its own error, not the file's
@@ -985,7 +986,7 @@ def score_command(
         scores = score(predictor, ingredients, [str(r.cuisine) for r in recipes], params)
     except CuisineflowError as error:  # a recipe of the file
         raise CuisineflowError(f"{input_path.name}: {error}") from None
-    seen = project_overlap(root, folder, ingredients)
+    seen = project_overlap(root, folder, ingredients, project_params)
     described = f"{name}@{version}" if name else (
         f"{registered[0]}@{registered[1]} ({folder})" if registered else str(folder)
     )  # fmt: skip

@@ -15,7 +15,7 @@ from cuisineflow.data.split_tables import read_splits
 from cuisineflow.errors import DataError
 from cuisineflow.features import normalise_recipe
 from cuisineflow.models.metrics import evaluate
-from cuisineflow.params import EvaluateParams, load_params
+from cuisineflow.params import EvaluateParams, Params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, SPLITS
 from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor
 from cuisineflow.schemas import known_cuisine
@@ -100,21 +100,22 @@ def overlap(
     )
 
 
-def project_overlap(root: Path, folder: Path, recipes: Sequence[Sequence[str]]) -> Overlap:
+def project_overlap(
+    root: Path, folder: Path, recipes: Sequence[Sequence[str]], params: Params | None
+) -> Overlap:
     """`overlap` with the project's splits, for a model folder: the splits it learnt from are
-    known when it is the pipeline's evaluated fit or its served model (same model.json)."""
+    known when it is the pipeline's evaluated fit or its served model (same model.json) and
+    the project's params are given."""
     splits = {
         name: read_splits(root, [name])["ingredients"].to_pylist()
         for name in SPLITS
         if (root / SPLIT_DIR / f"{name}.parquet").exists()
     }
-    return overlap(recipes, splits, _splits_learnt_from(root, folder))
+    learnt_from = _splits_learnt_from(root, folder, params) if params else None
+    return overlap(recipes, splits, learnt_from)
 
 
-def _splits_learnt_from(root: Path, folder: Path) -> tuple[str, ...] | None:
-    if not (root / "params.yaml").exists():
-        return None
-    params = load_params(root / "params.yaml")
+def _splits_learnt_from(root: Path, folder: Path, params: Params) -> tuple[str, ...] | None:
     spec = (folder / "model.json").read_bytes()  # lists every file's sha256: the content
     evaluated, served = root / EVALUATED_MODEL_DIR / "model.json", root / PIPELINE_MODEL_DIR
     if evaluated.exists() and evaluated.read_bytes() == spec:
