@@ -171,12 +171,11 @@ def data_pull(
         raise CuisineflowError(
             f"{RAW_DIR}.dvc is missing: no raw data is tracked here; `cuisineflow data import`"
         )
-    key, cached = tracked
-    if not cached and not store.exists(key):
+    missing = repo.missing_in(store, f"{RAW_DIR}.dvc")
+    if missing:
         raise CuisineflowError(
-            f"the store {store.describe()} does not hold the raw data {RAW_DIR}.dvc names "
-            f"({repo.tracked_hash(f'{RAW_DIR}.dvc')}): point CUISINEFLOW_STORE at the store "
-            "it was pushed to (the default, .cuisineflow/store, is each clone's own)"
+            f"{missing}: point CUISINEFLOW_STORE at the store it was pushed to (the default, "
+            ".cuisineflow/store, is each clone's own)"
         )
     repo.pull(f"{RAW_DIR}.dvc", *(["--force"] if force else []))
     typer.echo(f"pulled from {store.url('dvc')}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def run_workflow(
     store = open_store(settings, repo.root)
     store.check()
     repo.configure_remote(store)
-    raw_origin = _ensure_raw_data(repo, source or settings.source_for(repo.root))
+    raw_origin = _ensure_raw_data(repo, store, source or settings.source_for(repo.root))
     if (repo.root / "dvc.yaml").exists():
         repo.repro(*(["--force"] if force else []))
         stale = stale_in_store(repo.root, store)
@@ -110,17 +111,28 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _ensure_raw_data(repo: DvcRepo, source: str | None) -> str:
+def _ensure_raw_data(repo: DvcRepo, store: Store, source: str | None) -> str:
     raw_dir = repo.root / RAW_DIR
     if raw_dir.is_dir() and any(raw_dir.iterdir()):
         return "already in data/raw"
     if (repo.root / f"{RAW_DIR}.dvc").exists():
-        try:
-            repo.pull(RAW_DIR)
-            return "pulled from the store"
-        except CuisineflowError:
-            if source is None:
-                raise
+        # Asked first, so that a store without the data is one clear line, not DVC's
+        # pull errors followed by an import that succeeds.
+        missing = repo.missing_in(store, f"{RAW_DIR}.dvc")
+        if missing is None:
+            try:
+                repo.pull(RAW_DIR)
+                return "pulled from the store"
+            except CuisineflowError:
+                if source is None:
+                    raise
+        elif source is None:
+            raise DataError(
+                f"no raw data: data/raw is absent and {missing}. Point CUISINEFLOW_STORE at "
+                "the store it was pushed to, or give --source PATH (or CUISINEFLOW_SOURCE)"
+            )
+        else:
+            print(f"{missing}: importing the raw data from {source}", file=sys.stderr)
     if source is None:
         raise DataError(
             "no raw data: data/raw is absent. Give --source PATH (or CUISINEFLOW_SOURCE) "

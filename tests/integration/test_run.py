@@ -40,3 +40,27 @@ def test_run_in_a_clone_pulls_raw_data_from_the_s3_store(
     result = cli("run", cwd=clone, env={k: v for k, v in env.items() if k != "CUISINEFLOW_SOURCE"})
     assert "(pulled from the store)" in result.stdout
     assert (clone / "data" / "raw" / "train.json.zip").read_bytes() == tiny_zip.read_bytes()
+
+
+def test_run_in_a_clone_whose_store_lacks_the_raw_data_imports_or_says_so(
+    project: Path, tiny_zip: Path, tmp_path: Path
+) -> None:
+    cli("data", "import", str(tiny_zip), cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "raw data", cwd=project)
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    empty = {"CUISINEFLOW_STORE": str(tmp_path / "empty-store")}
+    refused = cli("run", cwd=clone, env=empty, check=False)
+    assert refused.returncode == 1
+    assert (
+        f"no raw data: data/raw is absent and the store local store {tmp_path / 'empty-store'} "
+        "does not hold what data/raw.dvc tracks (" in refused.stderr
+    )
+    assert "give --source PATH" in refused.stderr
+    imported = cli("run", "--source", str(tiny_zip), cwd=clone, env=empty)
+    # One line of ours, not DVC's failed pull followed by a run that succeeds.
+    assert "does not hold what data/raw.dvc tracks" in imported.stderr
+    assert f"importing the raw data from {tiny_zip}" in imported.stderr
+    assert "ERROR" not in imported.stderr
+    assert f"raw data: train.json.zip (imported from {tiny_zip})" in imported.stdout

@@ -77,6 +77,17 @@ class DvcRepo:
             cached = self._cached_object(repo, out).is_file()
         return f"{folder}/{digest[:2]}/{digest[2:]}", cached
 
+    def missing_in(self, store: Store, dvc_file: str) -> str | None:
+        """Why pulling a tracked output would fail: neither the local cache nor the store's
+        remote holds it (None: one of them does, or nothing is tracked)."""
+        tracked = self.remote_key(dvc_file)
+        if tracked is None or tracked[1] or store.exists(tracked[0]):
+            return None
+        return (
+            f"the store {store.describe()} does not hold what {dvc_file} tracks "
+            f"({self.tracked_hash(dvc_file)})"
+        )
+
     def changes_since_added(self, dvc_file: str) -> list[str]:
         """How a tracked folder differs from what its .dvc file records ([] if it does not,
         or if nothing is tracked).
