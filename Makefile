@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SOURCE ?= $(CUISINEFLOW_SOURCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-blend bench-curve bench-serve bench-monitor bench-predict
+.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-contention bench-blend bench-curve bench-serve bench-monitor bench-predict
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench-train: setup ## Benchmark the models of params.yaml (after make run)
 
 bench-trees: setup ## Serving trees in numpy vs LightGBM's predictor (after make run; SOURCE)
 	$(BIN)/python benchmarks/trees.py $(if $(SOURCE),--source "$(SOURCE)")
+
+bench-contention: setup ## Fitting the trees beside a busy core, by OpenMP spin count (after make run)
+	$(BIN)/python benchmarks/trees_contention.py $(if $(REPEAT),--repeat $(REPEAT))
 
 bench-blend: setup ## The trees' gain over the linear model, FOLDS-fold CV (5; after make run)
 	$(BIN)/python benchmarks/blend.py --folds $(or $(FOLDS),5)

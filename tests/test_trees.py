@@ -237,3 +237,26 @@ def test_boosted_trees_fit_is_deterministic() -> None:
     assert len(first.node_feature) > 0
     accuracy = (np.array(classes)[first.predict_proba(features).argmax(axis=1)] == labels).mean()
     assert accuracy > 0.9
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1000"), ("20000", "20000")])
+def test_lightgbm_threads_spin_briefly_unless_the_user_says(given: str | None, seen: str) -> None:
+    # What OpenMP reads when LightGBM loads it, in a fresh interpreter on the train
+    # stage's import path; a user's own GOMP_SPINCOUNT is kept. The speed it buys is
+    # measured in benchmarks/trees_contention.py, not here.
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    if given is not None:
+        env["GOMP_SPINCOUNT"] = given
+    code = (
+        "import ctypes, cuisineflow.stages.train\n"
+        "libc = ctypes.CDLL(None); libc.getenv.restype = ctypes.c_char_p\n"
+        "print(libc.getenv(b'GOMP_SPINCOUNT').decode())"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == seen
