@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import lightgbm
@@ -244,10 +247,6 @@ def test_lightgbm_threads_spin_briefly_unless_the_user_says(given: str | None, s
     # What OpenMP reads when LightGBM loads it, in a fresh interpreter on the train
     # stage's import path; a user's own GOMP_SPINCOUNT is kept. The speed it buys is
     # measured in benchmarks/trees_contention.py, not here.
-    import os
-    import subprocess
-    import sys
-
     env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
     if given is not None:
         env["GOMP_SPINCOUNT"] = given

@@ -54,7 +54,7 @@ def test_run_in_a_clone_whose_store_lacks_the_raw_data_imports_or_says_so(
     refused = cli("run", cwd=clone, env=empty, check=False)
     assert refused.returncode == 1
     assert (
-        f"no raw data: data/raw is absent and the store local store {tmp_path / 'empty-store'} "
+        f"no raw data: data/raw is absent and the store, local store {tmp_path / 'empty-store'}, "
         "does not hold what data/raw.dvc tracks (" in refused.stderr
     )
     assert "give --source PATH" in refused.stderr

@@ -84,7 +84,7 @@ class DvcRepo:
         if tracked is None or tracked[1] or store.exists(tracked[0]):
             return None
         return (
-            f"the store {store.describe()} does not hold what {dvc_file} tracks "
+            f"the store, {store.describe()}, does not hold what {dvc_file} tracks "
             f"({self.tracked_hash(dvc_file)})"
         )
 
