@@ -3,14 +3,16 @@
 LightGBM's OpenMP threads spin at each barrier before they sleep (libgomp's
 GOMP_SPINCOUNT, 300,000 by default). When another process holds one of the cores, a
 spinning thread waits on one that is not running. `models/boosting.py` sets 1,000
-unless the environment says otherwise. Each fit runs in a fresh interpreter, since
-OpenMP reads the setting once, on an idle machine and beside a busy loop, the default
-`train.trees` of params.yaml on the pipeline's fitting splits. Prints the median wall
-time of each and the ratios; the trees are the same either way (their checksums are
-printed too).
+unless the environment says otherwise. This fits the default `train.trees` of
+params.yaml on the pipeline's fitting splits with each spin count, in turn, on the idle
+machine and beside a busy loop, each fit in a fresh interpreter (OpenMP reads the
+setting once). Prints the median wall time of each and the ratios; the trees are the
+same either way (their checksums are printed too).
 
 Usage: .venv/bin/python benchmarks/trees_contention.py [--project .] [--repeat 3]
-Needs data/features and data/split from a pipeline run (`make run`); about 10 minutes.
+       [--loads idle,busy]
+Needs data/features and data/split from a pipeline run (`make run`). On 2 cores a fit
+took 1 to 7 minutes, so the defaults take about half an hour; `--repeat 1` a third of it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ def main() -> None:
         "--loads", default="idle,busy", help="idle, busy (one core), or both (the default)"
     )
     args = parser.parse_args()
+    unknown = sorted(set(args.loads.split(",")) - set(LOADS))
+    if unknown:
+        parser.error(f"--loads: {', '.join(unknown)} is not one of {', '.join(LOADS)}")
     root = args.project.resolve()
     if not (root / FEATURES_DIR / "featurizer").exists():
         parser.error(f"no {FEATURES_DIR} in {root}: run `make run` first")
