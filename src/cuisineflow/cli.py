@@ -166,8 +166,7 @@ def data_pull(
     from cuisineflow.paths import RAW_DIR
 
     repo, store = _repo_and_store()
-    tracked = repo.remote_key(f"{RAW_DIR}.dvc")
-    if tracked is None:
+    if repo.tracked_hash(f"{RAW_DIR}.dvc") is None:
         raise CuisineflowError(
             f"{RAW_DIR}.dvc is missing: no raw data is tracked here; `cuisineflow data import`"
         )

@@ -117,11 +117,12 @@ def project_overlap(
 
 def _splits_learnt_from(root: Path, folder: Path, params: Params) -> tuple[str, ...] | None:
     spec = (folder / "model.json").read_bytes()  # lists every file's sha256: the content
-    evaluated, served = root / EVALUATED_MODEL_DIR / "model.json", root / PIPELINE_MODEL_DIR
+    evaluated = root / EVALUATED_MODEL_DIR / "model.json"
+    served = root / PIPELINE_MODEL_DIR / "model.json"
     if evaluated.exists() and evaluated.read_bytes() == spec:
         return params.featurize.fit_splits
     refit = root / "metrics" / "refit.json"
-    if (served / "model.json").exists() and (served / "model.json").read_bytes() == spec:
+    if served.exists() and served.read_bytes() == spec:
         all_labelled = refit.exists() and json.loads(refit.read_text()).get("recipes") == (
             "all_labelled"
         )

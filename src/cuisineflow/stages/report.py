@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cuisineflow.data.split_tables import read_splits
 from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.params import load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, VALIDATED_DIR
@@ -75,7 +76,7 @@ def model_report(root: Path, store: Store) -> str:
     params = load_params(root / "params.yaml")
     # The evaluated fit: the served model may have learnt from the test split (refit).
     predictor = Predictor(root / EVALUATED_MODEL_DIR)
-    test = pq.read_table(root / SPLIT_DIR / "test.parquet")
+    test = read_splits(root, ["test"])
     recipes = test["ingredients"].to_pylist()
     scores = score(predictor, recipes, test["cuisine"].to_pylist(), params.evaluate)
     examples: dict[tuple[str, str], list[Sequence[str]]] = {}
