@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SOURCE ?= $(CUISINEFLOW_SOURCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-contention bench-blend bench-curve bench-serve bench-monitor bench-predict
+.PHONY: help setup run test lint format typecheck check clean bench-query bench-train bench-trees bench-contention bench-blend bench-curve bench-serve bench-monitor bench-predict bench-startup
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench-serve: setup ## Benchmark serving vs MLflow, and Lambda (after make run; n
 	$(BIN)/uv sync --locked --quiet --group bench
 	$(BIN)/python benchmarks/serve.py --model models/cuisine; status=$$?; \
 	  $(BIN)/uv sync --locked --quiet; exit $$status  # MLflow leaves .venv either way
+
+bench-startup: setup ## Each stage's import time with and without the installed bytecode
+	$(BIN)/python benchmarks/startup.py $(if $(REPEAT),--repeat $(REPEAT))
 
 bench-predict: setup ## Batch prediction of 9,944 recipes, end to end (after make run; SOURCE)
 	$(BIN)/python benchmarks/predict.py $(if $(SOURCE),--source "$(SOURCE)")
