@@ -10,6 +10,7 @@ from cuisineflow.features import (
     ANALYZERS,
     Featurizer,
     FittedBlock,
+    SparseRows,
     fit_block,
     normalise_ingredient,
     normalise_recipe,
@@ -203,3 +204,16 @@ def test_featurizer_stacks_weighted_blocks_and_ignores_unknown_terms() -> None:
     assert np.linalg.norm(words_part[0]) == pytest.approx(1.0, rel=1e-6)
     assert np.linalg.norm(pairs_part[0]) == pytest.approx(0.5, rel=1e-6)
     assert not matrix[1].any()  # nothing known about a durian recipe
+
+
+def test_rows_from_entries_are_in_row_then_column_order() -> None:
+    # Two blocks' (row, column, value) entries, neither in order; row 3 has none.
+    blocks = [
+        (np.array([2, 0, 0, 1]), np.array([3, 4, 1, 0]), np.array([1, 2, 3, 4], np.float32)),
+        (np.array([0, 2]), np.array([6, 5]), np.array([5, 6], np.float32)),
+    ]
+    rows = SparseRows.from_entries(blocks, n_rows=4, n_columns=7)
+    assert rows.indptr.tolist() == [0, 3, 4, 6, 6]
+    assert rows.indices.tolist() == [1, 4, 6, 0, 3, 5]
+    assert rows.data.tolist() == [3, 2, 5, 4, 1, 6]
+    assert rows.to_scipy().has_sorted_indices
