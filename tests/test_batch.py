@@ -18,6 +18,7 @@ from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.models.linear import LinearClassifier
 from cuisineflow.params import FeatureBlockParams
 from cuisineflow.predict import Prediction, Predictor, format_predictions, read_registered
+from tests.conftest import typical_recipes
 
 
 @pytest.mark.parametrize(
@@ -146,6 +147,26 @@ def test_predictions_are_the_top_three_probabilities_rounded(tiny_model: Path) -
             list(row).index(p) for p in expected
         ]
     assert predictor.predict([]) == []
+
+
+def test_threads_predict_runs_of_recipes_with_the_same_result(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    predictor = Predictor(tiny_model)
+    recipes = typical_recipes(2_500, seed=3)
+    alone = predictor.predict_proba(recipes)
+    featurized = predictor.featurizer.rows
+    runs: list[int] = []  # the runs of recipes each thread featurized (the real code runs)
+    monkeypatch.setattr(
+        predictor.featurizer, "rows", lambda run: runs.append(len(run)) or featurized(run)
+    )
+    threaded = predictor.predict_proba(recipes, threads=4)
+    assert sorted(runs) == [1_250, 1_250]  # no run under 1,000 recipes
+    np.testing.assert_array_equal(threaded, alone)  # the same rows, in input order
+    assert predictor.predict(recipes, threads=2) == predictor.predict(recipes)
+    runs.clear()
+    predictor.predict_proba(recipes[:1_999], threads=4)
+    assert runs == [1_999]
 
 
 def test_tied_probabilities_keep_the_column_order(tmp_path: Path) -> None:

@@ -850,10 +850,19 @@ def predict(
     log: Annotated[
         bool, typer.Option("--log", help="Also log the predictions to <store>/monitoring.")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Predict runs of 1,000+ recipes side by side on this many threads "
+            "[default: the usable cores]. The predictions are the same for any number.",
+        ),
+    ] = None,
 ) -> None:
     """Batch prediction for Kaggle-format recipes ({id, ingredients}; cuisine is ignored)."""
     from cuisineflow.data.batch import read_batch
-    from cuisineflow.predict import Predictor, format_predictions
+    from cuisineflow.predict import Predictor, format_predictions, usable_cores
     from cuisineflow.storage.local import atomic_write_bytes
 
     if output is not None and output.is_dir():
@@ -868,7 +877,9 @@ def predict(
     registry = _registry() if log else None  # a bad store setting fails before any output
     predictor = Predictor(folder)
     started = time.perf_counter()
-    predictions = predictor.predict([r.ingredients for r in batch.recipes])
+    predictions = predictor.predict(
+        [r.ingredients for r in batch.recipes], threads or usable_cores()
+    )
     latency_ms = (time.perf_counter() - started) * 1e3
     ids = [r.id for r in batch.recipes]
     # The predictions first: a log that cannot be written must not cost them (as in serve).

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,14 @@ from cuisineflow.models.artifact import load_model
 # Where the pipeline's `refit` stage writes the model it serves, relative to the project.
 PIPELINE_MODEL_DIR = "models/cuisine"
 REGISTERED = "models/registered.json"  # which registry version the pipeline's model is
+# A batch is cut into runs of at least this many recipes: for fewer, a thread costs more
+# than it saves.
+MIN_RECIPES_PER_THREAD = 1_000
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def read_registered(root: Path) -> dict[str, Any] | None:
@@ -54,15 +65,26 @@ class Predictor:
         """The cuisines the model knows, in column order."""
         return self.classifier.classes
 
-    def predict_proba(self, recipes: list[list[str]]) -> np.ndarray:
-        """Calibrated probabilities, one row per recipe."""
-        return self.classifier.predict_proba(self.featurizer.rows(recipes))
+    def predict_proba(self, recipes: list[list[str]], threads: int = 1) -> np.ndarray:
+        """Calibrated probabilities, one row per recipe.
 
-    def predict(self, recipes: list[list[str]]) -> list[Prediction]:
-        """Predictions in input order."""
+        With threads > 1, a large batch is cut into that many runs of recipes predicted side
+        by side: each row depends on its recipe alone, so the result is the same, and numpy
+        lets go of the GIL for most of the work (9,944 recipes on 2 cores: 1.6 s against
+        2.3 s). Servers keep the default: their workers already share the cores."""
+        parts = min(threads, len(recipes) // MIN_RECIPES_PER_THREAD)
+        if parts <= 1:
+            return self.classifier.predict_proba(self.featurizer.rows(recipes))
+        bounds = np.linspace(0, len(recipes), parts + 1).astype(int).tolist()
+        runs = [recipes[start:stop] for start, stop in pairwise(bounds)]
+        with ThreadPoolExecutor(parts) as pool:
+            return np.vstack(list(pool.map(self.predict_proba, runs)))
+
+    def predict(self, recipes: list[list[str]], threads: int = 1) -> list[Prediction]:
+        """Predictions in input order (threads: as for predict_proba)."""
         if not recipes:
             return []
-        probabilities = self.predict_proba(recipes)
+        probabilities = self.predict_proba(recipes, threads)
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, : self.top_k]
         results = []
         for row, best in zip(probabilities, order, strict=True):
