@@ -1,9 +1,10 @@
 """Benchmark: `cuisineflow predict` on Kaggle's 9,944 unlabelled recipes, end to end.
 
 Times the command as a user runs it (start-up, imports, model load and verification,
-reading the zip, predicting, writing jsonl) against its floor, `Predictor.predict` on the
-same recipes in one process with the model already loaded. Prints the median of --runs
-timings of each; the target is 3 s for the command.
+reading the zip, predicting, writing jsonl), on the usable cores (its default) and on one
+thread (`--threads 1`), the two alternating, against its floor, `Predictor.predict` on the
+same recipes in one process with the model already loaded, one thread. Prints the median
+of --runs timings of each; the target is 3 s for the command.
 
 Usage: .venv/bin/python benchmarks/predict.py [--model models/cuisine] [--source DIR]
 Needs a model from a pipeline run (`make run`).
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from cuisineflow.data.rawfiles import read_raw_file
-from cuisineflow.predict import Predictor
+from cuisineflow.predict import Predictor, usable_cores
 
 
 def main() -> None:
@@ -38,13 +39,14 @@ def main() -> None:
             parser.error(f"{needed} is missing: run `make run` first (or give --source)")
     command = [sys.executable, "-m", "cuisineflow", "predict", str(recipes_file), "--model",
                str(args.model)]  # fmt: skip
-    ends = []
+    ends: dict[str, list[float]] = {"usable cores": [], "one thread": []}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.runs):
-            started = time.perf_counter()
-            subprocess.run([*command, "--output", f"{folder}/out.jsonl"], check=True,
-                           capture_output=True)  # fmt: skip
-            ends.append(time.perf_counter() - started)
+            for case, threads in (("usable cores", []), ("one thread", ["--threads", "1"])):
+                started = time.perf_counter()
+                subprocess.run([*command, *threads, "--output", f"{folder}/out.jsonl"],
+                               check=True, capture_output=True)  # fmt: skip
+                ends[case].append(time.perf_counter() - started)
         lines = len(Path(folder, "out.jsonl").read_text().splitlines())
     recipes = [r.ingredients for r in read_raw_file(recipes_file)]
     predictor = Predictor(args.model)
@@ -53,12 +55,17 @@ def main() -> None:
         started = time.perf_counter()
         predictor.predict(recipes)
         floors.append(time.perf_counter() - started)
-    end, floor = statistics.median(ends), statistics.median(floors)
-    print(f"cuisineflow predict, {lines:,} recipes end to end: median {end:.2f} s of {args.runs} "
-          f"(range {min(ends):.2f}-{max(ends):.2f}); target 3 s")  # fmt: skip
-    print(f"Predictor.predict on the same recipes, model loaded: median {floor:.2f} s "
-          f"({len(recipes) / floor:,.0f} recipes/s); the rest, {end - floor:.2f} s, is start-up, "
-          "loading and writing")  # fmt: skip
+    for case, times in ends.items():
+        print(f"cuisineflow predict, {lines:,} recipes end to end, {case} "
+              f"({usable_cores() if case == 'usable cores' else 1}): median "
+              f"{statistics.median(times):.2f} s of {args.runs} "
+              f"(range {min(times):.2f}-{max(times):.2f}); target 3 s")  # fmt: skip
+    one, usable = (statistics.median(ends[c]) for c in ("one thread", "usable cores"))
+    print(f"usable cores against one thread: {one / usable:.2f}x as fast")
+    floor = statistics.median(floors)
+    print(f"Predictor.predict on the same recipes, model loaded, one thread: median "
+          f"{floor:.2f} s ({len(recipes) / floor:,.0f} recipes/s); the rest of one thread's "
+          f"{one:.2f} s is start-up, loading and writing")  # fmt: skip
 
 
 if __name__ == "__main__":
