@@ -141,7 +141,9 @@ def test_malformed_records_are_named_or_skipped(project: Path, tmp_path: Path) -
     assert "skipped 2 invalid records, first: batch.json: record 2" in skipped.stderr
     no_threads = cli("predict", str(batch), "--threads", "0", cwd=project, check=False)
     assert no_threads.returncode == 2
-    assert "Invalid value for '--threads': 0 is not in the range x>=1" in no_threads.stderr
+    assert "Invalid value for '--threads': Input should be greater than or equal to 1" in (
+        no_threads.stderr
+    )
 
 
 def test_score_reproduces_evaluate_on_the_test_split(project: Path, tmp_path: Path) -> None:
