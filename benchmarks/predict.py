@@ -2,9 +2,9 @@
 
 Times the command as a user runs it (start-up, imports, model load and verification,
 reading the zip, predicting, writing jsonl), on the usable cores (its default) and on one
-thread (`--threads 1`), the two alternating, against its floor, `Predictor.predict` on the
-same recipes in one process with the model already loaded, one thread. Prints the median
-of --runs timings of each; the target is 3 s for the command.
+thread, the two alternating, against its floor, `Predictor.predict` on the same recipes in
+one process with the model already loaded, one thread. Prints the median of --runs
+timings of each; the target is 3 s for the command.
 
 Usage: .venv/bin/python benchmarks/predict.py [--model models/cuisine] [--source DIR]
 Needs a model from a pipeline run (`make run`).
@@ -39,13 +39,15 @@ def main() -> None:
             parser.error(f"{needed} is missing: run `make run` first (or give --source)")
     command = [sys.executable, "-m", "cuisineflow", "predict", str(recipes_file), "--model",
                str(args.model)]  # fmt: skip
-    ends: dict[str, list[float]] = {"usable cores": [], "one thread": []}
+    threads = {"usable cores": usable_cores(), "one thread": 1}  # the first is the default
+    ends: dict[str, list[float]] = {case: [] for case in threads}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.runs):
-            for case, threads in (("usable cores", []), ("one thread", ["--threads", "1"])):
+            for case, n in threads.items():
                 started = time.perf_counter()
-                subprocess.run([*command, *threads, "--output", f"{folder}/out.jsonl"],
-                               check=True, capture_output=True)  # fmt: skip
+                output = ["--output", f"{folder}/out.jsonl"]
+                subprocess.run([*command, "--threads", str(n), *output], check=True,
+                               capture_output=True)  # fmt: skip
                 ends[case].append(time.perf_counter() - started)
         lines = len(Path(folder, "out.jsonl").read_text().splitlines())
     recipes = [r.ingredients for r in read_raw_file(recipes_file)]
@@ -56,9 +58,8 @@ def main() -> None:
         predictor.predict(recipes)
         floors.append(time.perf_counter() - started)
     for case, times in ends.items():
-        print(f"cuisineflow predict, {lines:,} recipes end to end, {case} "
-              f"({usable_cores() if case == 'usable cores' else 1}): median "
-              f"{statistics.median(times):.2f} s of {args.runs} "
+        print(f"cuisineflow predict, {lines:,} recipes end to end, {case} ({threads[case]}): "
+              f"median {statistics.median(times):.2f} s of {args.runs} "
               f"(range {min(times):.2f}-{max(times):.2f}); target 3 s")  # fmt: skip
     one, usable = (statistics.median(ends[c]) for c in ("one thread", "usable cores"))
     print(f"usable cores against one thread: {one / usable:.2f}x as fast")

@@ -282,7 +282,7 @@ def test_pull_from_a_store_without_the_data_says_which_store(
     assert refused.returncode == 1
     assert (
         f"the store, local store {tmp_path / 'empty-store'}, does not hold what data/raw.dvc"
-        in (refused.stderr)
+        in refused.stderr
     )
     assert "point CUISINEFLOW_STORE at the store it was pushed to" in refused.stderr
     assert "Traceback" not in refused.stderr
