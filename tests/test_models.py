@@ -11,7 +11,7 @@ import pytest
 
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.features import Featurizer
-from cuisineflow.models import train
+from cuisineflow.models import linear, train
 from cuisineflow.models.artifact import ModelError, load_model, plain_file_name, save_model
 from cuisineflow.params import FeatureBlockParams, TrainParams, TreesParams
 from tests.conftest import make_recipes
@@ -104,6 +104,20 @@ def test_artifact_round_trip(artifact: Path, data: tuple) -> None:
     np.testing.assert_array_equal(
         classifier.predict_proba(features), fitted.predict_proba(features)
     )  # training is deterministic and the artifact loses nothing
+
+
+def test_plain_rows_score_as_the_scipy_matrix_does(artifact: Path) -> None:
+    # Serving scores plain CSR arrays in chunks of rows; training scores scipy's matrix.
+    featurizer, classifier, _ = load_model(artifact)
+    recipes = [r["ingredients"] for r in make_recipes(150)]
+    for empty in (0, 63, 64, 65, 149):  # no known term: rows at and around chunk edges
+        recipes[empty] = ["unheard of"]
+    assert len(recipes) > 2 * linear.ROWS_PER_CHUNK
+    plain = classifier.linear.scores(featurizer.rows(recipes))
+    np.testing.assert_allclose(
+        plain, classifier.linear.scores(featurizer.transform(recipes)), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_array_equal(plain[64], classifier.linear.intercept)
 
 
 def test_linear_only_artifacts_of_format_1_still_load(data: tuple, tmp_path: Path) -> None:
