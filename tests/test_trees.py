@@ -66,6 +66,8 @@ def test_numpy_trees_reproduce_lightgbm_on_the_columns_they_learnt() -> None:
     booster = _lightgbm(features, labels)
     trees = boosting.export(booster.dump_model(), columns, n_classes=3)
     assert trees.n_trees == 45
+    layout = trees._layout  # both ways of scoring are in use: per-tree rows and single nodes
+    assert (len(layout.dense_masks), len(layout.node_tree)) == (8, 11)
     wide_csr = wide.tocsr()
     rows = SparseRows(wide_csr.indptr, wide_csr.indices, wide_csr.data, 60)
     expected = booster.predict(features)
