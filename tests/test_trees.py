@@ -66,13 +66,15 @@ def test_numpy_trees_reproduce_lightgbm_on_the_columns_they_learnt() -> None:
     booster = _lightgbm(features, labels)
     trees = boosting.export(booster.dump_model(), columns, n_classes=3)
     assert trees.n_trees == 45
-    layout = trees._layout  # both ways of scoring are in use: per-tree rows and single nodes
+    layout = trees._layouts[1]  # both ways of scoring are in use: per-tree rows and single nodes
     assert (len(layout.dense_masks), len(layout.node_tree)) == (8, 11)
     wide_csr = wide.tocsr()
     rows = SparseRows(wide_csr.indptr, wide_csr.indices, wide_csr.data, 60)
     expected = booster.predict(features)
     np.testing.assert_allclose(trees.predict_proba(rows), expected, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(trees.predict_proba(wide_csr), expected, rtol=1e-9, atol=1e-12)
+    few = wide_csr[:5]  # fewer than DENSE_FROM_ROWS recipes: every node apart, same scores
+    np.testing.assert_array_equal(trees.scores(few), trees.scores(wide_csr)[:5])
     assert (expected.argmax(axis=1) == labels).mean() > 0.9  # the trees learnt the conjunctions
 
 

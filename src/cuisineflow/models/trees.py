@@ -25,9 +25,13 @@ ROWS_PER_CHUNK = 256  # measured: 0.40 s for 9,944 recipes (2048: 0.72 s on a fi
 # A feature with a node in at least one tree of this many is "dense": its nodes' masks are
 # ANDed per tree once, at load, and a recipe that has it ANDs that whole row of masks (a
 # contiguous pass over every tree) instead of one scattered update per node. On the
-# pipeline's model (2,000 trees) that is the 50-odd features with 167 nodes or more, which hold
-# most of the updates; scores() for 9,944 recipes took 0.75 s against 0.99 s (median of 5).
+# pipeline's model (2,000 trees) that is the 59 features with 167 nodes or more, which hold
+# most of the updates; scores() for 9,944 recipes took 0.73 s against 0.99 s (median of 7).
 DENSE_TREES_PER_NODE = 12
+# For fewer recipes than this (a server's request), every node stays apart: the rows of masks
+# cost more than they save. Measured per recipe: 1 at a time 181 against 308 us, 8 at a time
+# 105 against 100 us, 32 at a time 88 against 65 us.
+DENSE_FROM_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def _and_dense_masks(
     """reachable[rows[i]] &= dense_masks[slots[i]] for every i, rows in nondecreasing order.
 
     Fancy-index updates keep only the last of repeated rows, so they go in rounds: round k
-    takes each row's k-th entry."""
+    takes each row's k-th mask."""
     if not len(rows):
         return
     run_starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
@@ -95,12 +99,19 @@ class TreeEnsemble:
         return int(self.leaf_value.shape[0])
 
     @functools.cached_property
-    def _layout(self) -> _ScoringLayout:
-        """The node arrays arranged for scores(), derived once per loaded model."""
+    def _layouts(self) -> tuple[_ScoringLayout, _ScoringLayout]:
+        """The node arrays arranged for scores(), derived once per loaded model: every node
+        apart (for a few recipes), and with dense features as rows of masks."""
+        return self._layout(dense_from=len(self.node_feature) + 1), self._layout(
+            dense_from=-(-self.n_trees // DENSE_TREES_PER_NODE)
+        )
+
+    def _layout(self, dense_from: int) -> _ScoringLayout:
+        """Features with at least dense_from nodes are dense, the others' nodes stay apart."""
         n_features = int(self.node_feature.max()) + 1 if len(self.node_feature) else 0
         counts = np.bincount(self.node_feature, minlength=n_features)
         pointers = np.concatenate([[0], np.cumsum(counts)])
-        dense = np.flatnonzero(counts * DENSE_TREES_PER_NODE >= self.n_trees)
+        dense = np.flatnonzero(counts >= dense_from)
         dense_slot = np.full(n_features, -1, dtype=np.int32)
         dense_slot[dense] = np.arange(len(dense), dtype=np.int32)
         dense_masks = np.full((len(dense), self.n_trees), np.uint32(0xFFFFFFFF))
@@ -123,7 +134,7 @@ class TreeEnsemble:
             features = SparseRows(
                 features.indptr, features.indices, features.data, features.shape[1]
             )
-        layout = self._layout
+        layout = self._layouts[features.n_rows >= DENSE_FROM_ROWS]
         n_features, n_trees = len(layout.dense_slot), self.n_trees
         scores = np.zeros((features.n_rows, self.n_classes), dtype=np.float64)
         leaf_values = self.leaf_value.ravel()
