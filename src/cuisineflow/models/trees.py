@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 MAX_LEAVES = 32  # one uint32 mask per tree
 ROWS_PER_CHUNK = 256  # measured: 0.40 s for 9,944 recipes (2048: 0.72 s on a first call)
-# A feature with a node in at least one tree of this many is "dense": its nodes' masks are
+# A feature with at least one node per this many trees is "dense": its nodes' masks are
 # ANDed per tree once, at load, and a recipe that has it ANDs that whole row of masks (a
 # contiguous pass over every tree) instead of one scattered update per node. On the
 # pipeline's model (2,000 trees) that is the 59 features with 167 nodes or more, which hold
