@@ -68,8 +68,8 @@ bench-serve: setup ## Benchmark serving vs MLflow, and Lambda (after make run; n
 bench-startup: setup ## Each stage's import time with and without the installed bytecode
 	$(BIN)/python benchmarks/startup.py $(if $(REPEAT),--repeat $(REPEAT))
 
-bench-predict: setup ## Batch prediction of 9,944 recipes, end to end (after make run; SOURCE)
-	$(BIN)/python benchmarks/predict.py $(if $(SOURCE),--source "$(SOURCE)")
+bench-predict: setup ## Batch prediction of 9,944 recipes, end to end (after make run; SOURCE, BASELINE=REV)
+	$(BIN)/python benchmarks/predict.py $(if $(SOURCE),--source "$(SOURCE)") $(if $(BASELINE),--baseline "$(BASELINE)")
 
 bench-monitor: setup ## Benchmark monitoring 100,000 predictions; false-alarm rate (after make run)
 	$(BIN)/python benchmarks/monitor.py $(if $(SOURCE),--source "$(SOURCE)")

@@ -6,7 +6,12 @@ thread, the two alternating, against its floor, `Predictor.predict` on the same 
 one process with the model already loaded, one thread. Prints the median of --runs
 timings of each; the target is 3 s for the command.
 
+--baseline REV also times the package's code as it was at git revision REV (same model,
+same environment), alternating with today's, and says whether every case wrote the same
+bytes: how a change to the prediction code is measured against the code before it.
+
 Usage: .venv/bin/python benchmarks/predict.py [--model models/cuisine] [--source DIR]
+       [--runs 5] [--baseline REV]
 Needs a model from a pipeline run (`make run`).
 """
 
@@ -32,6 +37,7 @@ def main() -> None:
         "--source", type=Path, default=Path(os.environ.get("CUISINEFLOW_SOURCE", "data/raw"))
     )
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--baseline", metavar="REV", help="also time the code at this revision")
     args = parser.parse_args()
     recipes_file = args.source / "test.json.zip"
     for needed in (args.model / "model.json", recipes_file):
@@ -40,16 +46,22 @@ def main() -> None:
     command = [sys.executable, "-m", "cuisineflow", "predict", str(recipes_file), "--model",
                str(args.model)]  # fmt: skip
     threads = {"usable cores": usable_cores(), "one thread": 1}  # the first is the default
-    ends: dict[str, list[float]] = {case: [] for case in threads}
     with tempfile.TemporaryDirectory() as folder:
+        cases = {case: (n, dict(os.environ)) for case, n in threads.items()}
+        if args.baseline:
+            baseline_env = dict(os.environ, PYTHONPATH=_baseline_sources(args.baseline, folder))
+            cases |= {f"{args.baseline}, {case}": (n, baseline_env) for case, n in threads.items()}
+        ends: dict[str, list[float]] = {case: [] for case in cases}
+        outputs: dict[str, bytes] = {}
         for _ in range(args.runs):
-            for case, n in threads.items():
+            for case, (n, env) in cases.items():
                 started = time.perf_counter()
                 output = ["--output", f"{folder}/out.jsonl"]
                 subprocess.run([*command, "--threads", str(n), *output], check=True,
-                               capture_output=True)  # fmt: skip
+                               capture_output=True, env=env)  # fmt: skip
                 ends[case].append(time.perf_counter() - started)
-        lines = len(Path(folder, "out.jsonl").read_text().splitlines())
+                outputs[case] = Path(folder, "out.jsonl").read_bytes()
+    lines = len(outputs["one thread"].splitlines())
     recipes = [r.ingredients for r in read_raw_file(recipes_file)]
     predictor = Predictor(args.model)
     floors = []
@@ -58,15 +70,32 @@ def main() -> None:
         predictor.predict(recipes)
         floors.append(time.perf_counter() - started)
     for case, times in ends.items():
-        print(f"cuisineflow predict, {lines:,} recipes end to end, {case} ({threads[case]}): "
+        print(f"cuisineflow predict, {lines:,} recipes end to end, {case} ({cases[case][0]}): "
               f"median {statistics.median(times):.2f} s of {args.runs} "
               f"(range {min(times):.2f}-{max(times):.2f}); target 3 s")  # fmt: skip
-    one, usable = (statistics.median(ends[c]) for c in ("one thread", "usable cores"))
+    median = {case: statistics.median(times) for case, times in ends.items()}
+    one, usable = median["one thread"], median["usable cores"]
     print(f"usable cores against one thread: {one / usable:.2f}x as fast")
+    if args.baseline:
+        for case in threads:
+            print(f"{case} against {args.baseline}: "
+                  f"{median[f'{args.baseline}, {case}'] / median[case]:.2f}x as fast")  # fmt: skip
+    same = len(set(outputs.values())) == 1
+    print(f"every case wrote the same bytes: {'yes' if same else 'NO'}")
     floor = statistics.median(floors)
     print(f"Predictor.predict on the same recipes, model loaded, one thread: median "
           f"{floor:.2f} s ({len(recipes) / floor:,.0f} recipes/s); the rest of one thread's "
           f"{one:.2f} s is start-up, loading and writing")  # fmt: skip
+
+
+def _baseline_sources(revision: str, folder: str) -> str:
+    """The package's code at a git revision, extracted under folder: a PYTHONPATH for it."""
+    archive = subprocess.run(["git", "archive", revision, "src/cuisineflow"],
+                             check=True, capture_output=True).stdout  # fmt: skip
+    target = Path(folder, "baseline")
+    target.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return str(target / "src")
 
 
 if __name__ == "__main__":
