@@ -140,6 +140,8 @@ ANALYZERS: dict[str, Callable[[Sequence[str]], list[str]]] = {
     "word_pairs": word_pairs,
     "ingredient_pairs": ingredient_pairs,
 }
+# Analyzers whose terms for a recipe are each ingredient's terms, one ingredient after another.
+PER_INGREDIENT = frozenset({"words", "words_and_bigrams", "ingredients"})
 
 
 PAIRS_PER_CHUNK = 1 << 18  # word pairs looked up at once: about 10 MB of int64 arrays
@@ -179,17 +181,37 @@ class FittedBlock:
         """(row, column, count) of every known term, rows in order, terms as the analyzer
         yields them."""
         analyzer, index = ANALYZERS[self.params.analyzer], self.index
+
+        def known_columns(terms: list[str]) -> list[int]:
+            return [column for term in terms if (column := index.get(term)) is not None]
+
+        if self.params.analyzer in PER_INGREDIENT:
+            # Most ingredients recur within a batch: each is analysed once (9,944 recipes:
+            # 0.11 s against 0.19 s).
+            columns_of: dict[str, list[int]] = {}
+
+            def recipe_columns(recipe: Sequence[str]) -> list[int]:
+                found: list[int] = []
+                for ingredient in recipe:
+                    columns = columns_of.get(ingredient)
+                    if columns is None:
+                        columns = columns_of[ingredient] = known_columns(analyzer([ingredient]))
+                    found += columns
+                return found
+        else:
+
+            def recipe_columns(recipe: Sequence[str]) -> list[int]:
+                return known_columns(analyzer(recipe))
+
         rows: list[int] = []
         columns: list[int] = []
         counts: list[int] = []
         # Plain Python per term, numpy once per block: per-row numpy calls cost more.
         for row, recipe in enumerate(recipes):
-            for term, count in Counter(analyzer(recipe)).items():
-                column = index.get(term)
-                if column is not None:
-                    rows.append(row)
-                    columns.append(column)
-                    counts.append(count)
+            for column, count in Counter(recipe_columns(recipe)).items():
+                rows.append(row)
+                columns.append(column)
+                counts.append(count)
         row_index = np.array(rows, dtype=np.int64)
         return row_index, np.array(columns, dtype=np.int64), np.array(counts, dtype=np.float64)
 
@@ -224,10 +246,20 @@ class FittedBlock:
         n_words = len(word_id)
         if not len(keys):
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-        known = [
-            [word_id[w] for w in sorted({w for i in recipe for w in i.split()}) if w in word_id]
-            for recipe in recipes
-        ]
+        # Each recipe's known words as ids, sorted: ids follow the words' sorted order. Each
+        # ingredient is split once per batch.
+        ids_of: dict[str, list[int]] = {}
+        known: list[list[int]] = []
+        for recipe in recipes:
+            recipe_ids: set[int] = set()
+            for ingredient in recipe:
+                ingredient_ids = ids_of.get(ingredient)
+                if ingredient_ids is None:
+                    ingredient_ids = ids_of[ingredient] = [
+                        word_id[w] for w in ingredient.split() if w in word_id
+                    ]
+                recipe_ids.update(ingredient_ids)
+            known.append(sorted(recipe_ids))
         sizes = np.fromiter((len(ids) for ids in known), np.int64, len(known))
         rows, columns = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for size in np.unique(sizes[sizes >= 2]):
