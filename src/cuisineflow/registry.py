@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.models.artifact import (
@@ -26,8 +26,10 @@ from cuisineflow.models.artifact import (
     load_model,
     plain_file_name,
 )
-from cuisineflow.storage import Store
 from cuisineflow.storage.local import atomic_write_json, exclusive_lock, staged_folder
+
+if TYPE_CHECKING:  # a registry is handed its store; importing one loads fsspec and pyarrow
+    from cuisineflow.storage import Store
 
 METADATA = "metadata.json"
 CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the number unused

@@ -8,13 +8,15 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cuisineflow.errors import ProjectError
 from cuisineflow.settings import project_folder
-from cuisineflow.storage.store import Store
+
+if TYPE_CHECKING:  # finding the project must not load fsspec and pyarrow
+    from cuisineflow.storage.store import Store
 
 REMOTE_NAME = "store"
 
