@@ -49,7 +49,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         cases = {case: (n, dict(os.environ)) for case, n in threads.items()}
         if args.baseline:
-            baseline_env = dict(os.environ, PYTHONPATH=_baseline_sources(args.baseline, folder))
+            try:
+                baseline = _baseline_sources(args.baseline, folder)
+            except subprocess.CalledProcessError as error:  # say what git said
+                parser.error(f"--baseline {args.baseline}: {error.stderr.decode().strip()}")
+            baseline_env = dict(os.environ, PYTHONPATH=baseline)
             cases |= {f"{args.baseline}, {case}": (n, baseline_env) for case, n in threads.items()}
         ends: dict[str, list[float]] = {case: [] for case in cases}
         outputs: dict[str, bytes] = {}

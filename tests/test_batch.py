@@ -75,7 +75,7 @@ def test_bytes_that_are_not_utf8_are_a_bad_record(tmp_path: Path) -> None:
 
 def test_predict_loads_no_training_library(tiny_model: Path, tmp_path: Path) -> None:
     # scikit-learn alone takes about 2.6 s to import: predict's 3 s budget for 9,944 recipes.
-    # fsspec and pyarrow (a store's) took 0.3 s of it, through the storage package.
+    # fsspec and pyarrow (a store's) took about 0.3 s of it, through the storage package.
     import subprocess
     import sys
 
