@@ -135,7 +135,7 @@ class TreeEnsemble:
                 features.indptr, features.indices, features.data, features.shape[1]
             )
         layout = self._layouts[features.n_rows >= DENSE_FROM_ROWS]
-        n_features, n_trees = len(layout.dense_slot), self.n_trees
+        pointers, n_features, n_trees = layout.pointers, len(layout.dense_slot), self.n_trees
         scores = np.zeros((features.n_rows, self.n_classes), dtype=np.float64)
         leaf_values = self.leaf_value.ravel()
         first_leaf = np.arange(n_trees, dtype=np.int32) * MAX_LEAVES  # of each tree
@@ -153,7 +153,6 @@ class TreeEnsemble:
             dense = slot >= 0
             _and_dense_masks(reachable, row[dense], layout.dense_masks, slot[dense])
             present, row = present[~dense], row[~dense]
-            pointers = layout.pointers
             first, count = pointers[present], pointers[present + 1] - pointers[present]
             ends = np.cumsum(count)
             node = np.repeat(first - ends + count, count)
