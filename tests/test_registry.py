@@ -17,7 +17,7 @@ import pytest
 from cuisineflow.models.artifact import ModelError
 from cuisineflow.registry import ModelRef, Registry, RegistryError
 from cuisineflow.storage import Store
-from cuisineflow.storage.local import exclusive_lock
+from cuisineflow.storage.local import exclusive_lock, shared_lock
 from cuisineflow.storage.store import StoreError
 
 LINEAGE = {"lineage": {"raw_data": {"dvc_md5": "abc.dir"}}, "metrics": {"test": {"accuracy": 0.9}}}
@@ -235,6 +235,63 @@ def test_a_worker_waits_for_the_copy_another_is_making_and_keeps_it(
     assert other.wait(timeout=60) == 0
     assert other.stdout.read().strip() == str(inode)  # it waited, then loaded our copy
     assert target.stat().st_ino == inode  # which was never replaced under a reader
+
+
+def register_versions(registry: Registry, model: Path, folder: Path, count: int) -> None:
+    """Versions 1..count of "cuisine": the same model with its classes in other orders."""
+    spec = json.loads((model / "model.json").read_text())
+    for version in range(1, count + 1):
+        copy = folder / f"v{version}"
+        shutil.copytree(model, copy)
+        classes = spec["classes"][version:] + spec["classes"][:version]
+        (copy / "model.json").write_text(json.dumps({**spec, "classes": classes}))
+        assert registry.register("cuisine", copy, LINEAGE) == (version, True)
+
+
+def fetched_long_ago(copy: Path, minutes_ago: int) -> None:
+    then = time.time() - 60 * minutes_ago
+    os.utime(copy, (then, then))
+
+
+def test_the_cache_keeps_the_most_recently_fetched_versions(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    register_versions(registry, tiny_model, tmp_path, 4)
+    cache = tmp_path / "cache"
+    for version in (1, 2, 3):
+        registry.fetch(ModelRef.parse(f"cuisine@{version}"), cache)  # no keep: no pruning
+        fetched_long_ago(cache / "cuisine" / str(version), minutes_ago=60 - version)
+    registry.fetch(ModelRef.parse("cuisine@1"), cache)  # fetched again: now the newest
+    assert time.time() - (cache / "cuisine" / "1").stat().st_mtime < 60
+    fetched_long_ago(cache / "cuisine" / "1", minutes_ago=30)  # but out of the grace
+    registry.fetch(ModelRef.parse("cuisine@4"), cache, keep=2)
+    assert sorted(
+        p.name for p in (cache / "cuisine").iterdir() if not p.name.endswith(".lock")
+    ) == [
+        "1",
+        "4",
+    ]  # 3 and then 2 were fetched longest ago; nothing half-deleted is left
+    local, _ = registry.fetch(ModelRef.parse("cuisine@2"), cache)  # fetched again from the store
+    assert (local / "model.json").exists()
+
+
+def test_a_copy_in_use_or_fetched_lately_is_not_pruned(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    register_versions(registry, tiny_model, tmp_path, 3)
+    cache = tmp_path / "cache"
+    registry.fetch(ModelRef.parse("cuisine@1"), cache)
+    registry.fetch(ModelRef.parse("cuisine@2"), cache)
+    fetched_long_ago(cache / "cuisine" / "1", minutes_ago=60)
+    # Fetched 2 minutes ago: within the grace a process has to read its files.
+    fetched_long_ago(cache / "cuisine" / "2", minutes_ago=2)
+    with shared_lock(cache / "cuisine" / ".1.lock"):  # as a process checking or loading it
+        registry.fetch(ModelRef.parse("cuisine@3"), cache, keep=1)
+    assert (cache / "cuisine" / "1" / "model.json").exists()
+    assert (cache / "cuisine" / "2" / "model.json").exists()
+    fetched_long_ago(cache / "cuisine" / "2", minutes_ago=6)
+    registry.fetch(ModelRef.parse("cuisine@3"), cache, keep=1)  # the lock is free now
+    assert sorted(p.name for p in (cache / "cuisine").iterdir() if p.is_dir()) == ["3"]
 
 
 def test_the_lock_excludes_another_process(tmp_path: Path) -> None:

@@ -107,6 +107,12 @@ def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CUISINEFLOW_LOG_PREDICTIONS", "maybe")
     with pytest.raises(CuisineflowError, match=r"CUISINEFLOW_LOG_PREDICTIONS: .*valid boolean"):
         get_settings()
+    monkeypatch.delenv("CUISINEFLOW_LOG_PREDICTIONS")
+    monkeypatch.setenv("CUISINEFLOW_MODEL_CACHE_VERSIONS", "0")  # the served copy must stay
+    with pytest.raises(
+        CuisineflowError, match=r"CUISINEFLOW_MODEL_CACHE_VERSIONS: .*greater than or equal to 1"
+    ):
+        get_settings()
 
 
 def test_a_queued_experiment_uses_its_projects_store(

@@ -544,7 +544,11 @@ def serve(
     # Fetched and verified once here: a bad reference is one clear error, not a traceback
     # from each worker, and the workers find the copy in the cache.
     settings = get_settings()
-    _registry().fetch(ModelRef.parse(settings.model), _project_root() / settings.model_cache)
+    _registry().fetch(
+        ModelRef.parse(settings.model),
+        _project_root() / settings.model_cache,
+        settings.model_cache_versions,
+    )
     # Workers inherit a pre-bound socket with TCP_NODELAY set: uvicorn's own socket for
     # several workers leaves it off, and every response then waits ~40 ms for an ACK.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -932,8 +936,9 @@ def _model_folder(
     ref = ModelRef.parse(model)  # a folder, or a registry version fetched and verified
     if ref.path is not None:
         return ref.path, None, None, None
-    cache = _project_root() / get_settings().model_cache
-    folder, metadata = _registry().fetch(ref, cache)
+    settings = get_settings()
+    cache = _project_root() / settings.model_cache
+    folder, metadata = _registry().fetch(ref, cache, settings.model_cache_versions)
     return folder, ref.name, str(metadata["version"]), None
 
 

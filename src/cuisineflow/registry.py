@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -14,6 +15,8 @@ import os
 import re
 import shutil
 import tempfile
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +29,12 @@ from cuisineflow.models.artifact import (
     load_model,
     plain_file_name,
 )
-from cuisineflow.storage.local import atomic_write_json, exclusive_lock, staged_folder
+from cuisineflow.storage.local import (
+    atomic_write_json,
+    exclusive_lock,
+    shared_lock,
+    staged_folder,
+)
 
 if TYPE_CHECKING:  # a registry is handed its store; importing one loads fsspec and pyarrow
     from cuisineflow.storage import Store
@@ -35,6 +43,7 @@ METADATA = "metadata.json"
 CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the number unused
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+PRUNE_GRACE_S = 300  # a copy fetched this recently is never pruned
 
 
 class RegistryError(CuisineflowError):
@@ -247,8 +256,13 @@ class Registry:
         )
         return version
 
-    def fetch(self, ref: ModelRef, cache: Path) -> tuple[Path, dict[str, Any]]:
-        """A verified local copy of a version (downloaded once into `cache`) and its metadata."""
+    def fetch(
+        self, ref: ModelRef, cache: Path, keep: int | None = None
+    ) -> tuple[Path, dict[str, Any]]:
+        """A verified local copy of a version (downloaded once into `cache`) and its metadata.
+
+        With `keep`, copies of the name's other versions are then pruned down to the `keep`
+        most recently fetched ones, this one included (see `_prune_copies`)."""
         if ref.path is not None:
             load_model(ref.path)
             exported = _read_json(ref.path / METADATA)
@@ -263,17 +277,32 @@ class Registry:
         version = self.resolve(ref)
         metadata = self.metadata(name, version)
         target = cache / name / str(version)
-        if not _verified(target, metadata):
-            # Workers of one server fill the cache at once: one downloads, the others wait
-            # and find its copy. A verified copy is never replaced, so a reader keeps it.
-            with exclusive_lock(cache / name / f".{version}.lock"):
+        lock = cache / name / f".{version}.lock"
+        # Processes share the cache. A reader checks and loads a copy holding its version's
+        # lock shared; a download or a pruning holds it alone. Workers of one server filling
+        # the cache at once: one downloads, the others wait and find its copy. A verified
+        # copy is never replaced, so a reader keeps it.
+        with shared_lock(lock):
+            ready = _verified(target, metadata)
+            if ready:
+                self._load_copy(name, version, target)
+        if not ready:
+            with exclusive_lock(lock):
                 if not _verified(target, metadata):
                     self._download(name, version, metadata, target)
+                self._load_copy(name, version, target)
+        if keep is not None:
+            _prune_copies(cache / name, keep)
+        return target, metadata
+
+    @staticmethod
+    def _load_copy(name: str, version: int, copy: Path) -> None:
         try:
-            load_model(target)
+            load_model(copy)
         except ModelError as error:
             raise RegistryError(f"{name}@{version}: {error}") from None
-        return target, metadata
+        with contextlib.suppress(OSError):  # a read-only cache is only read, never pruned
+            os.utime(copy)  # when it was last fetched: pruning keeps the latest
 
     def _download(self, name: str, version: int, metadata: dict[str, Any], target: Path) -> None:
         with staged_folder(target) as staging:
@@ -370,6 +399,33 @@ def _mismatched(folder: Path, metadata: dict[str, Any]) -> list[str]:
 def _differ(names: list[str]) -> str:
     """ "coef.npy does not match" or "a.npy, b.npy do not match"."""
     return f"{', '.join(names)} {'does' if len(names) == 1 else 'do'} not match"
+
+
+def _prune_copies(folder: Path, keep: int) -> None:
+    """Remove the copies in one name's cache folder beyond the `keep` most recently fetched.
+
+    A copy is left alone while another process holds its lock (it is checking or loading
+    it), or when it was fetched in the last `PRUNE_GRACE_S` seconds: a process reads its
+    model files just after `fetch` returns, outside the lock."""
+    fetched_at = {}
+    for copy in folder.iterdir():
+        if copy.name.isdigit() and copy.is_dir():
+            with contextlib.suppress(FileNotFoundError):  # another process pruned it
+                fetched_at[copy] = copy.stat().st_mtime
+    newest_first = sorted(fetched_at, key=fetched_at.__getitem__, reverse=True)
+    for copy in newest_first[keep:]:
+        with exclusive_lock(folder / f".{copy.name}.lock", wait=False) as held:
+            if not held:
+                continue
+            try:  # read again under the lock: a fetch since the listing keeps the copy
+                if time.time() - copy.stat().st_mtime < PRUNE_GRACE_S:
+                    continue
+                doomed = copy.with_name(f".{copy.name}.{uuid.uuid4().hex}.pruned")
+                os.replace(copy, doomed)  # gone from its name at once, then deleted
+            except FileNotFoundError:
+                continue
+            shutil.rmtree(doomed, ignore_errors=True)
+            log.info("pruned the cached copy %s", copy)
 
 
 def _verified(folder: Path, metadata: dict[str, Any]) -> bool:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     model_cache: str = Field(
         default=".cuisineflow/cache/models", description="Local copies of registry versions."
     )
+    model_cache_versions: int = Field(
+        default=3,
+        ge=1,
+        description="Copies of each model's versions the cache keeps: the most recently used.",
+    )
     log_predictions: bool = Field(
         default=True, description="Whether the server logs predictions to <store>/monitoring."
     )

@@ -383,7 +383,9 @@ def app_from_settings() -> FastAPI:
     settings = get_settings()
     root = DvcRepo.root_or_cwd()  # the same store and cache as every other command
     store = open_store(settings, root)
-    holder = ModelHolder(settings.model, Registry(store), root / settings.model_cache)
+    holder = ModelHolder(
+        settings.model, Registry(store), root / settings.model_cache, settings.model_cache_versions
+    )
     logger = PredictionLogger(store) if settings.log_predictions else None
     reload_file = os.environ.get(RELOAD_FILE_VARIABLE)
     signal = ReloadSignal(Path(reload_file)) if reload_file else None

@@ -24,30 +24,35 @@ class LoadedModel:
     metadata: dict[str, Any]
 
 
-def load(ref_text: str, registry: Registry | None, cache: Path) -> LoadedModel:
-    """Fetch, verify and load a model reference (NAME@VERSION, NAME@ALIAS or a folder)."""
+def load(
+    ref_text: str, registry: Registry | None, cache: Path, keep: int | None = None
+) -> LoadedModel:
+    """Fetch, verify and load a model reference (NAME@VERSION, NAME@ALIAS or a folder); the
+    cache keeps `keep` versions of the name (`Registry.fetch`)."""
     ref = ModelRef.parse(ref_text)
     if ref.path is not None:  # logged as the registered version it holds, if any
         name, version = registry.identify(ref.path) if registry else (ref.path.name, "local")
         return LoadedModel(Predictor(ref.path), name, version, {"path": str(ref.path)})
     if registry is None:
         raise ValueError("a registry reference needs a store")
-    folder, metadata = registry.fetch(ref, cache)
+    folder, metadata = registry.fetch(ref, cache, keep)
     return LoadedModel(Predictor(folder), str(ref.name), str(metadata["version"]), metadata)
 
 
 class ModelHolder:
     """Holds the current model; a reload replaces it only once the new one has loaded."""
 
-    def __init__(self, ref: str, registry: Registry | None, cache: Path) -> None:
-        self.ref, self.registry, self.cache = ref, registry, cache
+    def __init__(
+        self, ref: str, registry: Registry | None, cache: Path, keep: int | None = None
+    ) -> None:
+        self.ref, self.registry, self.cache, self.keep = ref, registry, cache, keep
         self._lock = threading.Lock()
         self.current: LoadedModel | None = None
 
     def load(self) -> LoadedModel:
         """(Re)load the reference; on failure the previous model keeps serving."""
         with self._lock:
-            loaded = load(self.ref, self.registry, self.cache)
+            loaded = load(self.ref, self.registry, self.cache, self.keep)
             self.current = loaded
         # The model is hundreds of thousands of long-lived objects: keep them out of the
         # garbage collector's full scans, which otherwise stall requests for tens of ms.

@@ -55,10 +55,28 @@ def staged_folder(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def exclusive_lock(path: Path, *, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+    """Hold an exclusive lock on `path` (created if absent) against other processes here.
+
+    Yields True once it is held; with `wait=False`, False at once if another holds it."""
+    return _flock(path, fcntl.LOCK_EX, wait)
+
+
 @contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (created if absent) against other processes here."""
+def shared_lock(path: Path) -> Iterator[None]:
+    """Hold a shared lock on `path`: other shared holders come in, an exclusive one waits."""
+    with _flock(path, fcntl.LOCK_SH, wait=True):
+        yield
+
+
+@contextlib.contextmanager
+def _flock(path: Path, operation: int, wait: bool) -> Iterator[bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, even on a crash
-        yield
+        try:  # released when the file closes, even on a crash
+            fcntl.flock(handle, operation if wait else operation | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held = False
+        else:
+            held = True
+        yield held
