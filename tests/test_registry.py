@@ -294,6 +294,28 @@ def test_a_copy_in_use_or_fetched_lately_is_not_pruned(
     assert sorted(p.name for p in (cache / "cuisine").iterdir() if p.is_dir()) == ["3"]
 
 
+def test_a_reader_waits_while_its_copy_is_being_pruned(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    cache = tmp_path / "cache"
+    old_copy, _ = registry.fetch(ModelRef.parse("cuisine@1"), cache)
+    inode = old_copy.stat().st_ino
+    with exclusive_lock(cache / "cuisine" / ".1.lock"):  # as another process pruning it
+        other = subprocess.Popen(
+            [sys.executable, "-c", FETCH_IN_ANOTHER_PROCESS, registry.store.root, str(cache)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert other.stdout is not None
+        assert other.stdout.readline() == "ready\n"
+        time.sleep(1.0)
+        assert other.poll() is None  # it does not check or load the copy meanwhile
+        old_copy.rename(tmp_path / "pruned")  # kept, so its inode is not reused
+    assert other.wait(timeout=60) == 0
+    assert other.stdout.read().strip() != str(inode)  # it downloaded a copy of its own
+    assert (tmp_path / "pruned").stat().st_ino == inode
+
+
 def test_the_lock_excludes_another_process(tmp_path: Path) -> None:
     probe = (
         "import fcntl, sys\n"
