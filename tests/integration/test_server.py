@@ -284,6 +284,26 @@ def test_workers_share_reloads_and_metrics(tiny_model: Path, tmp_path: Path) -> 
         process.wait(timeout=10)
 
 
+def test_a_reload_prunes_the_cached_copies_beyond_the_setting(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = project_with_model(tmp_path, tiny_model)
+    monkeypatch.setenv("CUISINEFLOW_MODEL_CACHE_VERSIONS", "1")
+    process, url = start_server(tmp_path, "--model", "cuisine@production")
+    try:
+        cached = tmp_path / ".cuisineflow" / "cache" / "models" / "cuisine"
+        long_ago = time.time() - 3600  # out of the grace a process has to read its copy
+        os.utime(cached / "1", (long_ago, long_ago))
+        second_version(registry, tiny_model, tmp_path / "v2")
+        registry.promote(ModelRef.parse("cuisine@2"), "production")
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        assert httpx.post(f"{url}/v1/model/reload", headers=auth).json()["version"] == "2"
+        assert sorted(p.name for p in cached.iterdir() if p.is_dir()) == ["2"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def test_reload_without_a_token_is_off_and_says_so(tiny_model: Path, tmp_path: Path) -> None:
     project_with_model(tmp_path, tiny_model)
     process, url = start_server(tmp_path, "--model", "cuisine@production", token=None)
