@@ -10,7 +10,7 @@ import pytest
 from cuisineflow.errors import DataError
 from cuisineflow.params import EvaluateParams
 from cuisineflow.predict import Predictor
-from cuisineflow.scoring import overlap, score
+from cuisineflow.scoring import overlap, repeats, score
 from tests.conftest import make_recipes
 
 
@@ -28,6 +28,13 @@ def test_overlap_matches_recipes_by_what_the_model_sees_of_them() -> None:
     unknown = overlap(recipes, known, learnt_from=None)
     assert (unknown.anywhere, unknown.learnt_from, unknown.learnt) == (3, None, None)
     assert overlap(recipes, {}, learnt_from=("train",)).learnt == 0  # no splits written yet
+
+
+def test_repeats_are_the_same_cuisine_and_ingredients_as_the_model_sees_them() -> None:
+    recipes = [["basil", "pasta"], ["Pasta", "fresh basil"], ["basil", "pasta"], ["rice"]]
+    assert repeats(recipes, ["italian", " Italian", "greek", "thai"]) == 1  # records 1 and 2
+    assert repeats(recipes, ["italian", "greek", "thai", "thai"]) == 0  # other cuisines
+    assert repeats([*recipes, ["rice"], ["rice"]], ["a", "a", "a", "b", "b", "b"]) == 4
 
 
 def test_score_counts_what_predict_gets_right(tiny_model: Path) -> None:

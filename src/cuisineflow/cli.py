@@ -979,7 +979,7 @@ def score_command(
     from cuisineflow.data.rawfiles import read_raw_file
     from cuisineflow.params import EvaluateParams, load_params
     from cuisineflow.predict import Predictor
-    from cuisineflow.scoring import project_overlap, score
+    from cuisineflow.scoring import project_overlap, repeats, score
 
     recipes = read_raw_file(input_path)
     unlabelled = [i for i, r in enumerate(recipes) if r.cuisine is None]
@@ -995,19 +995,22 @@ def score_command(
     params = project_params.evaluate if project_params else EvaluateParams()
     folder, name, version, registered = _model_folder(model)
     ingredients = [r.ingredients for r in recipes]
+    cuisines = [str(r.cuisine) for r in recipes]
     predictor = Predictor(folder)  # a bad model is named by its own error, not the file's
     try:
-        scores = score(predictor, ingredients, [str(r.cuisine) for r in recipes], params)
+        scores = score(predictor, ingredients, cuisines, params)
     except CuisineflowError as error:  # a recipe of the file
         raise CuisineflowError(f"{input_path.name}: {error}") from None
     seen = project_overlap(root, folder, ingredients, project_params)
+    repeated = repeats(ingredients, cuisines)
     described = f"{name}@{version}" if name else (
         f"{registered[0]}@{registered[1]} ({folder})" if registered else str(folder)
     )  # fmt: skip
     metrics = scores.metrics
     if output_format is ScoreFormat.json:
         overlap = {"seen_in_splits": seen.per_split, "seen": seen.anywhere,
-                   "learnt_from": seen.learnt_from, "seen_in_learnt": seen.learnt}  # fmt: skip
+                   "learnt_from": seen.learnt_from, "seen_in_learnt": seen.learnt,
+                   "repeated_in_file": repeated}  # fmt: skip
         typer.echo(json.dumps({"model": described, **overlap, **metrics}))
         return
     k = params.top_k
@@ -1024,6 +1027,12 @@ def score_command(
         typer.echo(
             f"{cuisine:<14}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}"
             f"{int(row['support']):>9,}"
+        )
+    if repeated:
+        typer.echo(
+            f"\nnote: {repeated:,} of these recipes repeat the cuisine and ingredients of an "
+            "earlier one in the file; each counts, as given",
+            err=True,
         )
     held = ", ".join(f"{n:,} in {split}" for split, n in seen.per_split.items() if n)
     if seen.learnt:

@@ -66,6 +66,15 @@ def ingredient_key(recipe: Iterable[str]) -> tuple[str, ...]:
     return tuple(normalise_recipe(recipe))
 
 
+def repeats(recipes: Sequence[Sequence[str]], cuisines: Sequence[str]) -> int:
+    """How many recipes repeat an earlier one of the same sequence: the same cuisine and,
+    as the model sees them, the same ingredients (Kaggle's data holds such copies)."""
+    keys = {
+        (ingredient_key(r), known_cuisine(c) or c) for r, c in zip(recipes, cuisines, strict=True)
+    }
+    return len(recipes) - len(keys)
+
+
 @dataclass(frozen=True)
 class Overlap:
     """Scored recipes that known recipes (the project's splits) already hold, by what the

@@ -197,7 +197,16 @@ def test_score_new_labelled_recipes_as_predict_predicts_them(project: Path, tmp_
     assert lines[3].split() == ["cuisine", "precision", "recall", "F1", "recipes"]
     classes = json.loads((project / "models" / "cuisine" / "model.json").read_text())["classes"]
     assert sorted(line.split()[0] for line in lines[4:]) == sorted(classes)
-    assert "note:" not in shown.stderr  # nothing the model learnt from
+    assert "note:" not in shown.stderr  # nothing the model learnt from, nothing repeated
+    labelled.write_text(json.dumps([*recipes, recipes[5], recipes[5], recipes[9]]))
+    repeated = cli("score", str(labelled), cwd=project)
+    assert "63 labelled recipes" in repeated.stdout
+    as_json = cli("score", str(labelled), "--format", "json", cwd=project).stdout
+    assert json.loads(as_json)["repeated_in_file"] == 3
+    assert (
+        "note: 3 of these recipes repeat the cuisine and ingredients of an earlier one in the "
+        "file; each counts, as given" in repeated.stderr
+    )
 
 
 def test_score_needs_known_cuisines_on_every_recipe(project: Path, tmp_path: Path) -> None:
