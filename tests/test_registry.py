@@ -215,6 +215,17 @@ print(local.stat().st_ino)  # which copy it loaded
 """
 
 
+def fetch_in_another_process(registry: Registry, cache: Path) -> subprocess.Popen[str]:
+    """A process about to fetch cuisine@1 into `cache`, which prints the copy's inode."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", FETCH_IN_ANOTHER_PROCESS, registry.store.root, str(cache)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert other.stdout is not None
+    assert other.stdout.readline() == "ready\n"
+    return other
+
+
 def test_a_worker_waits_for_the_copy_another_is_making_and_keeps_it(
     registry: Registry, tiny_model: Path, tmp_path: Path
 ) -> None:
@@ -223,16 +234,12 @@ def test_a_worker_waits_for_the_copy_another_is_making_and_keeps_it(
     cache = tmp_path / "cache"
     target = cache / "cuisine" / "1"
     with exclusive_lock(cache / "cuisine" / ".1.lock"):  # this process is filling the cache
-        other = subprocess.Popen(
-            [sys.executable, "-c", FETCH_IN_ANOTHER_PROCESS, registry.store.root, str(cache)],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert other.stdout is not None
-        assert other.stdout.readline() == "ready\n"
+        other = fetch_in_another_process(registry, cache)
         time.sleep(0.5)  # the other process now waits on the lock
         registry._download("cuisine", 1, registry.metadata("cuisine", 1), target)
         inode = target.stat().st_ino
     assert other.wait(timeout=60) == 0
+    assert other.stdout is not None
     assert other.stdout.read().strip() == str(inode)  # it waited, then loaded our copy
     assert target.stat().st_ino == inode  # which was never replaced under a reader
 
@@ -302,16 +309,12 @@ def test_a_reader_waits_while_its_copy_is_being_pruned(
     old_copy, _ = registry.fetch(ModelRef.parse("cuisine@1"), cache)
     inode = old_copy.stat().st_ino
     with exclusive_lock(cache / "cuisine" / ".1.lock"):  # as another process pruning it
-        other = subprocess.Popen(
-            [sys.executable, "-c", FETCH_IN_ANOTHER_PROCESS, registry.store.root, str(cache)],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert other.stdout is not None
-        assert other.stdout.readline() == "ready\n"
+        other = fetch_in_another_process(registry, cache)
         time.sleep(1.0)
         assert other.poll() is None  # it does not check or load the copy meanwhile
         old_copy.rename(tmp_path / "pruned")  # kept, so its inode is not reused
     assert other.wait(timeout=60) == 0
+    assert other.stdout is not None
     assert other.stdout.read().strip() != str(inode)  # it downloaded a copy of its own
     assert (tmp_path / "pruned").stat().st_ino == inode
 
