@@ -271,6 +271,8 @@ def test_the_cache_keeps_the_most_recently_fetched_versions(
     registry.fetch(ModelRef.parse("cuisine@1"), cache)  # fetched again: now the newest
     assert time.time() - (cache / "cuisine" / "1").stat().st_mtime < 60
     fetched_long_ago(cache / "cuisine" / "1", minutes_ago=30)  # but out of the grace
+    half_pruned = cache / "cuisine" / ".2.0123abcd.pruned"  # as a killed pruning leaves it
+    shutil.copytree(cache / "cuisine" / "2", half_pruned)
     registry.fetch(ModelRef.parse("cuisine@4"), cache, keep=2)
     assert sorted(
         p.name for p in (cache / "cuisine").iterdir() if not p.name.endswith(".lock")

@@ -412,6 +412,8 @@ def _prune_copies(folder: Path, keep: int) -> None:
         if copy.name.isdigit() and copy.is_dir():
             with contextlib.suppress(FileNotFoundError):  # another process pruned it
                 fetched_at[copy] = copy.stat().st_mtime
+        elif copy.name.endswith(".pruned"):  # a pruning that was stopped half-way
+            shutil.rmtree(copy, ignore_errors=True)
     newest_first = sorted(fetched_at, key=fetched_at.__getitem__, reverse=True)
     for copy in newest_first[keep:]:
         with exclusive_lock(folder / f".{copy.name}.lock", wait=False) as held:
