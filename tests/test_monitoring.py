@@ -528,6 +528,7 @@ def test_a_window_holds_the_logs_from_since_up_to_until(tmp_path: Path) -> None:
 
 
 def test_labels_are_read_from_a_file_or_from_the_store(tmp_path: Path) -> None:
+    import json
     import re
 
     from cuisineflow.errors import DataError
@@ -542,7 +543,11 @@ def test_labels_are_read_from_a_file_or_from_the_store(tmp_path: Path) -> None:
     assert add_labels(store, late) == 2
     assert read_labels(store, None) == {"7": "thai", "9": "greek"}
     (key,) = store.list("monitoring/labels")
-    assert re.fullmatch(r"monitoring/labels/labels-\d{8}T\d{6}-[0-9a-f]{8}\.parquet", key)
+    assert re.fullmatch(r"monitoring/labels/labels-\d{8}T\d{12}-[0-9a-f]{8}\.parquet", key)
+    for cuisine in ("chinese", "korean", "thai", "vietnamese", "greek"):  # within a second
+        late.write_text(json.dumps({"id": 7, "cuisine": cuisine}))
+        add_labels(store, late)
+    assert read_labels(store, None) == {"7": "greek", "9": "greek"}  # the last correction
     late.write_text('{"id": 8}\n')
     with pytest.raises(DataError, match=r"^late.jsonl: no recipe has a cuisine: nothing to record"):
         add_labels(store, late)

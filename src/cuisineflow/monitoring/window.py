@@ -92,7 +92,9 @@ def add_labels(store: Store, source: Path) -> int:
         raise DataError(f"{source.name}: no recipe has a cuisine: nothing to record as labels")
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows), sink)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    # Microseconds: `read_labels` applies files in key order, so a correction added in the
+    # same second as the label it corrects must sort after it.
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     store.write_bytes(f"{LABELS}/labels-{stamp}-{uuid.uuid4().hex[:8]}.parquet", sink.getvalue())
     return len(rows)
 
@@ -114,7 +116,8 @@ def _labels_in(source: Path) -> dict[str, str]:
 
 
 def read_labels(store: Store, source: Path | None) -> dict[str, str]:
-    """id -> cuisine from a labels file, else from the labels recorded in the store."""
+    """id -> cuisine from a labels file, else from the labels recorded in the store (the
+    latest added wins for an id)."""
     if source is not None:
         return _labels_in(source)
     labels: dict[str, str] = {}
