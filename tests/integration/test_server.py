@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -233,6 +234,8 @@ def test_reload_needs_the_token_and_keeps_serving_on_failure(
         httpx.post(f"{url}/v1/model/reload", headers={"Authorization": "Bearer wrong"}).status_code
         == 401
     )
+    latin = httpx.post(f"{url}/v1/model/reload", headers={"Authorization": b"Bearer \xe9t\xe9"})
+    assert latin.status_code == 401  # a token with letters beyond ASCII is simply wrong
     auth = {"Authorization": f"Bearer {TOKEN}"}
     # A new version whose stored coefficients are then damaged: the reload is refused.
     second_version(registry, tiny_model, tmp_path / "v2")
@@ -302,6 +305,33 @@ def test_a_reload_prunes_the_cached_copies_beyond_the_setting(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_request_that_fails_is_counted_as_a_500() -> None:
+    # In process: every route of the real server answers what it is sent (the fuzzing test
+    # below finds no 500), so the failing route is made here, behind the same middleware.
+    from fastapi import FastAPI
+
+    from cuisineflow.serve.app import Metrics, ObserveMiddleware
+
+    app = FastAPI()
+
+    @app.get("/v1/fails")
+    def fails() -> None:
+        raise RuntimeError("a defect")
+
+    metrics = Metrics()
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://server") as client:
+            return await client.get("/v1/fails")
+
+    assert asyncio.run(get()).status_code == 500
+    sample = metrics.registry.get_sample_value
+    assert sample("cuisineflow_requests_total", {"route": "/v1/fails", "status": "500"}) == 1
+    assert sample("cuisineflow_request_seconds_count", {"route": "/v1/fails"}) == 1
 
 
 def test_reload_without_a_token_is_off_and_says_so(tiny_model: Path, tmp_path: Path) -> None:

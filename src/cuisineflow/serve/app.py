@@ -142,13 +142,15 @@ class ObserveMiddleware:
             )
         else:
             refused = None
-        if refused is None:
-            await self.app(scope, receive, send_with_id)
-        else:
-            await refused(scope, receive, send_with_id)
-        path = _route_path(scope)
-        self.metrics.requests.labels(path, str(status["code"])).inc()
-        self.metrics.latency.labels(path).observe(time.perf_counter() - started)
+        try:
+            if refused is None:
+                await self.app(scope, receive, send_with_id)
+            else:
+                await refused(scope, receive, send_with_id)
+        finally:  # an unhandled error is answered 500 by Starlette, outside: count it so
+            path = _route_path(scope)
+            self.metrics.requests.labels(path, str(status["code"])).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - started)
 
 
 def _route_path(scope: Scope) -> str:
@@ -339,8 +341,11 @@ def create_app(
             raise HTTPException(
                 403, "reload is off: start the server with CUISINEFLOW_RELOAD_TOKEN"
             )
-        expected = f"Bearer {reload_token}"
-        if authorization is None or not secrets.compare_digest(authorization, expected):
+        # Compared as bytes: compare_digest refuses str with non-ASCII letters (a header
+        # arrives as latin-1), and that would be a 500, not a 401.
+        expected = f"Bearer {reload_token}".encode()
+        given = None if authorization is None else authorization.encode("latin-1")
+        if given is None or not secrets.compare_digest(given, expected):
             raise HTTPException(401, "a valid bearer token (CUISINEFLOW_RELOAD_TOKEN) is required")
         try:
             previous, loaded = swap()
