@@ -334,6 +334,56 @@ def test_a_request_that_fails_is_counted_as_a_500() -> None:
     assert sample("cuisineflow_request_seconds_count", {"route": "/v1/fails"}) == 1
 
 
+def test_a_worker_whose_follow_up_reload_fails_tries_again(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    # Two workers in one process and event loop, sharing the reload signal as `serve
+    # --workers 2` does; each has a store of its own, so that only the second one's store
+    # lacks a file for a while.
+    from cuisineflow.serve.app import create_app
+    from cuisineflow.serve.model import ModelHolder, ReloadSignal
+
+    (tmp_path / "first").mkdir()
+    first = project_with_model(tmp_path / "first", tiny_model)
+    second_version(first, tiny_model, tmp_path / "v2")
+    shutil.copytree(tmp_path / "first" / DEFAULT_STORE, tmp_path / "second-store")
+    second = Registry(Store.open(str(tmp_path / "second-store")))
+    signal = tmp_path / "reloaded"
+    one, other = (
+        create_app(ModelHolder("cuisine@production", registry, tmp_path / f"cache-{i}"),
+                   TOKEN, None, ReloadSignal(signal))
+        for i, registry in enumerate((first, second))
+    )  # fmt: skip
+
+    async def served(client: httpx.AsyncClient) -> str:
+        version: str = (await client.get("/v1/model")).json()["version"]
+        return version
+
+    async def reload_and_follow() -> None:
+        async with (
+            one.router.lifespan_context(one),
+            other.router.lifespan_context(other),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=one), base_url="http://a") as a,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://b") as b,
+        ):
+            for registry in (first, second):
+                registry.promote(ModelRef.parse("cuisine@2"), "production")
+            coef = Path(second.store.path("registry/cuisine/2/coef.npy"))
+            kept = coef.read_bytes()
+            coef.unlink()  # the second worker's store cannot give version 2 for now
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            assert (await a.post("/v1/model/reload", headers=auth)).json()["version"] == "2"
+            await asyncio.sleep(2)  # the other worker has followed, and failed, at least once
+            assert await served(b) == "1"
+            coef.write_bytes(kept)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and await served(b) != "2":
+                await asyncio.sleep(0.2)
+            assert await served(b) == "2"
+
+    asyncio.run(reload_and_follow())
+
+
 def test_reload_without_a_token_is_off_and_says_so(tiny_model: Path, tmp_path: Path) -> None:
     project_with_model(tmp_path, tiny_model)
     process, url = start_server(tmp_path, "--model", "cuisine@production", token=None)

@@ -44,6 +44,7 @@ INLINE_RECIPES = 32  # batches up to this size are predicted on the event loop (
 RELOAD_FILE_VARIABLE = "CUISINEFLOW_SERVE_RELOAD_FILE"  # set by `serve` for its workers
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # likewise
 FOLLOW_SECONDS = 0.5  # how often a worker looks for a reload made by another
+MAX_RETRY_SECONDS = 30.0  # the longest a worker waits to try a failed follow-up reload again
 
 
 class Metrics:
@@ -243,16 +244,23 @@ def create_app(
         return previous, loaded
 
     async def follow_reloads(signal: ReloadSignal) -> None:
+        wait = FOLLOW_SECONDS
         while True:
-            await asyncio.sleep(FOLLOW_SECONDS)
-            if not signal.changed():
+            await asyncio.sleep(wait)
+            announced = signal.pending()
+            if announced is None:
                 continue
             try:
                 await run_in_threadpool(swap)
-            except Exception as error:  # keep serving the old model, and keep following
+            except Exception as error:  # keep serving the old model, and try again later
                 serving = holder.current.version if holder.current else None
-                log.warning("another worker's reload failed here; still serving version %s: %s",
-                            serving, error)  # fmt: skip
+                if wait == FOLLOW_SECONDS:  # said once, not at every try
+                    log.warning("another worker's reload failed here; still serving version "
+                                "%s, trying again: %s", serving, error)  # fmt: skip
+                wait = min(2 * wait, MAX_RETRY_SECONDS)
+                continue
+            signal.followed(announced)
+            wait = FOLLOW_SECONDS
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

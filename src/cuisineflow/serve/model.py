@@ -84,11 +84,15 @@ class ReloadSignal:
             self.seen = uuid.uuid4().hex
             atomic_write_bytes(self.path, self.seen.encode())
 
-    def changed(self) -> bool:
-        """Whether another worker has announced a reload since this one last looked."""
+    def pending(self) -> str | None:
+        """Another worker's reload this one has yet to follow (None: none)."""
         with self._lock:
             current = self._read()
-            if current == self.seen:
-                return False
-            self.seen = current
-            return True
+            return None if current == self.seen else current
+
+    def followed(self, announced: str) -> None:
+        """Mark a reload as followed, once this worker has loaded the model: until then
+        `pending` keeps returning it, so a reload that failed here is tried again."""
+        with self._lock:
+            if self._read() == announced:  # else a newer one came in: still to follow
+                self.seen = announced
