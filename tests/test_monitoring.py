@@ -505,6 +505,16 @@ def test_a_window_holds_the_logs_from_since_up_to_until(tmp_path: Path) -> None:
     ):
         by_model(everything, "cuisine", 7)
     assert by_model(everything.slice(0, 0), "cuisine", 7).num_rows == 0  # nothing to tell
+    # Logs of a Lambda of an earlier release named a folder model's name null.
+    unnamed = everything.set_column(
+        everything.schema.get_field_index("model_name"),
+        "model_name",
+        pa.array([None, "cuisine", "cuisine", "cuisine"], pa.string()),
+    )
+    with pytest.raises(
+        DataError, match=r"it holds cuisine@1 \(2\), cuisine@2 \(1\), None@1 \(1\)$"
+    ):
+        by_model(unnamed, "cuisine", 7)
     # A local folder of logs, as `monitor --logs` reads it.
     folder = tmp_path / "logs" / "date=2026-01-01"
     folder.mkdir(parents=True)

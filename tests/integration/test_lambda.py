@@ -228,6 +228,7 @@ def test_cold_starts_leave_nothing_in_tmp(
 
 def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(
     model_on_s3: str,
+    s3_endpoint: S3Endpoint,
     tiny_model: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -236,19 +237,28 @@ def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(
     with caplog.at_level("WARNING"):
         lambda_handler.handler({"ingredients": ["salt"]}, None)  # a registry version: silent
     assert [r.message for r in caplog.records if r.levelname == "WARNING"] == []
+    from cuisineflow.aws_lambda import predictionlog
+    from cuisineflow.monitoring.window import read_predictions
     from cuisineflow.registry import ModelRef
 
     exported = tmp_path / "exported"
     Registry(Store.open(str(tmp_path / "store"))).export(ModelRef.parse(str(tiny_model)), exported)
     monkeypatch.setenv("CUISINEFLOW_MODEL_URI", str(exported))
     monkeypatch.setattr(lambda_handler, "_MODEL", None)
+    logs = f"s3://{s3_endpoint.bucket}/folder-model-logs"
+    monkeypatch.setenv("CUISINEFLOW_LOG_URI", logs)
+    monkeypatch.setattr(predictionlog, "FLUSH_RECORDS", 2)
     with caplog.at_level("WARNING"):
-        lambda_handler.handler({"ingredients": ["salt"]}, None)
+        answer = lambda_handler.handler({"ingredients": ["salt"]}, None)
         lambda_handler.handler({"ingredients": ["basil"]}, None)  # warm: no second warning
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1
     assert warnings[0].startswith(f"{exported} is no registry version: predictions are logged as")
     assert "model@local" in warnings[0]
+    assert answer["model"] == {"name": "model", "version": "local"}
+    logged = read_predictions(Store.open(logs, endpoint_url=s3_endpoint.url), None, None)
+    assert logged["model_name"].to_pylist() == ["model", "model"]  # as warned and answered
+    assert logged["model_version"].to_pylist() == ["local", "local"]
 
 
 def test_a_missing_model_is_named_at_cold_start(

@@ -64,14 +64,13 @@ def predict(payload: Any, request_id: str = "") -> tuple[int, dict[str, Any]]:
     except ValidationError as error:
         return 400, {"detail": _problems(error)}
     predictor, metadata = model()
+    # A folder that is no registry version answers and logs as model@local.
+    name, version = metadata.get("name", "model"), str(metadata.get("version", "local"))
     started = time.perf_counter()
     predictions = predictor.predict([r.ingredients for r in recipes])
     response = PredictResponse.model_validate(
         {
-            "model": {
-                "name": metadata.get("name", "model"),
-                "version": str(metadata.get("version", "local")),
-            },
+            "model": {"name": name, "version": version},
             "predictions": [
                 {"id": r.id, "cuisine": p.cuisine, "confidence": p.confidence, "top": p.top}
                 for r, p in zip(recipes, predictions, strict=True)
@@ -81,8 +80,8 @@ def predict(payload: Any, request_id: str = "") -> tuple[int, dict[str, Any]]:
     now = dt.datetime.now(dt.UTC).isoformat()
     predictionlog.record(
         [
-            {"request_id": request_id, "timestamp": now, "model_name": metadata.get("name"),
-             "model_version": str(metadata.get("version")),
+            {"request_id": request_id, "timestamp": now, "model_name": name,
+             "model_version": version,
              "id": None if r.id is None else str(r.id),
              "ingredients": r.ingredients, "cuisine": p.cuisine, "confidence": p.confidence,
              "top_cuisines": [t["cuisine"] for t in p.top],

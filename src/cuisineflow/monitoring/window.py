@@ -69,7 +69,8 @@ def by_model(window: pa.Table, name: str, version: int) -> pa.Table:
     if window.num_rows and not chosen.num_rows:
         logged = Counter(zip(window["model_name"].to_pylist(),
                              window["model_version"].to_pylist(), strict=True))  # fmt: skip
-        found = ", ".join(f"{n}@{v} ({count})" for (n, v), count in sorted(logged.items()))
+        listed = sorted(logged.items(), key=lambda item: str(item[0]))  # a name may be null
+        found = ", ".join(f"{n}@{v} ({count})" for (n, v), count in listed)
         raise DataError(f"no predictions of {name}@{version} in the window; it holds {found}")
     return chosen
 
