@@ -245,19 +245,23 @@ def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(
     Registry(Store.open(str(tmp_path / "store"))).export(ModelRef.parse(str(tiny_model)), exported)
     monkeypatch.setenv("CUISINEFLOW_MODEL_URI", str(exported))
     monkeypatch.setattr(lambda_handler, "_MODEL", None)
-    logs = f"s3://{s3_endpoint.bucket}/folder-model-logs"
-    monkeypatch.setenv("CUISINEFLOW_LOG_URI", logs)
-    monkeypatch.setattr(predictionlog, "FLUSH_RECORDS", 2)
     with caplog.at_level("WARNING"):
-        answer = lambda_handler.handler({"ingredients": ["salt"]}, None)
+        lambda_handler.handler({"ingredients": ["salt"]}, None)
         lambda_handler.handler({"ingredients": ["basil"]}, None)  # warm: no second warning
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1
     assert warnings[0].startswith(f"{exported} is no registry version: predictions are logged as")
     assert "model@local" in warnings[0]
+    # A plain model folder (no metadata.json) is answered and logged as model@local too.
+    monkeypatch.setenv("CUISINEFLOW_MODEL_URI", str(tiny_model))
+    monkeypatch.setattr(lambda_handler, "_MODEL", None)
+    logs = f"s3://{s3_endpoint.bucket}/folder-model-logs"
+    monkeypatch.setenv("CUISINEFLOW_LOG_URI", logs)
+    monkeypatch.setattr(predictionlog, "FLUSH_RECORDS", 2)
+    answer = lambda_handler.handler({"recipes": [{"ingredients": ["salt"]}] * 2}, None)
     assert answer["model"] == {"name": "model", "version": "local"}
     logged = read_predictions(Store.open(logs, endpoint_url=s3_endpoint.url), None, None)
-    assert logged["model_name"].to_pylist() == ["model", "model"]  # as warned and answered
+    assert logged["model_name"].to_pylist() == ["model", "model"]  # as answered
     assert logged["model_version"].to_pylist() == ["local", "local"]
 
 
