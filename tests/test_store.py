@@ -71,6 +71,16 @@ def test_check_refuses_a_file_and_an_uncreatable_folder(tmp_path: Path) -> None:
         Store.open(str(tmp_path / "afile" / "store")).check()
 
 
+def test_a_local_store_that_refuses_access_is_named_as_a_folder(store: Store) -> None:
+    # Raised by hand: this suite may run as root, which no folder's permissions stop.
+    with pytest.raises(StoreError) as refused, store.errors():
+        raise PermissionError(13, "Permission denied", store.root)
+    assert str(refused.value).startswith(
+        f"access denied to local store {store.root}: check the folder's permissions"
+    )
+    assert "AWS" not in str(refused.value)
+
+
 @pytest.mark.parametrize(
     ("uri", "message"),
     [

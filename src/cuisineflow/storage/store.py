@@ -223,9 +223,8 @@ class Store:
         except StoreError:
             raise
         except PermissionError as error:
-            raise StoreError(
-                f"access denied to {self.describe()}: check the AWS credentials ({error})"
-            ) from error
+            check = "check the AWS credentials" if self.is_s3 else "check the folder's permissions"
+            raise StoreError(f"access denied to {self.describe()}: {check} ({error})") from error
         except FileNotFoundError as error:
             if self.is_s3 and "bucket" in str(error).lower():
                 raise StoreError(
