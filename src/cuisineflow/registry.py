@@ -301,7 +301,7 @@ class Registry:
             load_model(copy)
         except ModelError as error:
             raise RegistryError(f"{name}@{version}: {error}") from None
-        with contextlib.suppress(OSError):  # a read-only cache is only read, never pruned
+        with contextlib.suppress(OSError):  # a copy this user may not touch keeps its time
             os.utime(copy)  # when it was last fetched: pruning keeps the latest
 
     def _download(self, name: str, version: int, metadata: dict[str, Any], target: Path) -> None:
