@@ -58,6 +58,14 @@ def test_require_id_refuses_a_record_without_an_id(tmp_path: Path) -> None:
     assert read_batch(batch, skip_invalid=True, require_id=True).skipped == [message]
 
 
+@pytest.mark.parametrize("name", ["my batch.json", "batch(1).json", "récettes.jsonl", "a=b.json"])
+def test_a_batch_file_may_have_any_name(name: str, tmp_path: Path) -> None:
+    # Only raw files name a split of the lake; a batch to predict is named as its user likes.
+    batch = tmp_path / name
+    batch.write_text(json.dumps([{"id": 7, "ingredients": ["salt"]}]))
+    assert [r.id for r in read_batch(batch).recipes] == [7]
+
+
 def test_bytes_that_are_not_utf8_are_a_bad_record(tmp_path: Path) -> None:
     batch = tmp_path / "latin1.jsonl"
     good = json.dumps({"id": 0, "ingredients": ["salt"]}).encode()

@@ -35,7 +35,7 @@ def read_batch(path: Path, skip_invalid: bool = False, require_id: bool = False)
     With `require_id` (Kaggle's CSV), a record without an id is a bad one.
     """
     recipes, skipped = [], []
-    for record in load_raw_records(path):
+    for record in load_raw_records(path, for_lake=False):  # any file name will do
         where = record.where
         try:
             if isinstance(record.value, InvalidJson):

@@ -194,13 +194,15 @@ def split_name(path: Path) -> str:
     return split
 
 
-def load_raw_records(path: Path) -> list[RawRecord]:
+def load_raw_records(path: Path, for_lake: bool = True) -> list[RawRecord]:
     """Every record of a raw file, unchecked, for the validation rules to judge one by one.
 
     A JSON array that does not parse fails as a whole; in JSON Lines only the bad line does.
+    For the lake, the file's name must name its split (`split_name`); a file read for
+    anything else (a batch to predict) may have any name, and its records no split ("").
     """
     payload = json_payload(path)
-    split = split_name(path)
+    split = split_name(path) if for_lake else ""
     if payload.lstrip()[:1] == b"[":
         try:
             values = json.loads(payload)
