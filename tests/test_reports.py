@@ -223,6 +223,22 @@ def test_query_output_handles_lists_of_any_type_nulls_and_nan() -> None:
     assert first == {"ids": [1, 2, None], "words": ["a,b", None], "share": None}
 
 
+def test_query_output_keeps_columns_named_alike_and_decimals_as_numbers() -> None:
+    from decimal import Decimal
+
+    from cuisineflow.errors import DataError
+
+    table = pa.Table.from_arrays(
+        [pa.array([1, 2]), pa.array([7, 8]), pa.array(["thai", "greek"])], ["id", "id", "cuisine"]
+    )
+    assert format_table(table, "csv").splitlines() == ["id,id,cuisine", "1,7,thai", "2,8,greek"]
+    assert format_table(table, "table").splitlines()[2].split() == ["1", "7", "thai"]
+    with pytest.raises(DataError, match=r"the result names id more than once"):
+        format_table(table, "json")
+    sums = pa.table({"total": pa.array([Decimal(587), Decimal("2.5")], pa.decimal128(38, 1))})
+    assert format_table(sums, "json").splitlines() == ['{"total": 587}', '{"total": 2.5}']
+
+
 def test_check_ratios_stay_finite_for_the_plots() -> None:
     def check(name: str, value: float, threshold: float) -> dict:
         return {"name": name, "value": value, "threshold": threshold}

@@ -6,31 +6,50 @@ import csv
 import io
 import json
 import math
+from decimal import Decimal
 
 import pyarrow as pa
+
+from cuisineflow.errors import DataError
 
 MAX_CELL = 60
 
 
 def format_table(table: pa.Table, output_format: str) -> str:
-    """Render a table as `table`, `csv` or `json` (one object per line)."""
+    """Render a table as `table`, `csv` or `json` (one object per line).
+
+    Rows are read by position: SQL may name two columns alike (`SELECT r.id, i.id`), which
+    a table and CSV show as such; a JSON object cannot hold them, so `json` refuses them."""
     if output_format == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(table.column_names)
-        for row in table.to_pylist():
-            writer.writerow([_csv_value(value) for value in row.values()])
+        for row in _rows(table):
+            writer.writerow([_csv_value(value) for value in row])
         return out.getvalue()
     if output_format == "json":
+        repeated = sorted({n for n in table.column_names if table.column_names.count(n) > 1})
+        if repeated:
+            raise DataError(
+                f"the result names {', '.join(repeated)} more than once, which a JSON object "
+                "cannot hold: name the columns apart (AS), or use another format"
+            )
         rows = (_json_safe(row) for row in table.to_pylist())
         return "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     return _aligned(table)
 
 
+def _rows(table: pa.Table) -> list[tuple[object, ...]]:
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+
 def _json_safe(value: object) -> object:
-    """NaN and infinities as null: JSON has no such numbers."""
+    """NaN and infinities as null: JSON has no such numbers. A decimal (DuckDB's SUM of
+    integers) as the number it is, not as a string."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {key: _json_safe(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -49,7 +68,7 @@ def _csv_value(value: object) -> object:
 
 def _aligned(table: pa.Table) -> str:
     names = table.column_names
-    rows = [[_cell(value) for value in row.values()] for row in table.to_pylist()]
+    rows = [[_cell(value) for value in row] for row in _rows(table)]
     widths = [max([len(name)] + [len(row[i]) for row in rows]) for i, name in enumerate(names)]
     lines = ["  ".join(name.ljust(width) for name, width in zip(names, widths, strict=True))]
     lines.append("  ".join("-" * width for width in widths))
