@@ -223,6 +223,21 @@ def test_query_output_handles_lists_of_any_type_nulls_and_nan() -> None:
     assert first == {"ids": [1, 2, None], "words": ["a,b", None], "share": None}
 
 
+def test_rows_whose_values_mix_types_are_shown_as_text() -> None:
+    from cuisineflow.reports.text import table_of_rows
+
+    rows = [
+        {"experiment": "main", "train.C": 0.5, "accuracy": 0.81},
+        {"experiment": "bad", "train.C": "high"},  # `dvc exp run -S train.C=high`
+        {"experiment": "more", "train.C": 1, "accuracy": None, "note": "new"},
+    ]
+    table = table_of_rows(rows)
+    assert table.column_names == ["experiment", "train.C", "accuracy", "note"]
+    assert table.column("train.C").to_pylist() == ["0.5", "high", "1"]
+    assert table.column("accuracy").to_pylist() == [0.81, None, None]  # one type: kept
+    assert format_table(table, "csv").splitlines()[2] == "bad,high,,"
+
+
 def test_query_output_keeps_columns_named_alike_and_decimals_as_numbers() -> None:
     from decimal import Decimal
 

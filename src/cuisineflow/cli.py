@@ -364,15 +364,13 @@ def experiments(
     """
     import json
 
-    import pyarrow as pa
-
     from cuisineflow.reports.experiments import experiment_rows
-    from cuisineflow.reports.text import format_table
+    from cuisineflow.reports.text import format_table, table_of_rows
     from cuisineflow.storage.dvc import DvcRepo
 
     shown = DvcRepo.find().run("exp", "show", "--json", quiet=True)
     rows = experiment_rows(json.loads(shown))
-    typer.echo(format_table(pa.Table.from_pylist(rows), output_format.value), nl=False)
+    typer.echo(format_table(table_of_rows(rows), output_format.value), nl=False)
 
 
 @app.command("register")
@@ -428,11 +426,9 @@ def models_list() -> None:
     if not rows:
         typer.echo(f"no models in {registry.store.describe()}: run `cuisineflow run`")
         return
-    import pyarrow as pa
+    from cuisineflow.reports.text import format_table, table_of_rows
 
-    from cuisineflow.reports.text import format_table
-
-    typer.echo(format_table(pa.Table.from_pylist(rows), "table"), nl=False)
+    typer.echo(format_table(table_of_rows(rows), "table"), nl=False)
 
 
 @models_app.command("show")

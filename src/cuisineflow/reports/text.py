@@ -7,6 +7,7 @@ import io
 import json
 import math
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 
@@ -37,6 +38,20 @@ def format_table(table: pa.Table, output_format: str) -> str:
         rows = (_json_safe(row) for row in table.to_pylist())
         return "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     return _aligned(table)
+
+
+def table_of_rows(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows as a table; a column whose values mix types (a param that is 0.5 in one
+    experiment and "high" in another) becomes text, where Arrow would refuse it."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    columns = []
+    for name in names:
+        values = [row.get(name) for row in rows]
+        try:
+            columns.append(pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
+    return pa.Table.from_arrays(columns, names)
 
 
 def _rows(table: pa.Table) -> list[tuple[object, ...]]:
