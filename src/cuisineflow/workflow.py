@@ -59,12 +59,13 @@ def run_workflow(
     repo.configure_remote(store)
     raw_origin = _ensure_raw_data(repo, store, source or settings.source_for(repo.root))
     if (repo.root / "dvc.yaml").exists():
-        repo.repro(*(["--force"] if force else []))
-        stale = stale_in_store(repo.root, store)
-        for stage in stale:
+        # The report reads the registered version from the store. Up to `register` first,
+        # then what the store lacks (a new store: the lake and the model), then the rest;
+        # forced, every stage runs, `register` before the report.
+        repo.repro(*(["--force"] if force else ["register"]))
+        for stage in stale_in_store(repo.root, store):
             repo.repro("--force", "--single-item", stage)
-        if stale:
-            repo.repro()  # what depends on them (the report names the registered version)
+        repo.repro()
     repo.push()
     if (repo.root / "dvc.yaml").exists():
         from cuisineflow.stages import report

@@ -409,6 +409,25 @@ def test_reports_in_headless_chromium(project: Path, chromium: str, tmp_path: Pa
     assert all((shots / f"{k}.png").stat().st_size > 10_000 for k in ("data", "model"))
 
 
+def test_run_registers_in_a_new_store_before_the_report_reads_it(
+    project: Path, tmp_path: Path
+) -> None:
+    # A param the report reads changes, the registered model does not: `register` is
+    # skipped by DVC, yet the new store must hold the model before the report looks it up.
+    changed = tmp_path / "project"
+    shutil.copytree(project, changed, symlinks=True)
+    params = changed / "params.yaml"
+    params.write_text(
+        params.read_text().replace("max_rejected_fraction: 0.05", "max_rejected_fraction: 0.06")
+    )
+    other = tmp_path / "other-store"
+    output = cli("run", cwd=changed, env={"CUISINEFLOW_STORE": str(other)}).stdout
+    assert "Running stage 'report'" in output
+    registered = json.loads((changed / "models" / "registered.json").read_text())
+    assert registered["store"] == str(other)
+    assert (other / "registry" / "cuisine" / str(registered["version"]) / "metadata.json").exists()
+
+
 def test_run_publishes_the_lake_and_model_to_a_new_store(project: Path, tmp_path: Path) -> None:
     # dvc repro has nothing to do: the store is no dependency of the stages writing to it.
     other = tmp_path / "other-store"
