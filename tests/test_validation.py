@@ -202,6 +202,23 @@ def test_a_failed_validation_keeps_the_last_validated_data(tmp_path: Path) -> No
     assert len(quarantined.splitlines()) == reported >= 9  # there to look into
 
 
+def test_a_lone_surrogate_is_quarantined_and_written_back_as_its_escape(tmp_path: Path) -> None:
+    from cuisineflow.stages import validate
+
+    shutil.copyfile(PROJECT / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    lines = [
+        json.dumps({**GOOD, "id": i, "ingredients": [*GOOD["ingredients"], f"herb {i}"]})
+        for i in range(40)
+    ]
+    lines.append('{"id": 99, "cuisine": "thai", "ingredients": ["fish sauce\\ud83d", "lime"]}')
+    (tmp_path / "data" / "raw" / "extra.jsonl").write_text("\n".join(lines))
+    result = validate.run(tmp_path)
+    assert result.rejected_by_rule == {"forbidden_character": 1}
+    quarantined = (tmp_path / validate.QUARANTINE_DIR / "rejected.jsonl").read_text()
+    assert json.loads(quarantined)["record"]["ingredients"] == ["fish sauce\ud83d", "lime"]
+
+
 def test_known_cuisine_is_the_stored_form_or_none() -> None:
     assert known_cuisine(" Southern_US\t") == "southern_us"
     assert known_cuisine("CAJUN_CREOLE") == "cajun_creole"

@@ -44,8 +44,10 @@ def run(root: Path) -> ValidationResult:
         metadata
     )
     with staged_folder(root / QUARANTINE_DIR) as folder:  # written either way, to look into
-        lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in result.rejected)
-        (folder / "rejected.jsonl").write_text("".join(lines), encoding="utf-8")
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in result.rejected)
+        # JSON lets a raw file hold a lone surrogate ("\ud83d"), which UTF-8 cannot: it is
+        # written back as that same escape, inside its JSON string.
+        (folder / "rejected.jsonl").write_bytes(lines.encode("utf-8", "backslashreplace"))
     metrics: dict[str, Any] = {**result.metrics(), "raw_hash": raw_hash}
     metrics["max_rejected_fraction"] = params.max_rejected_fraction
     atomic_write_json(root / METRICS_FILE, metrics)
