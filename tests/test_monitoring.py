@@ -395,6 +395,30 @@ def test_labels_need_only_an_id_and_a_cuisine(tmp_path: Path) -> None:
         add_labels(store, late)
 
 
+READ_LABELS_AND_EXIT = """
+import sys
+from cuisineflow.monitoring.window import read_labels
+from cuisineflow.storage import Store
+sys.exit(3 if read_labels(Store.open(sys.argv[1]), None) == {"7": "thai"} else 4)
+"""
+
+
+def test_a_process_that_read_labels_exits_with_its_own_status(tmp_path: Path) -> None:
+    # Read with read_table, an in-memory Parquet file left Arrow threads that aborted more
+    # than a third of such processes at exit (134), so `monitor` lost its exit status.
+    import subprocess
+    import sys
+
+    from cuisineflow.monitoring.window import add_labels
+    from cuisineflow.storage import Store
+
+    (tmp_path / "late.jsonl").write_text('{"id": 7, "cuisine": "thai"}\n')
+    add_labels(Store.open(str(tmp_path / "store")), tmp_path / "late.jsonl")
+    command = [sys.executable, "-c", READ_LABELS_AND_EXIT, str(tmp_path / "store")]
+    statuses = [subprocess.run(command, capture_output=True).returncode for _ in range(6)]
+    assert statuses == [3] * 6
+
+
 def test_a_profile_by_hand() -> None:
     from collections import Counter
 

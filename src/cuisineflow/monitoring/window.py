@@ -123,6 +123,8 @@ def read_labels(store: Store, source: Path | None) -> dict[str, str]:
         return _labels_in(source)
     labels: dict[str, str] = {}
     for key in store.list(LABELS):
-        table = pq.read_table(io.BytesIO(store.read_bytes(key)))
+        # ParquetFile, not read_table: read_table scans an in-memory file on Arrow's
+        # threads, which can abort the process as it exits (exit 134; apache/arrow#34314).
+        table = pq.ParquetFile(pa.BufferReader(store.read_bytes(key))).read()
         labels.update(zip(table["id"].to_pylist(), table["cuisine"].to_pylist(), strict=True))
     return labels
