@@ -66,6 +66,23 @@ def test_one_cuisine_is_a_clear_error(data: tuple) -> None:
         train.fit(features[rows], ["indian"] * len(rows), TrainParams(calibration_folds=3))
 
 
+def test_a_cuisine_thinner_than_the_calibration_folds_is_a_clear_error(data: tuple) -> None:
+    _, features, labels = data
+    rows = [i for i, label in enumerate(labels) if label in ("indian", "mexican")]
+    mexican = [i for i in rows if labels[i] == "mexican"][2:]  # leaves 2 mexican recipes
+    rows = [i for i in rows if i not in mexican]
+    kept = [labels[i] for i in rows]
+    with pytest.raises(
+        CuisineflowError,
+        match=r"^train.calibration_folds is 3, more than the recipes of mexican \(2\): lower",
+    ):
+        train.fit(features[rows], kept, TrainParams(calibration_folds=3))
+    assert train.fit(features[rows], kept, TrainParams(calibration_folds=2)).classes == (
+        "indian",
+        "mexican",
+    )
+
+
 def test_training_is_deterministic(data: tuple) -> None:
     _, features, labels = data
     first = train.fit(features, labels, TrainParams(calibration_folds=3))

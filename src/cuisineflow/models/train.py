@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -62,6 +63,14 @@ def fit(features: sp.csr_matrix, labels: Sequence[str], params: TrainParams) -> 
         raise CuisineflowError(
             f"training needs recipes of at least two cuisines; these {len(labels)} are all "
             f"{cuisines[0] if cuisines else 'unlabelled'}"
+        )
+    counts = Counter(labels)
+    thin = sorted(c for c in cuisines if counts[c] < params.calibration_folds)
+    if thin:  # stratified calibration folds need a recipe of each cuisine in every fold
+        raise CuisineflowError(
+            f"train.calibration_folds is {params.calibration_folds}, more than the recipes of "
+            f"{', '.join(f'{c} ({counts[c]})' for c in thin)}: lower calibration_folds, or "
+            "give those cuisines more recipes"
         )
     estimator = build_estimator(params).fit(features, np.asarray(labels))
     return export(estimator)
