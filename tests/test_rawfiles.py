@@ -223,13 +223,19 @@ def test_label_files_hold_ids_and_cuisines(tmp_path: Path) -> None:
         DataError, match=r'^labels.jsonl: not labels; expected a JSON array of \{"id", "cuisine"\}'
     ):
         read_label_file(path)
-    path.write_text('[{"id": "1", "cuisine": "greek"}]')
+    # The server logs the ids its clients send, strings too: labels can name them.
+    path.write_text('[{"id": "order-17", "cuisine": "greek"}, {"id": 1.5, "cuisine": "thai"}]')
     with pytest.raises(DataError) as caught:
         read_label_file(path)
     assert str(caught.value) == (
-        "labels.jsonl: not labels ({id, cuisine} records): record 1: field 'id': "
-        "Input should be a valid integer"
+        "labels.jsonl: not labels ({id, cuisine} records): record 2: field 'id': "
+        "should be an integer or a string, not 1.5"
     )
+    path.write_text('{"id": "order-17", "cuisine": "greek"}\n{"id": [3]}\n')
+    with pytest.raises(DataError, match=r"line 2: field 'id': should be an integer or a string"):
+        read_label_file(path)
+    path.write_text('{"id": "order-17", "cuisine": "greek"}\n')
+    assert [(label.id, label.cuisine) for label in read_label_file(path)] == [("order-17", "greek")]
 
 
 def test_raw_records_are_read_one_by_one(tmp_path: Path) -> None:

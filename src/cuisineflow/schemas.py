@@ -40,7 +40,8 @@ class Label(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)]
+    # A string too: the server logs the ids its clients send (RecipeIn), "order-17" as well.
+    id: Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)] | StrictStr
     cuisine: StrictStr | None = None
 
 
