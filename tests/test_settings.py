@@ -22,6 +22,8 @@ def test_defaults_to_a_local_store_inside_the_project(
     settings = get_settings()
     assert settings.store == DEFAULT_STORE
     assert settings.store_uri(tmp_path) == str(tmp_path / ".cuisineflow" / "store")
+    monkeypatch.setenv("CUISINEFLOW_STORE", " ")  # exported empty: unset, not the project root
+    assert get_settings().store_uri(tmp_path) == str(tmp_path / ".cuisineflow" / "store")
 
 
 def test_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         default=None, description="Bearer token that POST /v1/model/reload requires."
     )
 
+    @field_validator("store", mode="before")
+    @classmethod
+    def _blank_store_is_the_default(cls, value: object) -> object:
+        # An exported empty variable means unset, as for the endpoint: read as a path, ""
+        # would make the project's own root the store.
+        return DEFAULT_STORE if isinstance(value, str) and not value.strip() else value
+
     @field_validator("store")
     @classmethod
     def _store_is_a_folder_or_url(cls, value: str) -> str:
