@@ -233,6 +233,23 @@ def test_an_unknown_format_or_version_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ([1, 2], r"model\.json: not a model spec \(a JSON object\)"),
+        ({"sha256": None}, r"model\.json: sha256 missing or malformed"),
+        ({"classes": "thai", "blocks": {}}, r"model\.json: classes, blocks missing or malformed"),
+    ],
+)
+def test_a_malformed_spec_is_refused_by_name(artifact: Path, spec: object, message: str) -> None:
+    whole = json.loads((artifact / "model.json").read_text())
+    (artifact / "model.json").write_text(
+        json.dumps(whole | spec if isinstance(spec, dict) else spec)
+    )
+    with pytest.raises(ModelError, match=message):
+        load_model(artifact)
+
+
+@pytest.mark.parametrize(
     "name", ["", ".", "..", "a/b", "/etc/passwd", "a\\b", "..\\x", "c:x", "C:", "a\0b", 5, None]
 )
 def test_plain_file_name_refuses_anything_but_a_plain_name(name: object) -> None:

@@ -107,11 +107,17 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
         raise ModelError(f"{folder}: no {SPEC}; not a cuisineflow model folder") from None
     except json.JSONDecodeError as error:
         raise ModelError(f"{folder / SPEC}: not valid JSON ({error})") from None
+    if not isinstance(spec, dict):
+        raise ModelError(f"{folder / SPEC}: not a model spec (a JSON object)")
     if spec.get("format") != FORMAT or spec.get("format_version") not in READABLE_VERSIONS:
         raise ModelError(
             f"{folder}: unknown model format {spec.get('format')!r} "
             f"version {spec.get('format_version')!r}"
         )
+    kinds = {"sha256": dict, "classes": list, "blocks": list, "calibration": str}
+    wrong = [key for key, kind in kinds.items() if not isinstance(spec.get(key), kind)]
+    if wrong:
+        raise ModelError(f"{folder / SPEC}: {', '.join(wrong)} missing or malformed")
     for name, expected in spec["sha256"].items():
         path = folder / plain_file_name(name, str(folder / SPEC))
         if path.is_symlink():  # it could point anywhere: the checksum would vouch for that
