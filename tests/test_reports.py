@@ -84,6 +84,13 @@ def test_model_page_says_what_the_scores_are_of_and_where_the_model_fails() -> N
     assert "the most common mistake is irish taken for greek (5 recipes)" in lead
     perfect = evaluate(np.eye(3)[truth] * 0.7 + 0.1, truth, classes, n_bins=5, k=1)
     assert "trails" not in _lead(pages.model_page(perfect, classes, {}, {}, refit))
+    # A cuisine the test recipes lack has recall 0 by convention: it is not the weakest.
+    four = (*classes, "brazilian")
+    padded = np.hstack([probabilities, np.zeros((30, 1))])
+    sparse = evaluate(padded, truth, four, n_bins=5, k=1)
+    assert "recalled least are irish 0.40, greek 0.90, thai 1.00" in _lead(
+        pages.model_page(sparse, four, {}, {}, refit)
+    )
     same = {"evaluated_rows": 1200, "served": "cuisine@7", "refit_rows": None}
     assert "The served model, cuisine@7, is this fit." in _lead(
         pages.model_page(evaluation, classes, {}, {}, same)

@@ -198,7 +198,8 @@ def _model_lead(evaluation: dict[str, Any], classes: Sequence[str], fits: dict[s
     per = evaluation["per_cuisine"]
     learnt = fits.get("evaluated_rows")
     fit = f"The evaluated fit{f' learnt from {learnt:,} recipes and' if learnt else ''} scored"
-    weakest = sorted(classes, key=lambda c: per[c]["recall"])[:3]
+    tested = [c for c in classes if per[c]["support"]]  # a cuisine with no test recipe: no recall
+    weakest = sorted(tested, key=lambda c: per[c]["recall"])[:3]
     recalls = ", ".join(f"{c} {per[c]['recall']:.2f}" for c in weakest)
     pairs = confused_pairs(evaluation["confusion"], classes, top=1)
     mistake = ""
