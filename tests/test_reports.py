@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,6 +96,27 @@ def test_model_page_says_what_the_scores_are_of_and_where_the_model_fails() -> N
     assert "The served model, cuisine@7, is this fit." in _lead(
         pages.model_page(evaluation, classes, {}, {}, same)
     )
+
+
+def test_the_lineage_is_of_the_model_this_workspace_registered(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    from cuisineflow.errors import CuisineflowError
+    from cuisineflow.registry import Registry
+    from cuisineflow.stages.report import _lineage
+    from cuisineflow.storage import Store
+
+    store = Store.open(str(tmp_path / "store"))
+    Registry(store).register("cuisine", tiny_model, {"lineage": {"git": {"commit": "abc"}}})
+    stored = Registry(store).metadata("cuisine", 1)["content_sha256"]
+    record = tmp_path / "models" / "registered.json"
+    record.parent.mkdir()
+    record.write_text(json.dumps({"name": "cuisine", "version": 1, "content_sha256": stored}))
+    assert _lineage(tmp_path, store)["git commit"] == "abc"
+    # Another store, where cuisine@1 is another model: its lineage is not shown as ours.
+    record.write_text(json.dumps({"name": "cuisine", "version": 1, "content_sha256": "f00d"}))
+    with pytest.raises(CuisineflowError, match=r"cuisine@1 in local store .* is not the model"):
+        _lineage(tmp_path, store)
 
 
 def test_calibration_text_with_bins_too_thin_to_judge() -> None:

@@ -156,6 +156,13 @@ def _lineage(root: Path, store: Store) -> dict[str, Any]:
     if registered is None:
         return {"model": "not registered yet"}
     metadata = Registry(store).metadata(registered["name"], registered["version"])
+    if metadata.get("content_sha256") != registered.get("content_sha256"):
+        # Another store, where the number names another model: its lineage is not ours.
+        raise CuisineflowError(
+            f"{registered['name']}@{registered['version']} in {store.describe()} is not the "
+            f"model registered from this workspace (content {registered.get('content_sha256')}"
+            f", not {metadata.get('content_sha256')}): `cuisineflow run` registers it there"
+        )
     lineage = metadata.get("lineage", {})
     return {
         "model version": f"{registered['name']}@{registered['version']}",
