@@ -204,6 +204,10 @@ def test_data_page_leads_with_labels_imbalance_and_recipe_size() -> None:
     assert "italian has 30 recipes, thai 3 (10 to 1)" in _lead(html)
     assert "A recipe lists a median of 3 ingredients." in _lead(html)
     assert "No record broke the other rules: not_json." in html
+    even = [("italian", ["a"])] * 50 + [("thai", ["b"])] * 40
+    assert "The cuisines are about even: 40 to 50 recipes each." in _lead(
+        pages.data_page(even, validation)
+    )
 
 
 def _exp(

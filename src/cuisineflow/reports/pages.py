@@ -131,6 +131,9 @@ def data_page(
     )
 
 
+UNEVEN_RATIO = 2  # the largest cuisine has at least this many times the smallest's recipes
+
+
 def _data_lead(
     recipes: Sequence[tuple[str | None, Sequence[str]]], per_cuisine: list[tuple[str, int]]
 ) -> str:
@@ -146,10 +149,13 @@ def _data_lead(
     text += "."
     if per_cuisine:
         (large, most), (small, fewest) = per_cuisine[0], per_cuisine[-1]
-        text += (
-            f" The cuisines are uneven: {large} has {most:,} recipes, {small} {fewest:,} "
-            f"({most / max(fewest, 1):.0f} to 1), so accuracy leans on the large ones."
-        )
+        if most >= UNEVEN_RATIO * max(fewest, 1):
+            text += (
+                f" The cuisines are uneven: {large} has {most:,} recipes, {small} {fewest:,} "
+                f"({most / max(fewest, 1):.0f} to 1), so accuracy leans on the large ones."
+            )
+        else:
+            text += f" The cuisines are about even: {fewest:,} to {most:,} recipes each."
     if lengths:
         text += f" A recipe lists a median of {lengths[len(lengths) // 2]} ingredients."
     return text
