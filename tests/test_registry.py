@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -301,6 +302,29 @@ def test_a_copy_in_use_or_fetched_lately_is_not_pruned(
     fetched_long_ago(cache / "cuisine" / "2", minutes_ago=6)
     registry.fetch(ModelRef.parse("cuisine@3"), cache, keep=1)  # the lock is free now
     assert sorted(p.name for p in (cache / "cuisine").iterdir() if p.is_dir()) == ["3"]
+
+
+def test_a_cache_this_user_may_only_read_is_read_and_not_pruned(
+    registry: Registry, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_versions(registry, tiny_model, tmp_path, 2)
+    cache = tmp_path / "cache"
+    for version in (1, 2):
+        registry.fetch(ModelRef.parse(f"cuisine@{version}"), cache)
+        fetched_long_ago(cache / "cuisine" / str(version), minutes_ago=60)
+    # Root, which this suite may run as, ignores file permissions: writing a lock file is
+    # refused here by hand, as the system refuses it to a user other than the cache's.
+    real_open = Path.open
+
+    def refuse_writing_locks(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if self.suffix == ".lock" and mode != "r":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse_writing_locks)
+    local, _ = registry.fetch(ModelRef.parse("cuisine@2"), cache, keep=1)
+    assert local == cache / "cuisine" / "2"
+    assert (cache / "cuisine" / "1" / "model.json").exists()  # not pruned
 
 
 def test_a_reader_waits_while_its_copy_is_being_pruned(

@@ -281,7 +281,8 @@ class Registry:
         # Processes share the cache. A reader checks and loads a copy holding its version's
         # lock shared; a download or a pruning holds it alone. Workers of one server filling
         # the cache at once: one downloads, the others wait and find its copy. A verified
-        # copy is never replaced, so a reader keeps it.
+        # copy is never replaced while it is in use: pruning waits for readers and spares a
+        # copy fetched in the last minutes.
         with shared_lock(lock):
             ready = _verified(target, metadata)
             if ready:
@@ -416,18 +417,25 @@ def _prune_copies(folder: Path, keep: int) -> None:
             shutil.rmtree(copy, ignore_errors=True)
     newest_first = sorted(fetched_at, key=fetched_at.__getitem__, reverse=True)
     for copy in newest_first[keep:]:
-        with exclusive_lock(folder / f".{copy.name}.lock", wait=False) as held:
-            if not held:
-                continue
-            try:  # read again under the lock: a fetch since the listing keeps the copy
-                if time.time() - copy.stat().st_mtime < PRUNE_GRACE_S:
-                    continue
-                doomed = copy.with_name(f".{copy.name}.{uuid.uuid4().hex}.pruned")
-                os.replace(copy, doomed)  # gone from its name at once, then deleted
-            except FileNotFoundError:
-                continue
-            shutil.rmtree(doomed, ignore_errors=True)
-            log.info("pruned the cached copy %s", copy)
+        try:
+            _prune_copy(copy)
+        except PermissionError:  # a cache this user may only read is not pruned
+            return
+
+
+def _prune_copy(copy: Path) -> None:
+    with exclusive_lock(copy.with_name(f".{copy.name}.lock"), wait=False) as held:
+        if not held:
+            return
+        try:  # read again under the lock: a fetch since the listing keeps the copy
+            if time.time() - copy.stat().st_mtime < PRUNE_GRACE_S:
+                return
+            doomed = copy.with_name(f".{copy.name}.{uuid.uuid4().hex}.pruned")
+            os.replace(copy, doomed)  # gone from its name at once, then deleted
+        except FileNotFoundError:
+            return
+        shutil.rmtree(doomed, ignore_errors=True)
+        log.info("pruned the cached copy %s", copy)
 
 
 def _verified(folder: Path, metadata: dict[str, Any]) -> bool:

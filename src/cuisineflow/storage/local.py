@@ -64,7 +64,9 @@ def exclusive_lock(path: Path, *, wait: bool = True) -> contextlib.AbstractConte
 
 @contextlib.contextmanager
 def shared_lock(path: Path) -> Iterator[None]:
-    """Hold a shared lock on `path`: other shared holders come in, an exclusive one waits."""
+    """Hold a shared lock on `path`: other shared holders come in, an exclusive one waits.
+
+    A lock file this user may only read (a cache another user fills) is locked as it is."""
     with _flock(path, fcntl.LOCK_SH, wait=True):
         yield
 
@@ -72,7 +74,13 @@ def shared_lock(path: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def _flock(path: Path, operation: int, wait: bool) -> Iterator[bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
+    try:
+        handle = path.open("a")
+    except PermissionError:
+        if operation != fcntl.LOCK_SH or not path.exists():
+            raise
+        handle = path.open("r")  # flock needs no write access
+    with handle:
         try:  # released when the file closes, even on a crash
             fcntl.flock(handle, operation if wait else operation | fcntl.LOCK_NB)
         except BlockingIOError:
