@@ -248,7 +248,8 @@ def create_app(
         while True:
             await asyncio.sleep(wait)
             announced = signal.pending()
-            if announced is None:
+            if announced is None:  # none, or followed already (this worker reloaded)
+                wait = FOLLOW_SECONDS
                 continue
             try:
                 await run_in_threadpool(swap)

@@ -69,7 +69,7 @@ class ReloadSignal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()  # announce and changed run on different threads
+        self._lock = threading.Lock()  # announce and pending run on different threads
         self.seen = self._read()
 
     def _read(self) -> str:
