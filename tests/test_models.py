@@ -238,6 +238,9 @@ def test_an_unknown_format_or_version_is_refused(
         ([1, 2], r"model\.json: not a model spec \(a JSON object\)"),
         ({"sha256": None}, r"model\.json: sha256 missing or malformed"),
         ({"classes": "thai", "blocks": {}}, r"model\.json: classes, blocks missing or malformed"),
+        ({"blocks": [1]}, r"model\.json: blocks missing or malformed"),
+        ({"blocks": [{}]}, r"model\.json: blocks missing or malformed"),
+        ({"trees": 0.3}, r"model\.json: trees missing or malformed"),
     ],
 )
 def test_a_malformed_spec_is_refused_by_name(artifact: Path, spec: object, message: str) -> None:

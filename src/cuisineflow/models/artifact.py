@@ -116,6 +116,13 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
         )
     kinds = {"sha256": dict, "classes": list, "blocks": list, "calibration": str}
     wrong = [key for key, kind in kinds.items() if not isinstance(spec.get(key), kind)]
+    if not wrong and not all(
+        isinstance(block, dict) and {"params", "terms", "idf"} <= block.keys()
+        for block in spec["blocks"]
+    ):
+        wrong.append("blocks")
+    if not isinstance(spec.get("trees"), dict | None):
+        wrong.append("trees")
     if wrong:
         raise ModelError(f"{folder / SPEC}: {', '.join(wrong)} missing or malformed")
     for name, expected in spec["sha256"].items():
