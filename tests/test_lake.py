@@ -140,6 +140,10 @@ def test_sql_over_the_lake(store: Store) -> None:
     assert frame.to_dict("records") == [
         {"ingredient": "fish sauce", "n_recipes": 2, "n_labelled": 1}
     ]
+    # Two columns of one name keep it, with a limit too (DuckDB's own renames the second).
+    joined = "SELECT r.id, i.id FROM recipes r JOIN recipe_ingredients i USING (id) ORDER BY 1"
+    for limit in (None, 1):
+        assert query(joined, store=store, limit=limit).column_names == ["id", "id"]
 
 
 @pytest.mark.parametrize(

@@ -103,9 +103,10 @@ def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:
         relation = connection.sql(sql)
         if relation is None:
             raise DataError("the SQL returned no result set: give a SELECT query")
+        names = relation.columns
         if limit is not None:
-            relation = relation.limit(limit)
-        return relation.to_arrow_table()
+            relation = relation.limit(limit)  # which names columns of one name apart: id_1
+        return relation.to_arrow_table().rename_columns(names)
     except duckdb.CatalogException as error:
         raise DataError(_catalog_problem(str(error))) from None
     except duckdb.Error as error:
