@@ -325,6 +325,9 @@ def test_a_cache_this_user_may_only_read_is_read_and_not_pruned(
     local, _ = registry.fetch(ModelRef.parse("cuisine@2"), cache, keep=1)
     assert local == cache / "cuisine" / "2"
     assert (cache / "cuisine" / "1" / "model.json").exists()  # not pruned
+    shutil.rmtree(local)  # no copy: one is needed, and this user may not write it
+    with pytest.raises(RegistryError, match=r"^cuisine@2: the model cache refused: .*Permission"):
+        registry.fetch(ModelRef.parse("cuisine@2"), cache, keep=1)
 
 
 def test_a_reader_waits_while_its_copy_is_being_pruned(

@@ -283,15 +283,18 @@ class Registry:
         # the cache at once: one downloads, the others wait and find its copy. A verified
         # copy is never replaced while it is in use: pruning waits for readers and spares a
         # copy fetched in the last minutes.
-        with shared_lock(lock):
-            ready = _verified(target, metadata)
-            if ready:
-                self._load_copy(name, version, target)
-        if not ready:
-            with exclusive_lock(lock):
-                if not _verified(target, metadata):
-                    self._download(name, version, metadata, target)
-                self._load_copy(name, version, target)
+        try:
+            with shared_lock(lock):
+                ready = _verified(target, metadata)
+                if ready:
+                    self._load_copy(name, version, target)
+            if not ready:
+                with exclusive_lock(lock):
+                    if not _verified(target, metadata):
+                        self._download(name, version, metadata, target)
+                    self._load_copy(name, version, target)
+        except PermissionError as error:  # a cache of another user's, say
+            raise RegistryError(f"{name}@{version}: the model cache refused: {error}") from None
         if keep is not None:
             _prune_copies(cache / name, keep)
         return target, metadata
