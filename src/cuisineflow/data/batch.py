@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from cuisineflow.data.rawfiles import load_raw_records
+from cuisineflow.data.rawfiles import load_raw_records, merged_problems
 from cuisineflow.data.validation import InvalidJson
 from cuisineflow.errors import DataError
 
@@ -57,9 +57,6 @@ def read_batch(path: Path, skip_invalid: bool = False, require_id: bool = False)
 
 
 def _describe(error: ValidationError, path: Path, where: str) -> str:
-    first = error.errors()[0]
-    if first["loc"][:1] == ("id",):  # a union: pydantic names each branch (id.int, id.str)
-        wrong = first["input"]
-        return f"{path.name}: {where}: field 'id': should be an integer or a string, not {wrong!r}"
+    first = merged_problems(error)[0]
     field = ".".join(str(part) for part in first["loc"]) or "record"
     return f"{path.name}: {where}: field {field!r}: {first['msg']}"

@@ -133,7 +133,7 @@ def _parse_json_lines(payload: bytes, name: str, schema: type[Record]) -> list[R
         try:
             records.append(schema.model_validate_json(line))
         except ValidationError as error:
-            problems.extend(f"line {number}: {_message(e)}" for e in _merged(error))
+            problems.extend(f"line {number}: {_message(e)}" for e in merged_problems(error))
     if problems:
         raise DataError(_summarise_problems(name, schema, problems))
     return records
@@ -141,7 +141,7 @@ def _parse_json_lines(payload: bytes, name: str, schema: type[Record]) -> list[R
 
 def _describe(error: ValidationError, name: str, schema: type[BaseModel], array: bool) -> str:
     problems = []
-    for item in _merged(error):
+    for item in merged_problems(error):
         location = list(item["loc"])
         if array and location and isinstance(location[0], int):
             record = int(location.pop(0)) + 1  # counted from 1, as lines and `predict` are
@@ -152,9 +152,9 @@ def _describe(error: ValidationError, name: str, schema: type[BaseModel], array:
     return _summarise_problems(name, schema, problems)
 
 
-def _merged(error: ValidationError) -> list[dict[str, Any]]:
-    """The error's problems, those of a label's id (an integer or a string) as one: pydantic
-    names each branch of the union (id.constrained-int, id.str)."""
+def merged_problems(error: ValidationError) -> list[dict[str, Any]]:
+    """The error's problems, those of an id that may be an integer or a string as one:
+    pydantic names each branch of the union (id.int, id.str)."""
     merged: list[dict[str, Any]] = []
     for item in error.errors():
         location = tuple(item["loc"])
