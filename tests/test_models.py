@@ -252,6 +252,52 @@ def test_a_malformed_spec_is_refused_by_name(artifact: Path, spec: object, messa
         load_model(artifact)
 
 
+def _drop_first_class(spec: dict) -> dict:
+    return spec | {"classes": spec["classes"][1:]}
+
+
+def _rename_first_block(spec: dict) -> dict:
+    blocks = [dict(spec["blocks"][0], params={"analyzer": "letters"}), *spec["blocks"][1:]]
+    return spec | {"blocks": blocks}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_drop_first_class, r"coef\.npy holds float32 \(4, \d+\), but model\.json's 3 classes"),
+        (lambda s: s | {"classes": ["thai"] * 4}, r"classes name a cuisine twice"),
+        (lambda s: s | {"classes": [1, 2, 3, 4]}, r"classes must be names of cuisines"),
+        (lambda s: s | {"calibration": "isotonic"}, r"unknown calibration 'isotonic'"),
+        (lambda s: s | {"calibration": "sigmoid"}, r"calibration\.npy holds float\d+ \(1,\)"),
+        (_rename_first_block, r"model\.json: blocks malformed \(analyzer: Input should be"),
+        (lambda s: s | {"trees": {}}, r"trees' weight None is not between 0 and 1"),
+        (lambda s: s | {"trees": {"weight": "0.3"}}, r"trees' weight '0\.3' is not between"),
+        (lambda s: s | {"trees": {"weight": 1.5}}, r"trees' weight 1\.5 is not between"),
+    ],
+)
+def test_a_spec_that_disagrees_with_its_arrays_is_refused(
+    artifact: Path, change: object, message: str
+) -> None:
+    # The checksums vouch for the arrays, not for model.json: a spec edited by hand (or by
+    # another version of the code) must fail on loading, not at the first prediction.
+    spec = json.loads((artifact / "model.json").read_text())
+    (artifact / "model.json").write_text(json.dumps(change(spec)))  # type: ignore[operator]
+    with pytest.raises(ModelError, match=message):
+        load_model(artifact)
+
+
+def test_a_sigmoid_calibrated_artifact_loads(data: tuple, tmp_path: Path) -> None:
+    featurizer, features, labels = data
+    params = TrainParams(calibration="sigmoid", calibration_folds=3)
+    classifier = train.fit_ensemble(featurizer, features, labels, params)
+    save_model(tmp_path, featurizer, classifier)
+    _, loaded, _ = load_model(tmp_path)
+    assert loaded.linear.calibration_params.shape == (2, 4)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(features), classifier.predict_proba(features)
+    )
+
+
 @pytest.mark.parametrize(
     "name", ["", ".", "..", "a/b", "/etc/passwd", "a\\b", "..\\x", "c:x", "C:", "a\0b", 5, None]
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.features import Featurizer, FittedBlock
@@ -135,7 +136,8 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
             raise ModelError(f"{folder}: {name} does not match its checksum: refusing to load")
     # Everything read below must be a checked file: an unlisted one could be anything.
     reads = {"coef.npy", "intercept.npy", "calibration.npy"}
-    reads |= {f"trees-{name}.npy" for name in TREE_ARRAYS} if spec.get("trees") else set()
+    has_trees = spec.get("trees") is not None
+    reads |= {f"trees-{name}.npy" for name in TREE_ARRAYS} if has_trees else set()
     reads |= {
         plain_file_name(entry[key], str(folder / SPEC))
         for entry in spec["blocks"]
@@ -146,6 +148,10 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
         raise ModelError(
             f"{folder}: {', '.join(unlisted)} not listed in {SPEC}'s checksums: refusing to load"
         )
+    try:
+        featurizer = load_featurizer(folder, spec["blocks"])
+    except ValidationError as error:
+        raise ModelError(f"{folder / SPEC}: blocks malformed ({_first_problem(error)})") from None
     linear = LinearClassifier(
         classes=tuple(spec["classes"]),
         coef=_array(folder / "coef.npy"),
@@ -153,15 +159,54 @@ def load_model(folder: Path) -> tuple[Featurizer, Ensemble, dict[str, Any]]:
         calibration=spec["calibration"],
         calibration_params=_array(folder / "calibration.npy"),
     )
+    _check_linear(folder, linear, featurizer.n_features)
     classifier = Ensemble(linear)
-    if spec.get("trees"):
+    if has_trees:
+        weight = spec["trees"].get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
+            raise ModelError(f"{folder / SPEC}: trees' weight {weight!r} is not between 0 and 1")
         arrays = {name: _array(folder / f"trees-{name}.npy") for name in TREE_ARRAYS}
         try:
             trees = TreeEnsemble(n_classes=len(linear.classes), **arrays)
         except ValueError as error:
             raise ModelError(f"{folder}: {error}") from None
-        classifier = Ensemble(linear, trees, float(spec["trees"]["weight"]))
-    return load_featurizer(folder, spec["blocks"]), classifier, spec
+        classifier = Ensemble(linear, trees, float(weight))
+    return featurizer, classifier, spec
+
+
+def _check_linear(folder: Path, linear: LinearClassifier, n_features: int) -> None:
+    """Refuse a model.json that disagrees with its own arrays: checksums vouch for the arrays,
+    not for model.json, and a mismatch would fail (or mislead) only at prediction time."""
+    classes = linear.classes
+    if not classes or not all(isinstance(c, str) and c for c in classes):
+        raise ModelError(f"{folder / SPEC}: classes must be names of cuisines, not {classes!r}")
+    if len(set(classes)) != len(classes):
+        raise ModelError(f"{folder / SPEC}: classes name a cuisine twice")
+    if linear.calibration not in ("temperature", "sigmoid"):
+        raise ModelError(f"{folder / SPEC}: unknown calibration {linear.calibration!r}")
+    expected = {
+        "coef.npy": (len(classes), n_features),
+        "intercept.npy": (len(classes),),
+        "calibration.npy": (1,) if linear.calibration == "temperature" else (2, len(classes)),
+    }
+    arrays = {
+        "coef.npy": linear.coef,
+        "intercept.npy": linear.intercept,
+        "calibration.npy": linear.calibration_params,
+    }
+    for name, shape in expected.items():
+        array = arrays[name]
+        if array.shape != shape or array.dtype.kind != "f":
+            raise ModelError(
+                f"{folder}: {name} holds {array.dtype} {array.shape}, but model.json's "
+                f"{len(classes)} classes and {n_features} features need floats {shape}"
+            )
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else str(problem["msg"])
 
 
 def _array(path: Path) -> np.ndarray:
