@@ -257,7 +257,7 @@ def test_query_output_handles_lists_of_any_type_nulls_and_nan() -> None:
 
 
 def test_rows_whose_values_mix_types_are_shown_as_text() -> None:
-    from cuisineflow.reports.text import table_of_rows
+    from cuisineflow.reports.text import format_rows, table_of_rows
 
     rows = [
         {"experiment": "main", "train.C": 0.5, "accuracy": 0.81},
@@ -269,6 +269,10 @@ def test_rows_whose_values_mix_types_are_shown_as_text() -> None:
     assert table.column("train.C").to_pylist() == ["0.5", "high", "1"]
     assert table.column("accuracy").to_pylist() == [0.81, None, None]  # one type: kept
     assert format_table(table, "csv").splitlines()[2] == "bad,high,,"
+    as_json = [json.loads(line) for line in format_rows(rows, "json").splitlines()]
+    assert [row["train.C"] for row in as_json] == [0.5, "high", 1]  # each value as it was
+    assert as_json[0] == {"experiment": "main", "train.C": 0.5, "accuracy": 0.81, "note": None}
+    assert format_rows(rows, "csv") == format_table(table, "csv")
 
 
 def test_query_output_keeps_columns_named_alike_and_decimals_as_numbers() -> None:

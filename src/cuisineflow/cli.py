@@ -365,12 +365,12 @@ def experiments(
     import json
 
     from cuisineflow.reports.experiments import experiment_rows
-    from cuisineflow.reports.text import format_table, table_of_rows
+    from cuisineflow.reports.text import format_rows
     from cuisineflow.storage.dvc import DvcRepo
 
     shown = DvcRepo.find().run("exp", "show", "--json", quiet=True)
     rows = experiment_rows(json.loads(shown))
-    typer.echo(format_table(table_of_rows(rows), output_format.value), nl=False)
+    typer.echo(format_rows(rows, output_format.value), nl=False)
 
 
 @app.command("register")

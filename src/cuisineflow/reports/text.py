@@ -40,6 +40,18 @@ def format_table(table: pa.Table, output_format: str) -> str:
     return _aligned(table)
 
 
+def format_rows(rows: list[dict[str, Any]], output_format: str) -> str:
+    """Render rows of Python values as format_table does. JSON keeps each value's own type,
+    so a column that mixes numbers and text (which a table shows as text) stays as it was."""
+    if output_format == "json":
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        whole = ({name: row.get(name) for name in names} for row in rows)  # every column
+        return "".join(
+            json.dumps(_json_safe(row), ensure_ascii=False, default=str) + "\n" for row in whole
+        )
+    return format_table(table_of_rows(rows), output_format)
+
+
 def table_of_rows(rows: list[dict[str, Any]]) -> pa.Table:
     """Rows as a table; a column whose values mix types (a param that is 0.5 in one
     experiment and "high" in another) becomes text, where Arrow would refuse it."""
