@@ -49,6 +49,24 @@ def test_missing_bucket_names_bucket_and_endpoint(s3_endpoint: S3Endpoint) -> No
     )
 
 
+def test_a_missing_key_is_not_a_missing_bucket_whatever_their_names(
+    s3_endpoint: S3Endpoint,
+) -> None:
+    # s3fs words a missing key as its path: one through a bucket named "my-bucket" (the
+    # README's example) once read as a missing bucket, and a new store's first run failed.
+    client = s3_client(s3_endpoint.url)
+    client.create_bucket(Bucket="my-bucket")
+    store = Store.open("s3://my-bucket/bucket-store", endpoint_url=s3_endpoint.url)
+    with pytest.raises(FileNotFoundError):
+        store.read_bytes("lake/manifest.json")
+    assert store.list("registry") == []  # a prefix not written yet: empty, not an error
+    missing = Store.open("s3://no-such-bucket/x", endpoint_url=s3_endpoint.url)
+    with pytest.raises(StoreError, match=r"the bucket does not exist; create it"):
+        missing.read_bytes("lake/manifest.json")
+    with pytest.raises(StoreError, match=r"the bucket does not exist; create it"):
+        missing.list("registry")  # not "no models": the store itself is missing
+
+
 def test_unreachable_endpoint_names_it(s3_endpoint: S3Endpoint) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     store = Store.open("s3://bucket/x", endpoint_url=dead)

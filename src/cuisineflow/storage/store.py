@@ -202,7 +202,9 @@ class Store:
         """Keys of every object under a prefix, sorted, relative to the store root."""
         with self.errors():
             base = self.path(prefix)
-            if not self.fs.exists(base):
+            # On S3 a missing prefix lists as empty, while a missing bucket raises: an
+            # exists() check first would answer "empty" for both.
+            if not self.is_s3 and not self.fs.exists(base):
                 return []
             found = self.fs.find(base)
         root = self.root.rstrip("/") + "/"
@@ -226,7 +228,7 @@ class Store:
             check = "check the AWS credentials" if self.is_s3 else "check the folder's permissions"
             raise StoreError(f"access denied to {self.describe()}: {check} ({error})") from error
         except FileNotFoundError as error:
-            if self.is_s3 and "bucket" in str(error).lower():
+            if self.is_s3 and _is_missing_bucket(error):
                 raise StoreError(
                     f"{self.describe()}: the bucket does not exist; create it or fix "
                     "CUISINEFLOW_STORE"
@@ -281,6 +283,21 @@ def _is_connection_error(error: BaseException) -> bool:
             "ClientConnectorError",
             "ConnectTimeoutError",
         }
+    )
+
+
+def _is_missing_bucket(error: BaseException) -> bool:
+    """s3fs raises FileNotFoundError for a missing key and a missing bucket alike; only the
+    bucket's carries S3's NoSuchBucket (the key's message is its path, which may well hold
+    the word "bucket")."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = error
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return any(
+        type(e).__name__ == "NoSuchBucket" or "specified bucket does not exist" in str(e)
+        for e in chain
     )
 
 
