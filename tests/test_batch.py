@@ -35,6 +35,13 @@ from tests.conftest import typical_recipes
         ({"id": 5.5, "ingredients": "salt"},
          "field 'id': should be an integer or a string, not 5.5"),
         (["salt"], "field 'record': Input should be a valid dictionary"),
+        ({"id": True, "ingredients": ["salt"]},
+         "field 'id': should be an integer or a string, not true"),
+        # JSON can spell a lone surrogate, which UTF-8 (the log, a CSV) cannot write.
+        ({"id": "a\ud83c", "ingredients": ["salt"]},
+         "field 'id': should be text UTF-8 can encode, not a lone surrogate"),
+        ({"id": 7, "ingredients": ["salt", "\udc00"]},
+         "field 'ingredients.1': should be text UTF-8 can encode, not a lone surrogate"),
     ],
 )  # fmt: skip
 def test_a_bad_record_is_named_in_plain_words(

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 CUISINES: tuple[str, ...] = (
     "brazilian", "british", "cajun_creole", "chinese", "filipino", "french", "greek",
@@ -24,6 +35,42 @@ def known_cuisine(text: str) -> str | None:
     return cuisine if cuisine in _KNOWN_CUISINES else None
 
 
+def _encodable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "unencodable", "should be text UTF-8 can encode, not a lone surrogate"
+        ) from None
+    return text
+
+
+# Text that is written on as UTF-8 (to logs, labels, CSV): a lone surrogate ("\udc00"),
+# which JSON can spell, would break the whole file or batch of records written with it.
+EncodableStr = Annotated[StrictStr, AfterValidator(_encodable)]
+
+
+def _recipe_id(value: object) -> int | str:
+    """An integer (of any size) or an EncodableStr; not a bool or a float."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _encodable(value)
+    try:
+        shown = json.dumps(value)  # as the request or file spelt it: true, not True
+    except (TypeError, ValueError):
+        shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    raise PydanticCustomError(
+        "recipe_id", "should be an integer or a string, not {wrong}", {"wrong": shown}
+    )
+
+
+# A recipe's id wherever one arrives (a request, a batch file, labels): one type, so every
+# edge takes the same ids and names a bad one in one plain problem.
+RecipeId = Annotated[int | str, PlainValidator(_recipe_id, json_schema_input_type=int | str)]
+
+
 class RawRecipe(BaseModel):
     """One recipe as Kaggle's What's Cooking files hold it; `cuisine` is absent in test data."""
 
@@ -41,7 +88,7 @@ class Label(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     # Any id the server takes (RecipeIn) and logs as text: "order-17" too, and no int64 bound.
-    id: StrictInt | StrictStr
+    id: RecipeId
     cuisine: StrictStr | None = None
 
 
@@ -62,7 +109,7 @@ class RecipeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: StrictInt | StrictStr | None = None
+    id: RecipeId | None = None
     ingredients: list[Ingredient] = Field(min_length=1, max_length=MAX_INGREDIENTS_PER_RECIPE)
 
 

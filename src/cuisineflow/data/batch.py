@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cuisineflow.data.rawfiles import load_raw_records, merged_problems
+from cuisineflow.data.rawfiles import load_raw_records
 from cuisineflow.data.validation import InvalidJson
 from cuisineflow.errors import DataError
+from cuisineflow.schemas import EncodableStr, RecipeId
 
 
 class RecipeToPredict(BaseModel):
@@ -17,8 +18,8 @@ class RecipeToPredict(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: StrictInt | StrictStr | None = None
-    ingredients: list[StrictStr] = Field(min_length=1)
+    id: RecipeId | None = None
+    ingredients: list[EncodableStr] = Field(min_length=1)
 
 
 @dataclass
@@ -57,6 +58,6 @@ def read_batch(path: Path, skip_invalid: bool = False, require_id: bool = False)
 
 
 def _describe(error: ValidationError, path: Path, where: str) -> str:
-    first = merged_problems(error)[0]
+    first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "record"
     return f"{path.name}: {where}: field {field!r}: {first['msg']}"

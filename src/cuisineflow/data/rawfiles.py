@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -133,7 +133,7 @@ def _parse_json_lines(payload: bytes, name: str, schema: type[Record]) -> list[R
         try:
             records.append(schema.model_validate_json(line))
         except ValidationError as error:
-            problems.extend(f"line {number}: {_message(e)}" for e in merged_problems(error))
+            problems.extend(f"line {number}: {_message(e)}" for e in error.errors())
     if problems:
         raise DataError(_summarise_problems(name, schema, problems))
     return records
@@ -141,7 +141,7 @@ def _parse_json_lines(payload: bytes, name: str, schema: type[Record]) -> list[R
 
 def _describe(error: ValidationError, name: str, schema: type[BaseModel], array: bool) -> str:
     problems = []
-    for item in merged_problems(error):
+    for item in error.errors():
         location = list(item["loc"])
         if array and location and isinstance(location[0], int):
             record = int(location.pop(0)) + 1  # counted from 1, as lines and `predict` are
@@ -150,25 +150,6 @@ def _describe(error: ValidationError, name: str, schema: type[BaseModel], array:
         else:
             problems.append(_message(item))
     return _summarise_problems(name, schema, problems)
-
-
-def merged_problems(error: ValidationError) -> list[dict[str, Any]]:
-    """The error's problems, those of an id that may be an integer or a string as one:
-    pydantic names each branch of the union (id.int, id.str)."""
-    merged: list[dict[str, Any]] = []
-    for item in error.errors():
-        location = tuple(item["loc"])
-        if len(location) >= 2 and location[-2] == "id":
-            if merged and tuple(merged[-1]["loc"]) == location[:-1]:
-                continue  # the union's other branch
-            wrong = item.get("input")
-            item = {
-                **item,
-                "loc": location[:-1],
-                "msg": f"should be an integer or a string, not {wrong!r}",
-            }
-        merged.append(dict(item))
-    return merged
 
 
 def _message(item: object) -> str:
