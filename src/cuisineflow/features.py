@@ -63,12 +63,19 @@ def normalise_ingredient(text: str) -> str:
     (CJK, Cyrillic) are dropped with the rest of non-letters."""
     decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
     text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    text = _PARENTHESES.sub(" ", _MARKS.sub("", text))
+    text = _without_parentheses(_MARKS.sub("", text))
     text = text.replace("&", " and ").replace("\u2019", "'").replace("'", "")
     text = _NOT_LETTERS.sub(" ", _QUANTITY.sub(" ", text))
     words = [singular(word) for word in text.split()]
     kept = [word for word in words if word not in DESCRIPTORS]
     return " ".join(kept or words)  # an ingredient made only of descriptors keeps them
+
+
+def _without_parentheses(text: str) -> str:
+    """Drop "(...)" asides. Only up to the last ")": from each "(" with no ")" after it,
+    the pattern would scan to the end, quadratic in a long ingredient ("((((...")."""
+    end = text.rfind(")") + 1
+    return _PARENTHESES.sub(" ", text[:end]) + text[end:]
 
 
 def stored_ingredient(text: str) -> tuple[str, set[str]]:
