@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import threading
 import time
@@ -869,10 +870,18 @@ def predict(
         raise CuisineflowError(f"--output {output} is a folder: give the path of a file")
     if output is not None and not output.absolute().parent.is_dir():  # a typo: say so
         raise CuisineflowError(f"--output {output}: there is no folder {output.parent}")
+    if output is not None and _same_file(output, input_path):
+        raise CuisineflowError(
+            f"--output {output} is the input file: the predictions would replace the recipes"
+        )
     require_id = output_format is PredictionFormat.kaggle_csv  # a row without one is unscored
     batch = read_batch(input_path, skip_invalid=skip_invalid, require_id=require_id)
     if not batch.recipes and not batch.skipped:
         raise CuisineflowError(f"{input_path}: holds no recipes to predict")
+    if not batch.recipes:  # a wrong file (a CSV, say): an empty output would look like success
+        raise CuisineflowError(
+            f"{input_path}: all {len(batch.skipped)} records are invalid, first: {batch.skipped[0]}"
+        )
     folder, name, version, registered = _model_folder(model)
     registry = _registry() if log else None  # a bad store setting fails before any output
     predictor = Predictor(folder)
@@ -914,11 +923,22 @@ def predict(
             )
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (links and ../ included); False if either is absent."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _model_folder(
-    model: str | None,
+    model: str | None, check_registered: bool = False
 ) -> tuple[Path, str | None, str | None, tuple[str, int] | None]:
     """The folder of a --model (default: the pipeline's models/cuisine); the registry name
-    and version it was fetched as, if any; and the pipeline's register record, if any."""
+    and version it was fetched as, if any; and the pipeline's register record, if any.
+
+    With `check_registered`, the record counts only while the folder still holds what was
+    registered: a `refit` since then has changed it (reading it costs a hash of the model)."""
     from cuisineflow.predict import PIPELINE_MODEL_DIR, read_registered
     from cuisineflow.registry import ModelRef
     from cuisineflow.settings import get_settings
@@ -927,6 +947,10 @@ def _model_folder(
     if model is None:
         root = DvcRepo.find().root
         record = read_registered(root)
+        if record and check_registered:
+            from cuisineflow.stages.register import current_record
+
+            record = current_record(root)
         registered = (str(record["name"]), int(record["version"])) if record else None
         return root / PIPELINE_MODEL_DIR, None, None, registered
     ref = ModelRef.parse(model)  # a folder, or a registry version fetched and verified
@@ -989,7 +1013,7 @@ def score_command(
     params_file = root / "params.yaml"
     project_params = load_params(params_file) if params_file.exists() else None
     params = project_params.evaluate if project_params else EvaluateParams()
-    folder, name, version, registered = _model_folder(model)
+    folder, name, version, registered = _model_folder(model, check_registered=True)
     ingredients = [r.ingredients for r in recipes]
     cuisines = [str(r.cuisine) for r in recipes]
     predictor = Predictor(folder)  # a bad model is named by its own error, not the file's

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,11 +77,14 @@ class ModelRef:
         return str(self.path) if self.path else f"{self.name}@{self.selector}"
 
 
-def content_hash(folder: Path) -> str:
-    """sha256 over the artifact's file names and bytes: the identity of a model."""
+def content_hash(folder: Path, extra: Mapping[str, Path] | None = None) -> str:
+    """sha256 over the artifact's file names and bytes: the identity of a model. `extra`
+    names files that will join the folder's (as `register` adds the reference profile)."""
+    files = {p.name: p for p in folder.iterdir() if p.is_file() and p.name != METADATA}
+    files |= extra or {}
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name != METADATA):
-        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name].read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -207,6 +207,18 @@ def test_score_new_labelled_recipes_as_predict_predicts_them(project: Path, tmp_
         "note: 3 of these recipes repeat the cuisine and ingredients of an earlier one in the "
         "file; each counts, as given" in repeated.stderr
     )
+    # After a refit (or any change) models/cuisine no longer holds what was registered as
+    # cuisine@1: score must not name it so.
+    record_file = project / "models" / "registered.json"
+    record = record_file.read_text()
+    record_file.write_text(json.dumps(json.loads(record) | {"content_sha256": "0" * 64}))
+    try:
+        changed = cli("score", str(labelled), cwd=project).stdout.splitlines()[0]
+    finally:
+        record_file.write_text(record)
+    assert (
+        changed == f"model {project / 'models' / 'cuisine'}, 63 labelled recipes of labelled.json"
+    )
 
 
 def test_score_needs_known_cuisines_on_every_recipe(project: Path, tmp_path: Path) -> None:
@@ -263,6 +275,8 @@ def test_predict_with_a_registry_reference_and_bad_paths(
     assert "skipped 2 invalid records, first: no-id.json: record 2: field 'id'" in skipped.stderr
     empty = tmp_path / "empty.json"
     empty.write_text("[]")
+    unnamed = tmp_path / "unnamed.json"
+    unnamed.write_text(json.dumps([{"ingredients": ["salt"]}] * 2))
     failures = {
         "no-id.json: record 2: field 'id': kaggle-csv needs an id": cli(
             "predict", str(no_id), "--format", "kaggle-csv", cwd=project, check=False
@@ -284,11 +298,33 @@ def test_predict_with_a_registry_reference_and_bad_paths(
         "empty.json: holds no recipes to predict": cli(
             "predict", str(empty), cwd=project, check=False
         ),
+        # A wrong file (CSV, say) skipped whole would look like success with an empty output.
+        "all 2 records are invalid, first: unnamed.json: record 1": cli(
+            "predict",
+            str(unnamed),
+            "--skip-invalid",
+            "--format",
+            "kaggle-csv",
+            "--output",
+            str(tmp_path / "out.csv"),
+            cwd=project,
+            check=False,
+        ),
+        "is the input file: the predictions would replace the recipes": cli(
+            "predict",
+            str(batch),
+            "--output",
+            str(tmp_path / ".." / tmp_path.name / batch.name),
+            cwd=project,
+            check=False,
+        ),
     }
     for message, failed in failures.items():
         assert failed.returncode == 1
         assert message in failed.stderr
         assert "Traceback" not in failed.stderr
+    assert json.loads(batch.read_text())[1] == {"id": 7, "ingredients": ["basil", "pasta"]}
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_repro_with_nothing_changed_runs_no_stage(project: Path) -> None:

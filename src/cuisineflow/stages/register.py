@@ -15,8 +15,8 @@ import yaml
 
 from cuisineflow.params import load_params
 from cuisineflow.paths import REFERENCE_PROFILE
-from cuisineflow.predict import PIPELINE_MODEL_DIR, REGISTERED
-from cuisineflow.registry import ModelRef, Registry
+from cuisineflow.predict import PIPELINE_MODEL_DIR, REGISTERED, read_registered
+from cuisineflow.registry import ModelRef, Registry, content_hash
 from cuisineflow.settings import get_settings
 from cuisineflow.storage import open_store
 from cuisineflow.storage.dvc import DvcRepo
@@ -57,6 +57,24 @@ def lineage(root: Path) -> dict[str, Any]:
     }
 
 
+def profile_file(root: Path) -> dict[str, Path]:
+    """The reference profile that travels with the model's files, if the pipeline made one."""
+    profile = root / REFERENCE_PROFILE
+    return {"reference_profile.json": profile} if profile.exists() else {}
+
+
+def current_record(root: Path) -> dict[str, Any] | None:
+    """What register recorded, while models/cuisine still holds that content (a `refit` or
+    an edit since then makes it another model, which is no longer that version)."""
+    record = read_registered(root)
+    folder = root / PIPELINE_MODEL_DIR
+    if record is None or not folder.is_dir():
+        return None
+    return (
+        record if content_hash(folder, profile_file(root)) == record.get("content_sha256") else None
+    )
+
+
 def run(root: Path) -> dict[str, Any]:
     """Register the pipeline's model; the same content keeps its existing version."""
     params = load_params(root / "params.yaml").register_
@@ -65,8 +83,8 @@ def run(root: Path) -> dict[str, Any]:
         # The reference profile travels with the model's files: a new profile is a new
         # version, and a server or Lambda that fetches the version has it.
         shutil.copytree(root / PIPELINE_MODEL_DIR, folder, dirs_exist_ok=True)
-        if (root / REFERENCE_PROFILE).exists():
-            shutil.copyfile(root / REFERENCE_PROFILE, Path(folder) / "reference_profile.json")
+        for name, path in profile_file(root).items():
+            shutil.copyfile(path, Path(folder) / name)
         version, created = registry.register(params.name, Path(folder), lineage(root))
     registry.promote(ModelRef(params.name, str(version)), params.alias)
     metadata = registry.metadata(params.name, version)
