@@ -111,6 +111,19 @@ def test_predict_loads_no_training_library(tiny_model: Path, tmp_path: Path) -> 
         assert f"'{heavy}'" not in loaded, heavy
 
 
+def test_an_output_the_system_refuses_is_one_error_line(tiny_model: Path, tmp_path: Path) -> None:
+    from tests.conftest import cli
+
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([{"id": 1, "ingredients": ["soy sauce", "ginger"]}]))
+    too_long = tmp_path / ("a" * 300 + ".jsonl")  # over the file system's 255 bytes
+    failed = cli("predict", str(batch), "--model", str(tiny_model), "--output", str(too_long),
+                 cwd=tmp_path, check=False)  # fmt: skip
+    assert failed.returncode == 1
+    assert failed.stderr == f"error: {too_long}: File name too long\n"  # no traceback
+    assert [p.name for p in tmp_path.iterdir()] == ["batch.json"]  # nor a temporary file
+
+
 def test_a_loaded_predictor_has_built_its_term_lookups(tiny_model: Path) -> None:
     # Built at load, so that a server's or Lambda's first request does not wait for them.
     blocks = Predictor(tiny_model).featurizer.blocks

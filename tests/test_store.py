@@ -49,6 +49,22 @@ def test_failed_write_keeps_the_old_object_and_no_temporary(
     assert sorted(p.name for p in Path(store.root, "aliases").iterdir()) == ["production.json"]
 
 
+def test_an_atomic_write_takes_any_legal_name_and_names_the_target_in_errors(
+    tmp_path: Path,
+) -> None:
+    from cuisineflow.storage.local import atomic_write_bytes
+
+    long_name = tmp_path / ("a" * 250 + ".json")  # legal; its temporary name once was not
+    atomic_write_bytes(long_name, b"{}")
+    assert [p.name for p in tmp_path.iterdir()] == [long_name.name]
+    assert long_name.read_bytes() == b"{}"
+    (tmp_path / "taken.json").mkdir()
+    with pytest.raises(IsADirectoryError) as caught:
+        atomic_write_bytes(tmp_path / "taken.json", b"{}")
+    assert caught.value.filename == str(tmp_path / "taken.json")  # not .taken.json.UUID.tmp
+    assert sorted(p.name for p in tmp_path.iterdir()) == [long_name.name, "taken.json"]
+
+
 def test_upload_copies_a_file(store: Store, tmp_path: Path) -> None:
     source = tmp_path / "report.html"
     source.write_bytes(b"<html></html>")

@@ -1167,11 +1167,16 @@ def _repo_and_store() -> tuple[DvcRepo, Store]:
 
 
 def main() -> None:
-    """Console entry point: user errors become one message and exit status 1."""
+    """Console entry point: user errors, and the system's refusals (OSError), become one
+    message and exit status 1."""
     try:
         app()
     except CuisineflowError as error:
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+        raise SystemExit(1) from None
+    except OSError as error:  # writing an output: a full disk, a read-only folder, and so on
+        where = f"{error.filename}: " if error.filename else ""
+        typer.secho(f"error: {where}{error.strerror or error}", err=True, fg=typer.colors.RED)
         raise SystemExit(1) from None
 
 

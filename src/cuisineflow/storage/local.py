@@ -19,7 +19,7 @@ def atomic_write_bytes(target: Path, data: bytes, replace: bool = True) -> bool:
     With `replace=False` an existing file wins: nothing is written and False is returned.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    temporary = _beside(target, "tmp")
     try:
         temporary.write_bytes(data)
         if replace:
@@ -28,9 +28,22 @@ def atomic_write_bytes(target: Path, data: bytes, replace: bool = True) -> bool:
             os.link(temporary, target)  # whole, and only if the name is free
     except FileExistsError:
         return False
+    except OSError as error:
+        if error.errno is None:
+            raise
+        # Named by the file asked for, not by its temporary name.
+        raise type(error)(error.errno, error.strerror, str(target)) from error
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the error that stopped the write is the one to see
+            temporary.unlink(missing_ok=True)
     return True
+
+
+def _beside(target: Path, kind: str) -> Path:
+    """A hidden, unique name next to `target` (.NAME.UUID.KIND). A name long enough that the
+    additions would pass the file system's 255 bytes is left out: that target is legal."""
+    name = target.name if len(target.name.encode()) <= 200 else ""
+    return target.with_name(f".{name}.{uuid.uuid4().hex}.{kind}")
 
 
 def atomic_write_json(target: Path, value: Any) -> None:
@@ -42,11 +55,11 @@ def atomic_write_json(target: Path, value: Any) -> None:
 def staged_folder(target: Path) -> Iterator[Path]:
     """Yield an empty staging folder that replaces `target` only if the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.staging")
+    staging = _beside(target, "staging")
     staging.mkdir()
     try:
         yield staging
-        previous = target.with_name(f".{target.name}.{uuid.uuid4().hex}.previous")
+        previous = _beside(target, "previous")
         if target.exists():
             os.replace(target, previous)
         os.replace(staging, target)
