@@ -65,3 +65,6 @@ def test_score_refuses_unknown_cuisines_empty_recipes_and_no_recipes(
         score(predictor, [], [], EvaluateParams())
     with pytest.raises(DataError, match=r"^record 2 has no ingredients \(2 such\)$"):
         score(predictor, [["a"], [], []], ["italian"] * 3, EvaluateParams())
+    # A blank ingredient (predict refuses it too): the model would see a recipe it is not.
+    with pytest.raises(DataError, match=r"^record 1 has an empty ingredient \(2 such\)$"):
+        score(predictor, [["  ", "\t"], ["a"], ["b", ""]], ["italian"] * 3, EvaluateParams())

@@ -40,9 +40,10 @@ def score(
     predict is an error naming it (it would count as wrong, and no param could fix that)."""
     if not recipes:
         raise DataError("there are no labelled recipes to score")
-    empty = [i for i, recipe in enumerate(recipes) if not recipe]
+    empty = [i for i, r in enumerate(recipes) if not r or any(not item.strip() for item in r)]
     if empty:  # as `predict` and `validate` refuse them
-        raise DataError(f"record {empty[0] + 1} has no ingredients ({len(empty)} such)")
+        what = "an empty ingredient" if recipes[empty[0]] else "no ingredients"
+        raise DataError(f"record {empty[0] + 1} has {what} ({len(empty)} such)")
     column = {c: i for i, c in enumerate(predictor.classes)}
     stored = [known_cuisine(c) or c for c in cuisines]
     unknown = Counter(c for c in stored if c not in column)
