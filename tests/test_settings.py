@@ -26,6 +26,30 @@ def test_defaults_to_a_local_store_inside_the_project(
     assert get_settings().store_uri(tmp_path) == str(tmp_path / ".cuisineflow" / "store")
 
 
+@pytest.mark.parametrize(
+    ("name", "default"),
+    [("MODEL", "cuisine@latest"), ("MODEL_CACHE", ".cuisineflow/cache/models"),
+     ("MODEL_CACHE_VERSIONS", 3), ("LOG_PREDICTIONS", True), ("RELOAD_TOKEN", None),
+     ("SOURCE", None), ("REGION", None)],
+)  # fmt: skip
+def test_every_setting_exported_empty_is_unset(
+    name: str, default: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "" read as a path made the project root the model cache (or the model to serve).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(f"CUISINEFLOW_{name}", "")
+    assert getattr(get_settings(), name.lower()) == default
+
+
+def test_a_dotenv_that_is_not_utf8_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_bytes(b"CUISINEFLOW_STORE=caf\xe9\n")
+    with pytest.raises(CuisineflowError, match=r"\.env: cannot read it as UTF-8 text"):
+        get_settings()
+
+
 def test_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("CUISINEFLOW_S3_ENDPOINT_URL=http://127.0.0.1:9\n")

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cuisineflow.errors import CuisineflowError
@@ -51,12 +51,14 @@ class Settings(BaseSettings):
         default=None, description="Bearer token that POST /v1/model/reload requires."
     )
 
-    @field_validator("store", mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _blank_store_is_the_default(cls, value: object) -> object:
-        # An exported empty variable means unset, as for the endpoint: read as a path, ""
-        # would make the project's own root the store.
-        return DEFAULT_STORE if isinstance(value, str) and not value.strip() else value
+    def _blank_is_the_default(cls, value: object, info: ValidationInfo) -> object:
+        # An exported empty variable means unset: read as a path, "" would make the
+        # project's own root the store, the model or the model cache.
+        if isinstance(value, str) and not value.strip() and info.field_name is not None:
+            return cls.model_fields[info.field_name].default
+        return value
 
     @field_validator("store")
     @classmethod
@@ -120,6 +122,8 @@ def get_settings() -> Settings:
     env_file = (project_folder() or Path.cwd()) / ".env"
     try:
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except (UnicodeDecodeError, OSError) as error:
+        raise CuisineflowError(f"{env_file}: cannot read it as UTF-8 text ({error})") from None
     except ValidationError as error:
         problems = "; ".join(
             f"CUISINEFLOW_{'_'.join(str(p) for p in item['loc']).upper()}: {item['msg']}"
