@@ -133,6 +133,9 @@ def test_accuracy_interval_is_wilsons() -> None:
     assert low == pytest.approx(0.4902, abs=1e-4)
     assert high == pytest.approx(0.9433, abs=1e-4)
     # Never outside [0, 1], even at 0 or n correct, and narrower with more recipes.
+    for n in range(1, 400):  # floats once gave 1.0000000000000002 and -2.8e-17
+        assert accuracy_interval(n, n)[1] <= 1.0
+        assert accuracy_interval(0, n)[0] >= 0.0
     assert accuracy_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
     assert accuracy_interval(10, 10)[1] == pytest.approx(1.0, abs=1e-12)
     # One recipe, right: Wilson's interval is 0.2065 to 1, not the point 1.

@@ -43,7 +43,8 @@ def accuracy_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, flo
     share, z2 = correct / n, z * z
     centre = (share + z2 / (2 * n)) / (1 + z2 / n)
     half = z * np.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return float(centre - half), float(centre + half)
+    # At 0 or n correct the bound is 0 or 1 exactly, which floats can miss by 1e-16.
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 def top_k_accuracy(probabilities: np.ndarray, truth: np.ndarray, k: int) -> float:
