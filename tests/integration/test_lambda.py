@@ -263,6 +263,11 @@ def test_a_model_that_is_no_registry_version_is_warned_of_at_cold_start(
     logged = read_predictions(Store.open(logs, endpoint_url=s3_endpoint.url), None, None)
     assert logged["model_name"].to_pylist() == ["model", "model"]  # as answered
     assert logged["model_version"].to_pylist() == ["local", "local"]
+    described = lambda_handler.handler(
+        {"version": "2.0", "rawPath": "/v1/model", "requestContext": {"http": {"method": "GET"}}}
+    )
+    assert json.loads(described["body"])["name"] == "model"  # as answered, not null
+    assert json.loads(described["body"])["version"] == "local"
 
 
 def test_a_missing_model_is_named_at_cold_start(

@@ -40,16 +40,23 @@ def model() -> tuple[Predictor, dict[str, Any]]:
             metadata,
         ):
             predictor = Predictor(folder)  # read whole: the folder is removed after
-        if str(metadata.get("version", "local")) == "local":
+        name, version = _identity(metadata)
+        if version == "local":
             logging.warning(
                 "%s is no registry version: predictions are logged as %s@local, which "
                 "`cuisineflow monitor --model NAME@VERSION` does not see; deploy a registry "
                 "version, or `cuisineflow models export NAME@VERSION` of one",
                 uri,
-                metadata.get("name", "model"),
+                name,
             )
         _MODEL = (predictor, {**metadata, "uri": uri})
     return _MODEL
+
+
+def _identity(metadata: dict[str, Any]) -> tuple[str, str]:
+    """The name and version the model answers, logs and describes itself as: a folder that
+    is no registry version is model@local."""
+    return str(metadata.get("name", "model")), str(metadata.get("version", "local"))
 
 
 def predict(payload: Any, request_id: str = "") -> tuple[int, dict[str, Any]]:
@@ -64,8 +71,7 @@ def predict(payload: Any, request_id: str = "") -> tuple[int, dict[str, Any]]:
     except ValidationError as error:
         return 400, {"detail": _problems(error)}
     predictor, metadata = model()
-    # A folder that is no registry version answers and logs as model@local.
-    name, version = metadata.get("name", "model"), str(metadata.get("version", "local"))
+    name, version = _identity(metadata)
     started = time.perf_counter()
     predictions = predictor.predict([r.ingredients for r in recipes])
     response = PredictResponse.model_validate(
@@ -123,9 +129,10 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
         return _response(200, {"status": "ok"}, request_id)
     if method == "GET" and path == "/v1/model":
         predictor, metadata = model()
+        name, version = _identity(metadata)
         info = {
-            "name": metadata.get("name"),
-            "version": str(metadata.get("version")),
+            "name": name,
+            "version": version,
             "reference": metadata["uri"],
             "classes": list(predictor.classes),
             "created_at": metadata.get("created_at"),
