@@ -269,13 +269,9 @@ class Registry:
         most recently fetched ones, this one included (see `_prune_copies`)."""
         if ref.path is not None:
             load_model(ref.path)
-            exported = _read_json(ref.path / METADATA)
-            if not isinstance(exported.get("sha256"), dict):  # a plain artifact folder
+            exported = export_metadata(ref.path)
+            if exported is None:  # a plain artifact folder
                 return ref.path, {"name": ref.path.name, "version": "local", "path": str(ref.path)}
-            # An export: its metadata (lineage, metrics) goes with it, checked like the store's.
-            mismatched = _mismatched(ref.path, exported)
-            if mismatched:
-                raise RegistryError(f"{ref.path}: {_differ(mismatched)} its {METADATA}")
             return ref.path, exported
         name, _ = _parts(ref)
         version = self.resolve(ref)
@@ -382,6 +378,18 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def export_metadata(folder: Path) -> dict[str, Any] | None:
+    """An export's metadata (lineage, metrics), checked against its files like the store's;
+    None for a plain artifact folder."""
+    exported = _read_json(folder / METADATA)
+    if not isinstance(exported.get("sha256"), dict):
+        return None
+    mismatched = _mismatched(folder, exported)
+    if mismatched:
+        raise RegistryError(f"{folder}: {_differ(mismatched)} its {METADATA}")
+    return exported
 
 
 def is_export(folder: Path) -> bool:

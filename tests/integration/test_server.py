@@ -387,6 +387,21 @@ def test_a_worker_whose_follow_up_reload_fails_tries_again(
     asyncio.run(reload_and_follow())
 
 
+def test_an_exported_folder_is_described_by_its_metadata(tiny_model: Path, tmp_path: Path) -> None:
+    registry = project_with_model(tmp_path, tiny_model)
+    exported = tmp_path / "exported"
+    registry.export(ModelRef.parse("cuisine@1"), exported)
+    process, url = start_server(tmp_path, "--model", str(exported))
+    try:
+        described = httpx.get(f"{url}/v1/model").json()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert (described["name"], described["version"]) == ("cuisine", "1")
+    assert described["metrics"] == {"test": {"accuracy": 0.95}}  # as registered, not null
+    assert described["created_at"] == registry.metadata("cuisine", 1)["created_at"]
+
+
 def test_reload_without_a_token_is_off_and_says_so(tiny_model: Path, tmp_path: Path) -> None:
     project_with_model(tmp_path, tiny_model)
     process, url = start_server(tmp_path, "--model", "cuisine@production", token=None)

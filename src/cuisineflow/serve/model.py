@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cuisineflow.predict import Predictor
-from cuisineflow.registry import ModelRef, Registry
+from cuisineflow.registry import ModelRef, Registry, export_metadata
 from cuisineflow.storage.local import atomic_write_bytes
 
 
@@ -32,7 +32,9 @@ def load(
     ref = ModelRef.parse(ref_text)
     if ref.path is not None:  # logged as the registered version it holds, if any
         name, version = registry.identify(ref.path) if registry else (ref.path.name, "local")
-        return LoadedModel(Predictor(ref.path), name, version, {"path": str(ref.path)})
+        exported = export_metadata(ref.path) or {}  # an export's lineage and metrics
+        metadata = {**exported, "name": name, "version": version, "path": str(ref.path)}
+        return LoadedModel(Predictor(ref.path), name, version, metadata)
     if registry is None:
         raise ValueError("a registry reference needs a store")
     folder, metadata = registry.fetch(ref, cache, keep)
