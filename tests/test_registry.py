@@ -423,6 +423,27 @@ def test_a_damaged_alias_or_metadata_file_is_named(registry: Registry, tiny_mode
         registry.metadata("cuisine", 1)
 
 
+def test_a_damaged_version_blocks_neither_register_nor_models_list(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import cli
+
+    registry.register("cuisine", tiny_model, LINEAGE)
+    registry.store.write_bytes("registry/cuisine/1/metadata.json", b"garbage")
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model, other)
+    spec = json.loads((other / "model.json").read_text())
+    (other / "model.json").write_text(json.dumps(spec | {"note": "another model"}))
+    assert registry.register("cuisine", other, LINEAGE) == (2, True)
+    listed = cli("models", "list", cwd=tmp_path, env={"CUISINEFLOW_STORE": str(tmp_path / "store")})
+    rows = [line.split() for line in listed.stdout.splitlines()[2:-1]]
+    assert [(row[0], row[-1]) for row in rows] == [
+        ("cuisine@1", "damaged"),
+        ("cuisine@2", registry.metadata("cuisine", 2)["content_sha256"][:12]),
+    ]
+    assert listed.stderr.startswith("warning: cuisine@1: registry/cuisine/1/metadata.json")
+
+
 def test_identify_gets_past_damaged_and_unreachable_registries(
     registry: Registry, tiny_model: Path, tmp_path: Path
 ) -> None:

@@ -408,12 +408,18 @@ def _project_root() -> Path:
 @models_app.command("list")
 def models_list() -> None:
     """Every model version in the registry, with its aliases and test accuracy."""
+    from cuisineflow.registry import RegistryError
+
     registry = _registry()
     rows = []
     for name in registry.names():
         aliases = registry.aliases(name)
         for version in registry.versions(name):
-            metadata = registry.metadata(name, version)
+            try:
+                metadata = registry.metadata(name, version)
+            except RegistryError as error:  # one damaged version hides none of the others
+                typer.echo(f"warning: {error}", err=True)
+                metadata = {"content_sha256": "damaged"}
             test = (metadata.get("metrics") or {}).get("test") or {}
             rows.append(
                 {

@@ -196,8 +196,11 @@ class Registry:
         identity = content_hash(folder)
         existing = self.versions(name)
         for version in existing:
-            if self.metadata(name, version).get("content_sha256") == identity:
-                return version, False
+            try:
+                if self.metadata(name, version).get("content_sha256") == identity:
+                    return version, False
+            except RegistryError as error:  # holds no model to match: it blocks nothing
+                log.warning("skipping %s@%s while registering: %s", name, version, error)
         version = (existing[-1] if existing else 0) + 1
         # Claim the number first: two registers at once (queued experiments) never share one.
         while not self.store.create_bytes(self._key(name, str(version), CLAIM), b""):
