@@ -49,6 +49,32 @@ def test_serves_the_bucket_then_stops_on_signal(
     assert "(the client got a 500): " in failed[0]  # then moto's own error, one line
 
 
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_serves_on_the_ipv6_loopback_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --host ::1 was accepted, then failed: an IPv4 port probe and a URL without brackets.
+    from cuisineflow.settings import get_settings
+    from cuisineflow.storage import Store
+    from cuisineflow.storage.s3server import EmbeddedS3
+
+    with EmbeddedS3(host="::1", bucket="six") as server:
+        assert server.endpoint_url == f"http://[::1]:{server.port}"
+        for name, value in server.environment().items():
+            monkeypatch.setenv(name, value)
+        settings = get_settings()  # the printed endpoint is one the settings accept
+        store = Store.open("s3://six/x", endpoint_url=settings.s3_endpoint_url)
+        store.write_bytes("a.txt", b"over IPv6")
+        assert store.read_bytes("a.txt") == b"over IPv6"
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -36,11 +36,15 @@ class _OneLineErrors(logging.Filter):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on the host right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A TCP port that is free on the host (an IPv4 or IPv6 address) right now."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def s3_client(endpoint_url: str | None, region: str | None = None) -> Any:
@@ -65,7 +69,8 @@ class EmbeddedS3:
     @property
     def endpoint_url(self) -> str:
         """The HTTP address clients connect to."""
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"http://{host}:{self.port}"
 
     def environment(self) -> dict[str, str]:
         """The variables that point cuisineflow (and DVC, boto3) at this endpoint."""
@@ -95,8 +100,7 @@ class EmbeddedS3:
             )
         if self.port == 0:
             self.port = free_port(self.host)
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
+        with socket.socket(_family(self.host), socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server's own
             try:  # moto's server would wait forever on a port that is taken
                 probe.bind((self.host, self.port))
