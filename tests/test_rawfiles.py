@@ -268,3 +268,66 @@ def test_zip_must_hold_one_json_file(tmp_path: Path) -> None:
         archive.writestr("b.json", "[]")
     with pytest.raises(DataError, match=r"exactly one JSON or JSON Lines file; it holds a.json, b"):
         read_raw_file(path)
+
+
+def _patched_zip(path: Path, patch: str) -> Path:
+    """A one-member deflated zip, its headers or stream patched as a damaged or unusual zip is."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.json", json.dumps(make_recipes(3)))
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    if patch == "encrypted":  # general-purpose flag bit 0, in both headers
+        data[6] |= 1
+        data[central + 8] |= 1
+    elif patch == "deflate64":  # compression method 9, which zipfile cannot read
+        data[8] = 9
+        data[central + 10] = 9
+    else:  # the first deflate block of type 3, which does not exist
+        data[30 + len("train.json")] = 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ("encrypted", r"^.*enc.zip: train.json inside the zip is encrypted; unzip it"),
+        ("deflate64", r"^.*enc.zip: train.json inside the zip cannot be read \(That compression"),
+        ("corrupt", r"^.*enc.zip: not a valid zip archive \(train.json is damaged: Error -3"),
+    ],
+)
+def test_an_encrypted_unreadable_or_damaged_zip_member_is_a_data_error(
+    tmp_path: Path, patch: str, message: str
+) -> None:
+    path = _patched_zip(tmp_path / "enc.zip", patch)
+    with pytest.raises(DataError, match=message):
+        read_raw_file(path)
+    with pytest.raises(DataError, match=message):
+        load_raw_records(path, for_lake=False)
+
+
+def test_a_zip_encrypted_by_the_zip_tool_is_a_data_error(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("zip") is None:
+        pytest.skip("no zip tool to encrypt with")
+    (tmp_path / "inner.json").write_text(json.dumps(make_recipes(2)))
+    subprocess.run(["zip", "-q", "-P", "secret", "enc.zip", "inner.json"], cwd=tmp_path, check=True)
+    with pytest.raises(DataError, match=r"enc.zip: inner.json inside the zip is encrypted"):
+        read_raw_file(tmp_path / "enc.zip")
+
+
+def test_a_zip_member_cut_short_is_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "cut.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("train.json", json.dumps(make_recipes(3)))
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    data[central + 20 : central + 28] = (10**6).to_bytes(4, "little") * 2  # sizes past the end
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        DataError,
+        match=r"cut.zip: not a valid zip archive \(train.json is damaged: it is cut short",
+    ):
+        read_raw_file(path)

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,24 @@ def json_payload(path: Path) -> bytes:
                 raise DataError(
                     f"{path}: a zip must hold exactly one JSON or JSON Lines file; it holds {found}"
                 )
-            payload = archive.read(members[0])
+            member = members[0].filename
+            try:
+                payload = archive.read(members[0])
+            except NotImplementedError as error:  # Deflate64, strong encryption, ...
+                raise DataError(
+                    f"{path}: {member} inside the zip cannot be read ({error}); "
+                    "unzip it and import the JSON file instead"
+                ) from None
+            except RuntimeError:  # zipfile's error for a member that needs a password
+                raise DataError(
+                    f"{path}: {member} inside the zip is encrypted; unzip it and import the "
+                    "JSON file instead"
+                ) from None
+            except (zlib.error, EOFError) as error:  # a damaged or cut member
+                detail = str(error) or "it is cut short"  # EOFError says nothing
+                raise DataError(
+                    f"{path}: not a valid zip archive ({member} is damaged: {detail})"
+                ) from None
     except zipfile.BadZipFile as error:
         raise DataError(f"{path}: not a valid zip archive ({error})") from None
     payload = payload.removeprefix(codecs.BOM_UTF8)
