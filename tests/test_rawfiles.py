@@ -331,3 +331,25 @@ def test_a_zip_member_cut_short_is_a_data_error(tmp_path: Path) -> None:
         match=r"cut.zip: not a valid zip archive \(train.json is damaged: it is cut short",
     ):
         read_raw_file(path)
+
+
+def test_json_nested_too_deeply_is_invalid_json_not_a_recursion_error(tmp_path: Path) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    lines = tmp_path / "extra.jsonl"
+    lines.write_text(
+        '{"id": 1, "ingredients": ["a"]}\n'
+        f'{{"id": 2, "ingredients": {deep}}}\n'
+        '{"id": 3, "ingredients": ["b"]}\n'
+    )
+    records = load_raw_records(lines)
+    assert [(r.position, type(r.value).__name__) for r in records] == [
+        (1, "dict"),
+        (2, "InvalidJson"),
+        (3, "dict"),
+    ]
+    array = tmp_path / "extra.json"
+    array.write_text(f'[{{"id": 1, "ingredients": ["a"]}}, {{"id": 2, "ingredients": {deep}}}]')
+    with pytest.raises(
+        DataError, match=r"^extra.json: invalid JSON \(nested too deeply to read\)$"
+    ):
+        load_raw_records(array)

@@ -226,6 +226,8 @@ def load_raw_records(path: Path, for_lake: bool = True) -> list[RawRecord]:
             values = json.loads(payload)
         except ValueError as error:  # JSONDecodeError, or UnicodeDecodeError: not UTF-8
             raise DataError(f"{path.name}: invalid JSON ({error})") from None
+        except RecursionError:  # arrays or objects nested thousands deep
+            raise DataError(f"{path.name}: invalid JSON (nested too deeply to read)") from None
         return [RawRecord(path.name, split, i, value) for i, value in enumerate(values)]
     records = []
     for number, line in enumerate(payload.splitlines(), start=1):
@@ -233,7 +235,7 @@ def load_raw_records(path: Path, for_lake: bool = True) -> list[RawRecord]:
             continue
         try:
             value = json.loads(line)
-        except ValueError:  # JSONDecodeError, or UnicodeDecodeError: not UTF-8
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deeply
             value = InvalidJson(line.decode("utf-8", errors="replace"))
         records.append(RawRecord(path.name, split, number, value, in_lines=True))
     return records
