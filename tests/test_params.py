@@ -16,6 +16,12 @@ def test_the_projects_params_load() -> None:
     assert (params.split.seed, params.evaluate.top_k, params.train.C) == (42, 3, 0.5)
 
 
+def test_the_largest_seed_numpy_takes_is_a_seed() -> None:
+    from cuisineflow.params import SplitParams, TrainParams
+
+    assert SplitParams(seed=2**32 - 1).seed == TrainParams(seed=2**32 - 1).seed == 4294967295
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -24,6 +30,12 @@ def test_the_projects_params_load() -> None:
         ("evaluate:\n  top_k: true\n", r"evaluate.top_k: Input should be a valid integer"),
         ("evaluate:\n  top_k: 50\n", r"evaluate.top_k: Input should be less than or equal to 20"),
         ("train:\n  max_iter: 1e3\n", r"train.max_iter: Input should be a valid integer"),
+        ("split:\n  seed: -1\n", r"split.seed: Input should be greater than or equal to 0"),
+        ("train:\n  seed: -3\n", r"train.seed: Input should be greater than or equal to 0"),
+        (
+            "train:\n  seed: 4294967296\n",
+            r"train.seed: Input should be less than or equal to 4294967295",
+        ),
         (
             "train:\n  trees:\n    analyzers: [words]\n",
             r"train.trees.analyzers \['words'\] are not among featurize.blocks' analyzers",

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cuisineflow.errors import DataError
 from cuisineflow.schemas import CUISINES
 
+SEED_MAX = 2**32 - 1  # numpy and scikit-learn take seeds from 0 to 2**32 - 1
+
 
 class _Section(BaseModel):
     # strict: "7" is no seed and true no top_k (YAML quoting slips); an int is still a float.
@@ -38,7 +40,7 @@ class SplitParams(_Section):
     """Train / valid / test split of the labelled recipes: stratified, or by id hash."""
 
     method: Literal["stratified", "id_hash"] = "stratified"
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, le=SEED_MAX)
     valid_size: float = Field(default=0.1, gt=0, lt=0.5)
     test_size: float = Field(default=0.1, gt=0, lt=0.5)
 
@@ -105,7 +107,7 @@ class TrainParams(_Section):
     calibration: Literal["temperature", "sigmoid"] = "temperature"
     calibration_folds: int = Field(default=5, ge=2)
     max_iter: int = Field(default=2000, ge=10)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=SEED_MAX)
     trees: TreesParams = Field(default_factory=TreesParams)
 
 
