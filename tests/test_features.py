@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -238,3 +240,35 @@ def test_rows_from_entries_are_in_row_then_column_order() -> None:
     assert rows.indices.tolist() == [1, 4, 6, 0, 3, 5]
     assert rows.data.tolist() == [3, 2, 5, 4, 1, 6]
     assert rows.to_scipy().has_sorted_indices
+
+
+def test_featurize_refuses_to_learn_no_features(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cuisineflow.errors import DataError
+    from cuisineflow.paths import FEATURES_DIR, SPLIT_DIR, SPLITS
+    from cuisineflow.stages import featurize
+
+    (tmp_path / SPLIT_DIR).mkdir(parents=True)
+    for name in SPLITS:
+        table = pa.table({"ingredients": [["salt", "garlic"], ["soy sauce", "ginger"]]})
+        pq.write_table(table, tmp_path / SPLIT_DIR / f"{name}.parquet")
+    (tmp_path / "params.yaml").write_text(
+        "featurize:\n  blocks:\n"
+        "    - {analyzer: words, min_df: 100000}\n"
+        "    - {analyzer: word_pairs, min_df: 3}\n"
+        "train:\n  trees: {weight: 0}\n"
+    )
+    with pytest.raises(
+        DataError,
+        match=r"^featurize learnt no features: no term is in min_df of the 4 recipes fitted on, "
+        r"for featurize.blocks 0 \(words, min_df 100000\), 1 \(word_pairs, min_df 3\); "
+        r"lower min_df$",
+    ):
+        featurize.run(tmp_path)
+    assert not (tmp_path / FEATURES_DIR).exists()
+    (tmp_path / "params.yaml").write_text(
+        "featurize:\n  blocks:\n    - {analyzer: words, min_df: 2}\ntrain:\n  trees: {weight: 0}\n"
+    )
+    assert featurize.run(tmp_path)["n_features"] == 5  # salt, garlic, soy, sauce, ginger

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from cuisineflow.errors import DataError
 from cuisineflow.features import Featurizer
 from cuisineflow.models.artifact import save_featurizer
 from cuisineflow.params import load_params
@@ -21,6 +22,16 @@ def run(root: Path) -> dict[str, int]:
     tables = {name: pq.read_table(root / SPLIT_DIR / f"{name}.parquet") for name in SPLITS}
     fitting = pa.concat_tables(tables[name] for name in params.fit_splits)
     featurizer = Featurizer.fit(params.blocks, fitting["ingredients"].to_pylist())
+    if featurizer.n_features == 0:  # no model can learn from no columns: say why here
+        empty = ", ".join(
+            f"{i} ({block.params.analyzer}, min_df {block.params.min_df})"
+            for i, block in enumerate(featurizer.blocks)
+            if not block.terms
+        )
+        raise DataError(
+            f"featurize learnt no features: no term is in min_df of the {fitting.num_rows} "
+            f"recipes fitted on, for featurize.blocks {empty}; lower min_df"
+        )
     with staged_folder(root / FEATURES_DIR) as folder:
         save_featurizer(folder / "featurizer", featurizer)
         for name, table in tables.items():
