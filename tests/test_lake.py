@@ -197,3 +197,10 @@ def test_the_csv_separator_must_be_a_forbidden_character(tmp_path: Path) -> None
         load_params(params)
     params.write_text("lake:\n  csv_separator: ';'\nvalidate:\n  forbidden_characters: '|;'\n")
     assert load_params(params).lake.csv_separator == ";"
+
+
+def test_a_lake_of_no_recipes_has_empty_tables(tmp_path: Path) -> None:
+    empty = pa.Table.from_pylist([], schema=RECIPE_SCHEMA)
+    assert ingredient_index(empty).num_rows == 0  # the sum of no lengths is null, not 0
+    build_lake(empty, LakeParams(), tmp_path)
+    assert pq.read_table(tmp_path / "ingredients" / "part-0.parquet").num_rows == 0

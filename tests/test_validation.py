@@ -225,3 +225,22 @@ def test_known_cuisine_is_the_stored_form_or_none() -> None:
     assert known_cuisine("southern us") is None  # a space is not the underscore
     assert known_cuisine("klingon") is None
     assert known_cuisine("") is None
+
+
+def test_a_validation_that_keeps_no_recipe_fails(tmp_path: Path) -> None:
+    from cuisineflow.stages import validate
+
+    (tmp_path / "params.yaml").write_text("validate:\n  max_rejected_fraction: 1\n")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "train.json").write_text(
+        '[{"id": 1, "cuisine": "martian", "ingredients": ["a"]}]'
+    )
+    with pytest.raises(
+        DataError,
+        match=r"^validation kept no valid recipes: 1 of 1 records quarantined; "
+        r"see data/quarantine/rejected.jsonl$",
+    ):
+        validate.run(tmp_path)
+    assert not (tmp_path / validate.VALIDATED_DIR).exists()
+    quarantined = (tmp_path / validate.QUARANTINE_DIR / "rejected.jsonl").read_text()
+    assert json.loads(quarantined)["reason"] == "unknown_cuisine"

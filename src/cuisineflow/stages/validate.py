@@ -57,6 +57,11 @@ def run(root: Path) -> ValidationResult:
             f"({result.rejected_fraction:.2%}), over validate.max_rejected_fraction "
             f"({params.max_rejected_fraction:.2%}); see {QUARANTINE_DIR}/rejected.jsonl"
         )
+    if not result.valid:  # later stages have nothing to split, learn or publish
+        raise DataError(
+            f"validation kept no valid recipes: {len(result.rejected)} of {result.total} "
+            f"records quarantined; see {QUARANTINE_DIR}/rejected.jsonl"
+        )
     with staged_folder(root / VALIDATED_DIR) as folder:  # only data that passed replaces it
         pq.write_table(table, folder / "recipes.parquet")
     return result
