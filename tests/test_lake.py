@@ -204,3 +204,28 @@ def test_a_lake_of_no_recipes_has_empty_tables(tmp_path: Path) -> None:
     assert ingredient_index(empty).num_rows == 0  # the sum of no lengths is null, not 0
     build_lake(empty, LakeParams(), tmp_path)
     assert pq.read_table(tmp_path / "ingredients" / "part-0.parquet").num_rows == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (b'{"files": {', r"not JSON: Expecting property name"),
+        (b'{"caf\xe9": 1}', r"not JSON: 'utf-8' codec can't decode"),
+        (b"{}", r"no 'files' object"),
+        (b"[]", r"no 'files' object"),
+        (b'{"files": {"ingredients/part-0.parquet": {}}}', r"file 'ingredients/part-0.parquet'"),
+    ],
+)
+def test_a_damaged_manifest_says_to_rebuild_the_lake(
+    store: Store, tmp_path: Path, text: bytes, problem: str
+) -> None:
+    from cuisineflow.stages.lake import manifests
+
+    Path(store.path("lake/manifest.json")).write_bytes(text)
+    with pytest.raises(
+        DataError,
+        match=rf"^the lake's manifest in local store .* is unreadable \({problem}.*\); "
+        r"rebuild it with `cuisineflow lake`$",
+    ):
+        query("SELECT count(*) FROM ingredients", store=store)
+    assert manifests(tmp_path, store) == (None, None)  # `run` publishes it again

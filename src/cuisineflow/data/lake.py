@@ -37,6 +37,22 @@ RAW_JSONL = "lake/raw/recipes.jsonl"
 RAW_CSV = "lake/raw/recipes.csv"
 
 
+def manifest_problem(data: bytes) -> str | None:
+    """What is wrong with a lake manifest's bytes, or None: queries read its files' sizes."""
+    try:
+        manifest = json.loads(data)
+    except (ValueError, RecursionError) as error:  # not JSON, or not UTF-8
+        return f"not JSON: {error}"
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        return "no 'files' object"
+    for key, entry in files.items():
+        size = entry.get("size") if isinstance(entry, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return f"file {key!r} has no size"
+    return None
+
+
 def ingredient_index(recipes: pa.Table) -> pa.Table:
     """One row per (ingredient, recipe), sorted by ingredient so row groups cover narrow ranges."""
     lengths = pc.list_value_length(recipes["ingredients"])

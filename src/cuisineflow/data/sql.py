@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from cuisineflow.data.lake import MANIFEST, RAW_CSV, RAW_JSONL, TABLES
+from cuisineflow.data.lake import MANIFEST, RAW_CSV, RAW_JSONL, TABLES, manifest_problem
 from cuisineflow.data.tables import LAKE_SCHEMAS, RECIPES_PARTITIONING
 from cuisineflow.errors import DataError, ProjectError
 from cuisineflow.storage import Store
@@ -84,11 +84,18 @@ def _database() -> duckdb.DuckDBPyConnection:
 
 
 def read_manifest(store: Store) -> dict[str, Any]:
-    """The lake's manifest, or a DataError saying how to build the lake."""
+    """The lake's manifest, or a DataError saying how to build or rebuild the lake."""
     try:
-        manifest: dict[str, Any] = json.loads(store.read_bytes(MANIFEST))
+        data = store.read_bytes(MANIFEST)
     except FileNotFoundError:
         raise DataError(f"no lake in {store.describe()} yet: {BUILD_HINT}") from None
+    problem = manifest_problem(data)
+    if problem:
+        raise DataError(
+            f"the lake's manifest in {store.describe()} is unreadable ({problem}); "
+            "rebuild it with `cuisineflow lake`"
+        )
+    manifest: dict[str, Any] = json.loads(data)
     return manifest
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from cuisineflow.data.lake import LAKE, build_lake
+from cuisineflow.data.lake import LAKE, build_lake, manifest_problem
 from cuisineflow.params import load_params
 from cuisineflow.paths import VALIDATED_DIR
 from cuisineflow.settings import get_settings
@@ -37,7 +37,8 @@ def run(root: Path) -> dict[str, Any]:
 
 
 def manifests(root: Path, store: Store) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The lake manifest the workspace recorded and the one the store holds (None: absent).
+    """The lake manifest the workspace recorded and the one the store holds (None: absent,
+    or damaged, so that `run` publishes the lake again).
 
     They differ when the store is not the one `lake` last ran against, or another checkout
     has published its lake there since.
@@ -45,7 +46,7 @@ def manifests(root: Path, store: Store) -> tuple[dict[str, Any] | None, dict[str
     local = root / LOCAL_MANIFEST
     workspace = json.loads(local.read_text()) if local.exists() else None
     try:
-        published = json.loads(store.read_bytes(f"{LAKE}/manifest.json"))
+        data = store.read_bytes(f"{LAKE}/manifest.json")
     except FileNotFoundError:
-        published = None
-    return workspace, published
+        return workspace, None
+    return workspace, None if manifest_problem(data) else json.loads(data)
