@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,4 +49,24 @@ def test_a_wrong_value_is_named_before_any_stage_runs(
     path = tmp_path / "params.yaml"
     path.write_text(text)
     with pytest.raises(DataError, match=message):
+        load_params(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe", r"params.yaml: not UTF-8 text \('utf-8' codec can't decode byte 0xff"),
+        (
+            b"lake: {csv_separator: ','}\n",
+            r"params.yaml: lake.csv_separator ',' must be one of validate.forbidden_characters",
+        ),
+        (b"- validate\n", r"params.yaml: Input should be a valid dictionary"),
+    ],
+)
+def test_a_file_or_check_with_no_key_is_named_without_an_empty_one(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(tmp_path))}/{message}"):
         load_params(path)

@@ -7,6 +7,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from cuisineflow.errors import DataError
 from cuisineflow.schemas import CUISINES
@@ -185,13 +186,21 @@ class Params(_Section):
 def load_params(path: Path = Path("params.yaml")) -> Params:
     """Read and check params.yaml; a wrong key or value is named in a DataError."""
     try:
-        raw = yaml.safe_load(path.read_text()) if path.exists() else {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text ({error})") from None
     except yaml.YAMLError as error:
         raise DataError(f"{path}: not valid YAML ({error})") from None
     try:
         return Params.model_validate(raw or {})
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise DataError(f"{path}: {problems}") from None
+        raise DataError(f"{path}: {'; '.join(map(_problem, error.errors()))}") from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One key's problem; a check across sections names its keys in its message itself."""
+    message = error["msg"]
+    if error["type"] == "value_error":
+        message = message.removeprefix("Value error, ")
+    location = ".".join(str(part) for part in error["loc"])
+    return f"{location}: {message}" if location else message
