@@ -243,9 +243,10 @@ def test_raw_records_are_read_one_by_one(tmp_path: Path) -> None:
     array.write_text(json.dumps([{"id": 1}, "not a recipe"]))
     records = load_raw_records(array)
     assert [(r.source, r.split, r.position, r.value, r.in_lines) for r in records] == [
-        ("extra.json", "extra", 0, {"id": 1}, False),
-        ("extra.json", "extra", 1, "not a recipe", False),
+        ("extra.json", "extra", 1, {"id": 1}, False),
+        ("extra.json", "extra", 2, "not a recipe", False),
     ]
+    assert records[1].where == "record 2"  # counted from 1, as lines and `predict` are
     array.write_text('[{"id": 1}')
     with pytest.raises(DataError, match=r"^extra.json: invalid JSON \("):
         load_raw_records(array)
@@ -254,7 +255,7 @@ def test_raw_records_are_read_one_by_one(tmp_path: Path) -> None:
     records = load_raw_records(lines)
     assert [(r.position, r.value, r.in_lines) for r in records] == [
         (1, {"id": 1}, True),
-        (4, InvalidJson('{"id": 2, "ingredients": ["cr\ufffdme"]}'), True),
+        (4, InvalidJson('{"id": 2, "ingredients": ["cr\\xe8me"]}'), True),  # the byte kept
         (5, [3], True),
         (6, InvalidJson('{"id":'), True),
     ]
@@ -353,3 +354,23 @@ def test_json_nested_too_deeply_is_invalid_json_not_a_recursion_error(tmp_path: 
         DataError, match=r"^extra.json: invalid JSON \(nested too deeply to read\)$"
     ):
         load_raw_records(array)
+
+
+def test_a_number_json_cannot_write_back_keeps_the_records_own_text(tmp_path: Path) -> None:
+    lines = tmp_path / "extra.jsonl"
+    lines.write_text('1e400\n{"id": 2, "ingredients": ["a"], "x": NaN}\n{"id": 3, "y": 1.5}\n')
+    assert [r.text for r in load_raw_records(lines)] == [
+        "1e400",
+        '{"id": 2, "ingredients": ["a"], "x": NaN}',
+        None,  # 1.5 writes back as it came
+    ]
+    array = tmp_path / "extra.json"
+    array.write_text('[ {"id": 1}, {"id": -Infinity} ,\n 1e400,{"id": 4, "z": [1e-400]}]')
+    records = load_raw_records(array)
+    assert [(r.position, r.text) for r in records] == [
+        (1, None),
+        (2, '{"id": -Infinity}'),
+        (3, "1e400"),
+        (4, None),  # 1e-400 reads as 0.0, which JSON writes
+    ]
+    assert records[1].value == {"id": float("-inf")}  # the value is read as before

@@ -110,8 +110,8 @@ def test_any_forbidden_character_and_unprintable_text_are_refused() -> None:
 
 
 def test_where_names_the_record_as_a_person_counts() -> None:
-    # Positions are 0-based in a JSON array, line numbers (already 1-based) in JSON Lines.
-    assert RawRecord("a.json", "train", 0, {}).where == "record 1"
+    # Record numbers in a JSON array and line numbers in JSON Lines, both from 1.
+    assert RawRecord("a.json", "train", 1, {}).where == "record 1"
     assert RawRecord("a.jsonl", "train", 3, {}, in_lines=True).where == "line 3"
 
 
@@ -244,3 +244,27 @@ def test_a_validation_that_keeps_no_recipe_fails(tmp_path: Path) -> None:
     assert not (tmp_path / validate.VALIDATED_DIR).exists()
     quarantined = (tmp_path / validate.QUARANTINE_DIR / "rejected.jsonl").read_text()
     assert json.loads(quarantined)["reason"] == "unknown_cuisine"
+
+
+def test_the_quarantine_keeps_each_record_as_it_came_in_valid_json(tmp_path: Path) -> None:
+    from cuisineflow.stages import validate
+
+    (tmp_path / "params.yaml").write_text("validate:\n  max_rejected_fraction: 1\n")
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "extra.jsonl").write_bytes(
+        b'{"id": 1, "cuisine": "greek", "ingredients": ["feta"]}\n'
+        b'{"id": 2, "ingredients": ["cr\xe8me"]}\n'  # Latin-1, not UTF-8
+        b"1e400\n"
+        b'{"id": NaN, "ingredients": ["salt"]}\n'
+    )
+    (raw / "more.json").write_text('[{"id": 5, "ingredients": ["lime"]}, [5]]')
+    validate.run(tmp_path)
+    text = (tmp_path / validate.QUARANTINE_DIR / "rejected.jsonl").read_text()
+    rows = [json.loads(line, parse_constant=pytest.fail) for line in text.splitlines()]
+    assert [(row["source"], row["position"], row["reason"], row["record"]) for row in rows] == [
+        ("extra.jsonl", 2, "not_json", '{"id": 2, "ingredients": ["cr\\xe8me"]}'),
+        ("extra.jsonl", 3, "not_an_object", "1e400"),
+        ("extra.jsonl", 4, "id_not_integer", '{"id": NaN, "ingredients": ["salt"]}'),
+        ("more.json", 2, "not_an_object", [5]),  # record 2, as `predict` names it
+    ]

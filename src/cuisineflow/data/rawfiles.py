@@ -5,13 +5,14 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import math
 import re
 import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -218,24 +219,74 @@ def load_raw_records(path: Path, for_lake: bool = True) -> list[RawRecord]:
     A JSON array that does not parse fails as a whole; in JSON Lines only the bad line does.
     For the lake, the file's name must name its split (`split_name`); a file read for
     anything else (a batch to predict) may have any name, and its records no split ("").
+    A record holding a number JSON cannot write back (1e400, NaN) keeps its own text too.
     """
     payload = json_payload(path)
     split = split_name(path) if for_lake else ""
     if payload.lstrip()[:1] == b"[":
         try:
-            values = json.loads(payload)
+            values, odd = _loads(payload)
         except ValueError as error:  # JSONDecodeError, or UnicodeDecodeError: not UTF-8
             raise DataError(f"{path.name}: invalid JSON ({error})") from None
         except RecursionError:  # arrays or objects nested thousands deep
             raise DataError(f"{path.name}: invalid JSON (nested too deeply to read)") from None
-        return [RawRecord(path.name, split, i, value) for i, value in enumerate(values)]
+        texts = _item_texts(_json_text(payload)) if odd else [None] * len(values)
+        return [
+            RawRecord(
+                path.name, split, number, value, text=text if text and _loads(text)[1] else None
+            )
+            for number, (value, text) in enumerate(zip(values, texts, strict=True), start=1)
+        ]
     records = []
     for number, line in enumerate(payload.splitlines(), start=1):
         if not line.strip():
             continue
+        text = None
         try:
-            value = json.loads(line)
+            value, odd = _loads(line)
+            if odd:
+                text = _json_text(line)
         except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deeply
-            value = InvalidJson(line.decode("utf-8", errors="replace"))
-        records.append(RawRecord(path.name, split, number, value, in_lines=True))
+            # Bytes that are not UTF-8 are kept as their escapes (\xe9), not as U+FFFD.
+            value = InvalidJson(line.decode("utf-8", errors="backslashreplace"))
+        records.append(RawRecord(path.name, split, number, value, in_lines=True, text=text))
     return records
+
+
+def _loads(data: bytes | str) -> tuple[Any, bool]:
+    """JSON's value as json.loads reads it, and whether it holds a number that JSON cannot
+    write back: an overflowing one (1e400 reads as infinity), NaN or Infinity."""
+    odd = False
+
+    def constant(token: str) -> float:
+        nonlocal odd
+        odd = True
+        return float(token)
+
+    def number(token: str) -> float:
+        nonlocal odd
+        value = float(token)
+        odd = odd or not math.isfinite(value)
+        return value
+
+    return json.loads(data, parse_constant=constant, parse_float=number), odd
+
+
+def _json_text(data: bytes) -> str:
+    """Text of bytes that json.loads has read, decoded as it decodes them."""
+    return data.decode(json.detect_encoding(data), "surrogatepass")
+
+
+def _item_texts(text: str) -> list[str]:
+    """Each item's own text in a JSON array that parses (for the rare record that needs it)."""
+    decoder = json.JSONDecoder()
+    space = re.compile(r"[ \t\n\r]*")
+    index = space.match(text, text.index("[") + 1).end()  # type: ignore[union-attr]
+    texts: list[str] = []
+    while text[index] != "]":
+        _, end = decoder.raw_decode(text, index)
+        texts.append(text[index:end])
+        index = space.match(text, end).end()  # type: ignore[union-attr]
+        if text[index] == ",":
+            index = space.match(text, index + 1).end()  # type: ignore[union-attr]
+    return texts

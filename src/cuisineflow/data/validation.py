@@ -43,14 +43,16 @@ class RawRecord:
 
     source: str
     split: str
-    position: int  # index in a JSON array, line number in JSON Lines
+    position: int  # record number in a JSON array, line number in JSON Lines (both from 1)
     value: Any
     in_lines: bool = False
+    text: str | None = None  # its own text, when the value holds 1e400 or NaN: JSON cannot
+    # write those back, so the quarantine keeps the text
 
     @property
     def where(self) -> str:
-        """The record as a person finds it in the file: record N (1-based) or line N."""
-        return f"line {self.position}" if self.in_lines else f"record {self.position + 1}"
+        """The record as a person finds it in the file: record N or line N."""
+        return f"{'line' if self.in_lines else 'record'} {self.position}"
 
 
 @dataclass
@@ -165,6 +167,8 @@ def _check(
 def _reject(result: ValidationResult, record: RawRecord, reason: str) -> None:
     result.rejected_by_rule[reason] += 1
     value = record.value.text if isinstance(record.value, InvalidJson) else record.value
+    if record.text is not None:
+        value = record.text
     result.rejected.append(
         {"source": record.source, "position": record.position, "reason": reason, "record": value}
     )

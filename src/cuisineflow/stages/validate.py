@@ -44,7 +44,11 @@ def run(root: Path) -> ValidationResult:
         metadata
     )
     with staged_folder(root / QUARANTINE_DIR) as folder:  # written either way, to look into
-        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in result.rejected)
+        # allow_nan=False: a record holding 1e400 or NaN is kept as its text (RawRecord.text),
+        # so every line is JSON that any reader takes.
+        lines = "".join(
+            json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n" for row in result.rejected
+        )
         # JSON lets a raw file hold a lone surrogate ("\ud83d"), which UTF-8 cannot: it is
         # written back as that same escape, inside its JSON string.
         (folder / "rejected.jsonl").write_bytes(lines.encode("utf-8", "backslashreplace"))
