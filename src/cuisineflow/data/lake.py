@@ -35,6 +35,9 @@ TABLES: dict[str, tuple[str, bool]] = {
 }
 RAW_JSONL = "lake/raw/recipes.jsonl"
 RAW_CSV = "lake/raw/recipes.csv"
+# The raw copies' columns, in order: what `SELECT *` of S3 Select names.
+RAW_JSONL_COLUMNS = ("id", "cuisine", "split", "ingredients")
+RAW_CSV_COLUMNS = ("id", "cuisine", "split", "n_ingredients", "ingredients")
 
 
 def manifest_problem(data: bytes) -> str | None:
@@ -89,7 +92,7 @@ def raw_json_lines(recipes: pa.Table) -> bytes:
     Non-ASCII characters and apostrophes are written as \\u escapes: the same JSON to any
     reader, but some S3 Select parsers (moto's among them) fail on the raw characters.
     """
-    rows = recipes.select(["id", "cuisine", "split", "ingredients"]).to_pylist()
+    rows = recipes.select(list(RAW_JSONL_COLUMNS)).to_pylist()
     lines = (json.dumps(row, ensure_ascii=True).replace("'", "\\u0027") + "\n" for row in rows)
     return "".join(lines).encode()
 
@@ -98,10 +101,8 @@ def raw_csv(recipes: pa.Table, separator: str) -> bytes:
     """CSV with a header and `\\n` line ends; ingredients joined by a separator they never hold."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "cuisine", "split", "n_ingredients", "ingredients"])
-    for row in recipes.select(
-        ["id", "cuisine", "split", "n_ingredients", "ingredients"]
-    ).to_pylist():
+    writer.writerow(RAW_CSV_COLUMNS)
+    for row in recipes.select(list(RAW_CSV_COLUMNS)).to_pylist():
         joined = separator.join(row["ingredients"])
         writer.writerow(
             [row["id"], row["cuisine"] or "", row["split"], row["n_ingredients"], joined]
