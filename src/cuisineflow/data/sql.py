@@ -13,15 +13,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from cuisineflow.data.lake import (
-    MANIFEST,
-    RAW_CSV,
-    RAW_CSV_COLUMNS,
-    RAW_JSONL,
-    RAW_JSONL_COLUMNS,
-    TABLES,
-    manifest_problem,
-)
+from cuisineflow.data.lake import MANIFEST, RAW_CSV, RAW_JSONL, TABLES, manifest_problem
 from cuisineflow.data.tables import LAKE_SCHEMAS, RECIPES_PARTITIONING
 from cuisineflow.errors import DataError, ProjectError
 from cuisineflow.storage import Store
@@ -184,45 +176,7 @@ def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Tabl
     rows = [json.loads(line) for line in payload.splitlines() if line.strip()]
     if limit is not None:
         rows = rows[:limit]  # S3 Select's own LIMIT is unreliable on some endpoints
-    if not rows:  # S3 Select sends no names without rows: take them from the SQL
-        names = select_names(sql, RAW_JSONL_COLUMNS if source == "jsonl" else RAW_CSV_COLUMNS)
-        return pa.Table.from_arrays([pa.nulls(0)] * len(names), names=names)
-    return pa.Table.from_pylist(rows)
-
-
-def select_names(sql: str, source_columns: tuple[str, ...]) -> list[str]:
-    """The names S3 Select gives the columns of a SELECT: an alias, a column's own name,
-    the source's columns for `*`, and `_N` (its place in the list) for anything else.
-    [] when the SQL's select list cannot be told apart."""
-    select = re.match(r"\s*SELECT\s+(.*?)\s+FROM\s", sql, flags=re.IGNORECASE | re.DOTALL)
-    if select is None:
-        return []
-    items, depth, quote, start = [], 0, "", 0
-    text = select.group(1)
-    for i, char in enumerate(text):  # split at commas outside brackets and quotes
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        elif char == "," and depth == 0:
-            items.append(text[start:i].strip())
-            start = i + 1
-    items.append(text[start:].strip())
-    names: list[str] = []
-    for place, item in enumerate(items, start=1):
-        named = re.search(r'\s+AS\s+("[^"]+"|\w+)$', item, flags=re.IGNORECASE)
-        name = named or re.fullmatch(r'(?:\w+\.)?(\w+|"[^"]+")', item)  # or a column's own
-        if re.fullmatch(r"(?:\w+\.)?\*", item):
-            names.extend(source_columns)
-        elif name:
-            names.append(name.group(1).strip('"'))
-        else:
-            names.append(f"_{place}")
-    return names
+    return pa.Table.from_pylist(rows)  # no rows: no columns, as S3 Select sends no names
 
 
 def _default_store() -> Store:

@@ -94,6 +94,8 @@ def _csv_value(value: object) -> object:
 
 
 def _aligned(table: pa.Table) -> str:
+    if not table.column_names:  # S3 Select names no columns when it returns no rows
+        return f"({table.num_rows} rows)\n"
     names = table.column_names
     rows = [[_cell(value) for value in row] for row in _rows(table)]
     widths = [max([len(name)] + [len(row[i]) for row in rows]) for i, name in enumerate(names)]
