@@ -354,6 +354,36 @@ def test_realized_macro_f1_counts_cuisines_predicted_but_not_labelled(
     assert expected < 0.7  # the Mexican recipes, labelled Italian, count against it
 
 
+def test_realized_macro_f1_counts_labelled_cuisines_the_model_does_not_know() -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+    from sklearn.metrics import f1_score
+
+    from cuisineflow.monitoring.report import build_report
+
+    recipes = [["salt", "garlic"]] * 100
+    # A model that knows only Italian and Mexican.
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8]] * 50)
+    reference = build_profile(recipes, probabilities, ("italian", "mexican"), recipes)
+    predicted = ["italian" if i < 50 else "mexican" for i in range(100)]
+    truth = ["italian" if i < 50 else "brazilian" for i in range(100)]
+    window = pa.table({
+        "id": [str(i) for i in range(100)],
+        "ingredients": recipes,
+        "cuisine": predicted,
+        "confidence": [0.9] * 100,
+        "timestamp": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)] * 100,
+    })  # fmt: skip
+    labels = {str(i): c for i, c in enumerate(truth)}
+    report = build_report(reference, window, labels, PARAMS, {})
+    assert report["realized_accuracy"] == 0.5
+    # Brazilian recipes predicted Mexican: brazilian recall 0, mexican precision 0.
+    expected = f1_score(truth, predicted, average="macro")
+    assert expected == pytest.approx(1 / 3)
+    assert report["realized_macro_f1"] == pytest.approx(expected)
+
+
 def test_labels_of_unknown_cuisines_are_refused(tmp_path: Path) -> None:
     import json
 

@@ -44,13 +44,14 @@ def build_report(
     report["labels"] = {"given": len(labels), "matched": len(matched), "unknown_ids": unknown,
                         "repeated_predictions": repeated}  # fmt: skip
     if matched:
-        classes = sorted(reference["prediction_share"])
+        # A labelled cuisine the model does not know still counts: recall 0 for it, and the
+        # wrong predictions count against the precision of the cuisine predicted.
+        classes = sorted(set(reference["prediction_share"]).union(*matched))
         index = {c: k for k, c in enumerate(classes)}
-        truth = np.array([index.get(t, -1) for t, _ in matched])
+        truth = np.array([index[t] for t, _ in matched])
         guess = np.array([index[p] for _, p in matched])
-        known = truth >= 0
         report["realized_accuracy"] = float(np.mean(truth == guess))
-        confusion = confusion_matrix(truth[known], guess[known], len(classes))
+        confusion = confusion_matrix(truth, guess, len(classes))
         report["realized_macro_f1"] = macro_f1(confusion)
         check = realized_accuracy_check(report["realized_accuracy"], len(matched), params)
         report["performance"]["checks"].append(check)
