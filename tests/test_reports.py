@@ -311,3 +311,45 @@ def test_an_empty_monitoring_page_says_why() -> None:
     # Logs there, but no day has enough predictions for a verdict: say that, not "no logs".
     few = pages.monitoring_page([{"date": "2026-01-01", "n_predictions": 60, "report": None}])
     assert "60 predictions logged over 1 day(s); no day has enough for a verdict" in few
+
+
+def test_the_common_ingredient_alert_names_its_ingredient(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import datetime as dt
+
+    import typer
+
+    from cuisineflow.cli import _say_report
+    from cuisineflow.monitoring.profile import build_profile
+    from cuisineflow.monitoring.report import build_report
+    from cuisineflow.params import MonitorParams
+
+    six = ["basil", "cumin", "dill", "fennel", "ginger", "honey"]
+    # Six ingredients each move by 0.06 from a common base: large, barely significant.
+    # Spaghetti moves by 0.055 from almost nothing: smaller, and by far the most significant.
+    reference = [["salt", *(six if r < 500 else []), *(["spaghetti"] if r < 1 else [])]
+                 for r in range(1000)]  # fmt: skip
+    window = [["salt", *(six if r < 560 else []), *(["spaghetti"] if r < 56 else [])]
+              for r in range(1000)]  # fmt: skip
+    profile = build_profile(reference, np.tile([[0.9, 0.1]], (1000, 1)), ("a", "b"), reference)
+    table = pa.table({
+        "id": [str(i) for i in range(1000)],
+        "ingredients": window,
+        "cuisine": ["a"] * 1000,
+        "confidence": [0.9] * 1000,
+        "timestamp": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)] * 1000,
+    })  # fmt: skip
+    report = build_report(profile, table, {}, MonitorParams(), {})
+    (alert,) = [a for a in report["alerts"] if a["name"] == "common_ingredient_shift"]
+    assert (alert["ingredient"], alert["value"]) == ("spaghetti", 0.055)
+    (common,) = [c for c in pages._checks(report) if c["name"] == "common_ingredient_shift"]
+    moved = [row["ingredient"] for row in common["largest_changes"]]
+    assert moved == [*six[:5], "spaghetti"]  # the largest, and the one
+    html = pages.monitor_page(report)
+    assert "ALERT common ingredients (spaghetti)</span>: 0.0550" in html
+    assert "<td>common ingredients (spaghetti)</td>" in html
+    assert "the check&#x27;s value is the change of spaghetti." in html
+    with pytest.raises(typer.Exit):
+        _say_report(report, Path("out"))
+    assert "ALERT common_ingredient_shift (spaghetti): 0.055 (" in capsys.readouterr().out

@@ -705,8 +705,9 @@ def _say_report(report: dict[str, Any], output: Path) -> None:
             err=True,
         )
     for alert in report["alerts"]:
+        which = f" ({alert['ingredient']})" if alert.get("ingredient") else ""
         typer.echo(
-            f"ALERT {alert['name']}: {alert['value']} (threshold {alert['threshold']}, "
+            f"ALERT {alert['name']}{which}: {alert['value']} (threshold {alert['threshold']}, "
             f"p = {alert['p_value']:.2g})"
         )
     typer.echo(f"report: {output / 'report.json'}, {output / 'report.html'}")

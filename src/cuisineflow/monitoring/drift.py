@@ -184,13 +184,16 @@ def _common_ingredient_shift(
     check = _check("common_ingredient_shift", float(abs(change[chosen])), min(p_values),
                    params.max_ingredient_shift, params.alpha)  # fmt: skip
     check["ingredient"] = common[chosen]
+    largest = [int(k) for k in np.argsort(-np.abs(change), kind="stable")[:5]]
+    if chosen not in largest:  # the most significant need not be among the largest
+        largest.append(chosen)
     check["largest_changes"] = [
         {
             "ingredient": common[k],
             "reference": round(float(reference_count[k] / n_reference), 4),
             "window": round(float(window_count[k] / n), 4),
         }
-        for k in np.argsort(-np.abs(change), kind="stable")[:5]
+        for k in largest
     ]
     return check
 
@@ -236,10 +239,15 @@ def realized_accuracy_check(accuracy: float, labels: int, params: MonitorParams)
 
 
 def alerts(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every check detected, of drift and of performance (estimated and realized accuracy)."""
+    """Every check detected, of drift and of performance (estimated and realized accuracy);
+    the common-ingredient check's with the ingredient whose share moved."""
     groups = [*report["drift"].values(), report["performance"]]
     return [
-        {key: check[key] for key in ("name", "value", "threshold", "p_value")}
+        {
+            key: check[key]
+            for key in ("name", "ingredient", "value", "threshold", "p_value")
+            if key in check
+        }
         for group in groups
         for check in group["checks"]
         if check["detected"]

@@ -462,6 +462,12 @@ def _ratio(check: dict[str, Any]) -> float:
     return float(min(value / threshold, RATIO_CAP))
 
 
+def _check_label(check: dict[str, Any]) -> str:
+    """A check's name on a page; the common-ingredient check's names its ingredient."""
+    label = CHECKS[check["name"]][0]
+    return f"{label} ({check['ingredient']})" if check.get("ingredient") else label
+
+
 def _verdict(report: dict[str, Any]) -> Section:
     """What the reader should conclude: nothing to do, or what each alert asks for."""
     section = Section("Verdict")
@@ -472,9 +478,10 @@ def _verdict(report: dict[str, Any]) -> Section:
             f"{report.get('alpha', 0.001)}). Nothing to act on."
         )
     for alert in report["alerts"]:
-        label, _, advice = CHECKS[alert["name"]]
+        advice = CHECKS[alert["name"]][2]
         section.parts.append(
-            f"<p><span class='alert'>ALERT {html.escape(label)}</span>: {alert['value']:.4f} "
+            f"<p><span class='alert'>ALERT {html.escape(_check_label(alert))}</span>: "
+            f"{alert['value']:.4f} "
             f"(threshold {alert['threshold']}, p = {alert['p_value']:.2g}). "
             f"{html.escape(advice)}</p>"
         )
@@ -498,7 +505,7 @@ def monitor_page(report: dict[str, Any]) -> str:
     ]  # fmt: skip
     rows = [
         {
-            "check": CHECKS[c["name"]][0],
+            "check": _check_label(c),
             "measures": CHECKS[c["name"]][1],
             "value": c["value"],
             "threshold": c["threshold"],
@@ -529,7 +536,14 @@ def monitor_page(report: dict[str, Any]) -> str:
     common = next(c for c in checks if c["name"] == "common_ingredient_shift")
     sections.append(
         Section("Common ingredients that moved most")
-        .text("Share of recipes using each, in the reference (test split) and in the window.")
+        .text(
+            "Share of recipes using each, in the reference (test split) and in the window"
+            + (
+                f"; the check's value is the change of {common['ingredient']}."
+                if common.get("ingredient")
+                else "."
+            )
+        )
         .rows(common["largest_changes"])
     )
     mix = next(c for c in checks if c["name"] == "cuisine_mix")
@@ -622,7 +636,7 @@ def monitoring_page(
             "predictions": d["n_predictions"],
             "verdict": "too few for a verdict"
             if d["report"] is None
-            else "ALERT: " + ", ".join(CHECKS[a["name"]][0] for a in d["report"]["alerts"])
+            else "ALERT: " + ", ".join(_check_label(a) for a in d["report"]["alerts"])
             if d["report"]["alerts"]
             else "ok",
             "estimated accuracy": None
