@@ -152,6 +152,18 @@ def test_figures_on_one_page_have_ids_of_their_own_and_a_label() -> None:
     assert '>salt id="x"</text>' in odd  # an ingredient's name as written, no id prefixed
 
 
+def test_dollars_in_user_text_are_drawn_as_written_not_as_math() -> None:
+    odd = [r"$\frac$ cheese", "$1 or $2 wine"]  # the first is no valid mathtext at all
+    recipes = [("italian", [*odd, "salt"])] * 6 + [("thai", ["salt"])] * 3
+    validation = {"records": 9, "valid": 9, "rejected": 0, "rejected_by_rule": {}}
+    html = pages.data_page(recipes, validation)
+    assert r">$\frac$ cheese</text>" in html
+    assert ">$1 or $2 wine</text>" in html  # searchable text, dollars kept, not italic math
+    # A name that is valid mathtext is drawn as written too.
+    drawn = svg(horizontal_bars(["$x$", "run-2"], [1.0, 2.0], "t", "n"))
+    assert ">$x$</text>" in drawn
+
+
 def test_histogram_ticks_do_not_crowd_the_last_label() -> None:
     labels = [str(k) if k < 30 else "30+" for k in range(1, 31)]
     axes = histogram(list(range(30)), labels, "t", "x", "y").axes[0]

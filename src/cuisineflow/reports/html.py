@@ -34,10 +34,12 @@ def svg(figure: Figure) -> str:
     title = next((a.get_title() for a in figure.axes if a.get_title()), "chart")
     buffer = io.StringIO()
     # A fixed salt and no date: the same data gives the same bytes (DVC sees no change).
-    # Text stays text (not glyph outlines): it can be found, read aloud and copied.
+    # Text stays text (not glyph outlines): it can be found, read aloud and copied; and
+    # literal, as the plots made it: ticks made while drawing must not read `$` as math.
     with plt.rc_context(
-        {"svg.hashsalt": "cuisineflow", "svg.fonttype": "none", "font.sans-serif": SANS}
-    ):
+        {"svg.hashsalt": "cuisineflow", "svg.fonttype": "none", "font.sans-serif": SANS,
+         "text.parse_math": False}
+    ):  # fmt: skip
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     text = buffer.getvalue()

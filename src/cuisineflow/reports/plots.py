@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec
 
 import matplotlib
 
@@ -19,7 +20,23 @@ from matplotlib.figure import Figure
 COLOR = "#3b6ea8"
 ALERT = "#b3261e"
 
+P = ParamSpec("P")
 
+
+def _plain_text(plot: Callable[P, Figure]) -> Callable[P, Figure]:
+    """The plot with every text it creates taken literally (html.svg draws it so too)."""
+
+    @functools.wraps(plot)
+    def plain(*args: P.args, **kwargs: P.kwargs) -> Figure:
+        # Labels are user text (ingredients, experiment names): `$1 or $2 wine` is drawn
+        # as written, not read as mathtext (which drops the dollars, or fails on `$\frac$`).
+        with plt.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+
+    return plain
+
+
+@_plain_text
 def horizontal_bars(
     labels: Sequence[str],
     values: Sequence[float],
@@ -50,6 +67,7 @@ def horizontal_bars(
     return figure
 
 
+@_plain_text
 def threshold_bars(
     labels: Sequence[str], ratios: Sequence[float], alerted: Sequence[bool], title: str
 ) -> Figure:
@@ -69,6 +87,7 @@ def threshold_bars(
     return figure
 
 
+@_plain_text
 def histogram(
     values: Sequence[int], labels: Sequence[str], title: str, xlabel: str, ylabel: str
 ) -> Figure:
@@ -87,6 +106,7 @@ def histogram(
     return figure
 
 
+@_plain_text
 def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> Figure:
     """Where the mistakes go: each actual cuisine's share predicted as each other one, on a
     scale of the mistakes alone (on a 0-1 scale next to the diagonal they all look white);
@@ -114,6 +134,7 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
     return figure
 
 
+@_plain_text
 def calibration_curve(bins: Sequence[dict[str, float]]) -> Figure:
     """Accuracy against confidence per bin, the diagonal being perfect calibration; each
     point's area is its share of the recipes, so that a bin of ten does not draw the eye."""
@@ -136,6 +157,7 @@ def calibration_curve(bins: Sequence[dict[str, float]]) -> Figure:
     return figure
 
 
+@_plain_text
 def intervals(
     labels: Sequence[str],
     values: Sequence[float],
@@ -163,6 +185,7 @@ def intervals(
     return figure
 
 
+@_plain_text
 def grouped_bars(
     categories: Sequence[str],
     series: dict[str, Sequence[float]],
@@ -194,6 +217,7 @@ def grouped_bars(
     return figure
 
 
+@_plain_text
 def lines(
     x: Sequence[Any],
     series: dict[str, Sequence[float | None]],
