@@ -615,3 +615,54 @@ def test_labels_are_read_from_a_file_or_from_the_store(tmp_path: Path) -> None:
     late.write_text('{"id": 8}\n')
     with pytest.raises(DataError, match=r"^late.jsonl: no recipe has a cuisine: nothing to record"):
         add_labels(store, late)
+
+
+def _log_row(i: int) -> dict:
+    import datetime as dt
+
+    return {"request_id": "r", "timestamp": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            "model_name": "cuisine", "model_version": "1", "id": str(i),
+            "ingredients": ["salt"], "cuisine": "thai", "confidence": 0.9,
+            "top_cuisines": ["thai"], "top_probabilities": [0.9], "latency_ms": 1.0}  # fmt: skip
+
+
+def test_one_bad_log_file_is_named_not_a_traceback(tmp_path: Path) -> None:
+    import io
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cuisineflow.errors import DataError
+    from cuisineflow.monitoring.log import SCHEMA
+    from cuisineflow.monitoring.window import read_predictions
+    from cuisineflow.storage import Store
+
+    store = Store.open(str(tmp_path / "store"))
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([_log_row(0), _log_row(1)], schema=SCHEMA), sink)
+    store.write_bytes("monitoring/predictions/date=2026-01-01/part-a.parquet", sink.getvalue())
+    line = json.dumps({**_log_row(2), "timestamp": "2026-01-01T00:00:00+00:00"})
+    store.write_bytes("monitoring/incoming/date=2026-01-01/part-a.jsonl", (line + "\n").encode())
+    assert read_predictions(store, None, None).num_rows == 3
+    # A Lambda write cut off mid-line.
+    cut = "monitoring/incoming/date=2026-01-01/part-b.jsonl"
+    store.write_bytes(cut, (line + "\n" + line[:40]).encode())
+    with pytest.raises(DataError) as refused:
+        read_predictions(store, None, None)
+    assert str(refused.value).startswith(
+        f"{store.url(cut)}: not a prediction log (JSON Lines of the log schema): line 2: not "
+        "JSON (Unterminated string"
+    )
+    assert str(refused.value).endswith("; move it out of monitoring/incoming/ and run again")
+    store.delete(cut)
+    # Something that is not Parquet among the Parquet logs.
+    junk = "monitoring/predictions/date=2026-01-01/part-zzz.parquet"
+    store.write_bytes(junk, b"not parquet at all")
+    with pytest.raises(DataError) as refused:
+        read_predictions(store, None, None)
+    assert str(refused.value) == (
+        f"{store.url(junk)}: not a prediction log (Parquet of the log schema): Parquet magic "
+        "bytes not found in footer. Either the file is corrupted or this is not a parquet "
+        "file; move it out of monitoring/predictions/ and run again"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -57,8 +58,28 @@ def read_predictions(
     if parquet:
         dataset = ds.dataset(store.path(PREFIX), filesystem=store.arrow_filesystem,
                              format="parquet", partitioning="hive", schema=SCHEMA)  # fmt: skip
-        tables.append(dataset.to_table(filter=condition))  # the filter is pushed into the scan
+        try:
+            tables.append(dataset.to_table(filter=condition))  # the filter is pushed into the scan
+        except pa.ArrowException:
+            _name_bad_log(store, dataset)
+            raise  # no one file fails alone: not the files' fault (a connection, say)
     return pa.concat_tables(tables)
+
+
+def _name_bad_log(store: Store, dataset: ds.FileSystemDataset) -> None:
+    """Raise a DataError naming the first log file that cannot be read as a log, if any:
+    one bad file (a cut-off upload, something else copied there) would stop every report."""
+    root = store.root.rstrip("/") + "/"
+    for fragment in dataset.get_fragments():
+        try:
+            fragment.to_table(schema=SCHEMA)
+        except pa.ArrowException as error:
+            why = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(error))
+            key = fragment.path.removeprefix(root)
+            raise DataError(
+                f"{store.url(key)}: not a prediction log (Parquet of the log schema): "
+                f"{why.splitlines()[0].rstrip('.')}; move it out of {PREFIX}/ and run again"
+            ) from None
 
 
 def by_model(window: pa.Table, name: str, version: int) -> pa.Table:
@@ -79,10 +100,25 @@ def _incoming(store: Store) -> list[pa.Table]:
     """Logs the Lambda function wrote as JSON Lines (monitoring/incoming/)."""
     tables = []
     for key in store.list(INCOMING):
-        rows = [json.loads(line) for line in store.read_bytes(key).splitlines() if line.strip()]
-        for row in rows:
-            row["timestamp"] = dt.datetime.fromisoformat(row["timestamp"])
-        tables.append(pa.Table.from_pylist(rows, schema=SCHEMA))
+        # One bad file (a write cut off) is named, not a traceback that stops every report.
+        bad = f"{store.url(key)}: not a prediction log (JSON Lines of the log schema)"
+        fix = f"move it out of {INCOMING}/ and run again"
+        rows = []
+        for number, line in enumerate(store.read_bytes(key).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                row["timestamp"] = dt.datetime.fromisoformat(row["timestamp"])
+            except json.JSONDecodeError as error:
+                raise DataError(f"{bad}: line {number}: not JSON ({error.msg}); {fix}") from None
+            except (KeyError, TypeError, ValueError):
+                raise DataError(f"{bad}: line {number}: no ISO timestamp; {fix}") from None
+            rows.append(row)
+        try:
+            tables.append(pa.Table.from_pylist(rows, schema=SCHEMA))
+        except (pa.ArrowException, TypeError) as error:
+            raise DataError(f"{bad}: {str(error).splitlines()[0].rstrip('.')}; {fix}") from None
     return tables
 
 
