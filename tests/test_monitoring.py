@@ -576,6 +576,10 @@ def test_a_window_holds_the_logs_from_since_up_to_until(tmp_path: Path) -> None:
     assert ids(read_predictions(store, since, until, tmp_path / "logs")) == ["2"]
     with pytest.raises(DataError, match=r"no such prediction log file or folder$"):
         read_predictions(store, None, None, tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError) as empty:
+        read_predictions(store, None, None, tmp_path / "empty")
+    assert str(empty.value) == f"{tmp_path / 'empty'}: no Parquet log files in this folder"
     garbage = tmp_path / "garbage.parquet"
     garbage.write_text("not Parquet at all")
     with pytest.raises(

@@ -40,7 +40,10 @@ def read_predictions(
             raise DataError(f"{path}: no such prediction log file or folder")
         not_logs = f"{path}: not prediction logs (Parquet of the log schema)"
         try:
-            found = ds.dataset(str(path), format="parquet", partitioning="hive").schema.names
+            local = ds.dataset(str(path), format="parquet", partitioning="hive")
+            if not local.files:  # else its empty schema would say every column is missing
+                raise DataError(f"{path}: no Parquet log files in this folder")
+            found = local.schema.names
             missing = [name for name in SCHEMA.names if name not in found]
             if missing:
                 raise DataError(f"{not_logs}: no column {', '.join(missing)}")
