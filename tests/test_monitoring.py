@@ -619,6 +619,9 @@ def test_labels_are_read_from_a_file_or_from_the_store(tmp_path: Path) -> None:
     late.write_text('{"id": 8}\n')
     with pytest.raises(DataError, match=r"^late.jsonl: no recipe has a cuisine: nothing to record"):
         add_labels(store, late)
+    # `monitor --labels` refuses it as `labels add` does, not a report without accuracy.
+    with pytest.raises(DataError, match=r"^late.jsonl: no recipe has a cuisine: nothing to record"):
+        read_labels(store, late)
 
 
 def _log_row(i: int) -> dict:

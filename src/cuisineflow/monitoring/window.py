@@ -128,8 +128,6 @@ def _incoming(store: Store) -> list[pa.Table]:
 def add_labels(store: Store, source: Path) -> int:
     """Store labels ({id, cuisine} records, or Kaggle-format recipes) for later joins by id."""
     rows = [{"id": i, "cuisine": c} for i, c in _labels_in(source).items()]
-    if not rows:
-        raise DataError(f"{source.name}: no recipe has a cuisine: nothing to record as labels")
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows), sink)
     # Microseconds: `read_labels` applies files in key order, so a correction added in the
@@ -140,7 +138,8 @@ def add_labels(store: Store, source: Path) -> int:
 
 
 def _labels_in(source: Path) -> dict[str, str]:
-    """id -> cuisine of a file's labelled recipes; a cuisine outside the 20 is refused."""
+    """id -> cuisine of a file's labelled recipes; a cuisine outside the 20 is refused, and
+    so is a file without one (unlabelled recipes given as labels by mistake)."""
     labels = {}
     for label in read_label_file(source):
         if label.cuisine is None:
@@ -152,6 +151,8 @@ def _labels_in(source: Path) -> dict[str, str]:
                 f"the cuisines are {', '.join(CUISINES)}"
             )
         labels[str(label.id)] = cuisine
+    if not labels:
+        raise DataError(f"{source.name}: no recipe has a cuisine: nothing to record as labels")
     return labels
 
 
