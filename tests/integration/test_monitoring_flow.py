@@ -286,6 +286,14 @@ def test_monitor_and_report_pages_and_their_arguments(
     assert typo.returncode == 1
     assert "no model named 'cusine'" in typo.stderr
     assert (tmp_path / "pages" / "monitoring.html").read_text() == chosen
+    # Pages built elsewhere (--output) leave the store's shared pages alone; reports/ is
+    # the shared pages' folder, copied to the store.
+    assert store.list("reports") == ["reports/monitor.html"]
+    cli("report", "monitoring", "--model", "cuisine@1", cwd=root)
+    assert (root / "reports" / "monitoring.html").read_text() == chosen
+    assert store.read_bytes("reports/monitoring.html").decode() == chosen
+    cli("report", "monitoring", "--output", str(tmp_path / "other"), cwd=root)
+    assert "no alias" in (tmp_path / "other" / "monitoring.html").read_text()
     assert store.read_bytes("reports/monitoring.html").decode() == chosen
     # A store that cannot be reached: an error, and still no page replaced on disk.
     dead = {"CUISINEFLOW_STORE": "s3://nowhere/x", "AWS_ACCESS_KEY_ID": "testing",

@@ -33,11 +33,14 @@ def run(
     output: Path | None = None,
     model: str | None = None,
 ) -> list[Path]:
-    """Build the asked reports into `output` (default reports/) and copy them to the store.
+    """Build the asked reports into `output` (default reports/); those in reports/ are also
+    copied to the store, its shared pages. Pages built elsewhere (for another model, say)
+    leave the store's alone.
 
     The monitoring page follows `model` (default: CUISINEFLOW_MODEL, the served model).
     """
     folder = output or root / REPORTS_DIR
+    shared = folder.resolve() == (root / REPORTS_DIR).resolve()
     if folder.exists() and not folder.is_dir():
         raise DataError(f"{folder} is a file: give a folder for the reports")
     builders: dict[str, Callable[[Path, Store], str]] = {
@@ -56,8 +59,9 @@ def run(
         built[kind] = builders[kind](root, store).encode()
     # Every page is built before any is written, and the store's copies go first: a page
     # that fails, or a store that cannot be written, leaves the pages on disk as they were.
-    for kind, html in built.items():
-        store.write_bytes(f"reports/{kind}.html", html)
+    if shared:
+        for kind, html in built.items():
+            store.write_bytes(f"reports/{kind}.html", html)
     for kind, html in built.items():
         atomic_write_bytes(folder / f"{kind}.html", html)
     return [folder / f"{kind}.html" for kind in built]
@@ -117,6 +121,7 @@ def monitoring_report(root: Path, store: Store, model: str | None = None) -> str
     from cuisineflow.monitoring.report import build_report
     from cuisineflow.monitoring.window import by_model, read_labels, read_predictions
     from cuisineflow.registry import ModelRef, Registry
+    from cuisineflow.storage import StoreError
 
     params = load_params(root / "params.yaml").monitor
     try:
@@ -127,12 +132,15 @@ def monitoring_report(root: Path, store: Store, model: str | None = None) -> str
         version = registry.resolve(ref)
         reference = registry.metadata(ref.name, version).get("monitoring_reference")
     except CuisineflowError as error:
-        if model is not None:  # asked for by name: a typo is an error, not a page
+        # Asked for by name, a typo is an error, not a page; so is a store out of reach.
+        if model is not None or isinstance(error, StoreError):
             raise
         return pages.monitoring_page([], str(error))  # the default: no model served yet
     monitored = f"{ref.name}@{version}"
     try:
         logs = by_model(read_predictions(store, None, None), ref.name, version)
+    except StoreError:
+        raise
     except CuisineflowError as error:  # no logs, or logs of another version only
         return pages.monitoring_page([], str(error), monitored)
     if not reference:
