@@ -789,7 +789,11 @@ def report(
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option(help="Folder for the HTML files [default: reports/].")
+        Path | None,
+        typer.Option(
+            help="Folder for the HTML files [default: reports/]; only pages in reports/ are "
+            "copied to <store>/reports/."
+        ),
     ] = None,
     model: Annotated[
         str | None,
@@ -799,7 +803,7 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Self-contained HTML reports with plots; also copied to <store>/reports/.
+    """Self-contained HTML reports with plots; those in reports/ also copied to <store>/reports/.
 
     data: recipes per cuisine, ingredients per recipe, common and distinctive ingredients,
     validation. model: metrics, per-cuisine table, confusion matrix, calibration, most
