@@ -83,7 +83,7 @@ def main() -> None:
         )
         refit_pairs.append((accuracy(params, recipes, labels, evaluated_fit, held), curve[1.0][-1]))
         print(f"fold {number}/{args.folds} done", flush=True)
-    model = params.train.model
+    model: str = params.train.model
     if params.train.trees.weight:
         model += f" blended with trees (weight {params.train.trees.weight})"
     print(f"\n{len(recipes)} labelled recipes, {args.folds}-fold CV, model {model}")

@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from cuisineflow.data.rawfiles import read_raw_file
 from cuisineflow.monitoring.log import PredictionLogger, records_for
@@ -80,7 +81,7 @@ WINDOW_SIZES = (100, 200, 1000, 5000)  # 100: monitor.min_window, the smallest j
 
 
 def false_alarms(
-    predictor: Predictor, reference: dict, recipes: list[list[str]], windows: int
+    predictor: Predictor, reference: dict[str, Any], recipes: list[list[str]], windows: int
 ) -> None:
     """Windows resampled from unseen recipes of the same distribution: how often any alert fires."""
     from cuisineflow.monitoring.drift import alerts, compare

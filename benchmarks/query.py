@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow.fs as pafs
 import s3fs.core
@@ -206,7 +206,8 @@ def main() -> None:
             medians: dict[str, float] = {}
             answers = {}
             for engine, run in engines.items():
-                times, read, answer = [], 0, None
+                times: list[float] = []
+                read, answer = 0, cast(Any, None)
                 for _ in range(args.runs):
                     begin = time.perf_counter()
                     answer, read = run()
