@@ -37,7 +37,7 @@ format: setup ## Format the code with ruff
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-typecheck: setup ## mypy (strict) on src/
+typecheck: setup ## mypy (strict) on src/ and benchmarks/
 	$(BIN)/mypy
 
 check: lint typecheck test ## Lint, type-check and test
