@@ -149,3 +149,17 @@ def test_a_queued_experiment_uses_its_projects_store(
     store = open_store(get_settings(), copy)
     assert store.root == str(tmp_path / "project" / ".cuisineflow" / "store")
     assert open_store(get_settings(), tmp_path).root == str(tmp_path / ".cuisineflow" / "store")
+
+
+def test_a_queued_experiment_reads_its_projects_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DVC's copy of the project has no .env (git ignores it): a store set there was missed,
+    # and queued experiments registered in the default store instead.
+    monkeypatch.delenv("CUISINEFLOW_STORE", raising=False)
+    project = tmp_path / "project"
+    copy = project / ".dvc" / "tmp" / "exps" / "tmpa1b2c3"
+    (copy / ".dvc").mkdir(parents=True)
+    (project / ".env").write_text(f"CUISINEFLOW_STORE={tmp_path / 'team-store'}\n")
+    monkeypatch.chdir(copy)
+    assert open_store(get_settings(), copy).root == str(tmp_path / "team-store")

@@ -114,12 +114,27 @@ def project_folder(start: Path | None = None) -> Path | None:
     return next((folder for folder in (here, *here.parents) if (folder / ".dvc").is_dir()), None)
 
 
+def home_project(root: Path) -> Path:
+    """The project that `root` is a queued experiment's copy of, else `root` itself.
+
+    DVC runs a queued experiment in <project>/.dvc/tmp/exps/<name>/ and deletes the copy
+    afterwards; the models it registers must land in the project's own store, and its
+    settings come from the project's own .env (git ignores it, so the copy has none).
+    """
+    parts = root.parts
+    for i in range(len(parts) - 2):
+        if parts[i : i + 3] == (".dvc", "tmp", "exps"):
+            return Path(*parts[:i])
+    return root
+
+
 def get_settings() -> Settings:
     """Read the settings now (never at import time); a bad value names its variable.
 
-    The .env file is the project's, whichever of its folders a command starts in.
+    The .env file is the project's, whichever of its folders a command starts in (and a
+    queued experiment's copy reads its project's).
     """
-    env_file = (project_folder() or Path.cwd()) / ".env"
+    env_file = home_project(project_folder() or Path.cwd()) / ".env"
     try:
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except (UnicodeDecodeError, OSError) as error:

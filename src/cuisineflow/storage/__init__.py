@@ -13,25 +13,13 @@ if TYPE_CHECKING:
 
 def open_store(settings: Settings, project_root: Path) -> Store:
     """The store the settings name, local paths taken relative to the project."""
+    from cuisineflow.settings import home_project
     from cuisineflow.storage.store import Store
 
     return Store.open(
         settings.store_uri(home_project(project_root)), endpoint_url=settings.s3_endpoint_url,
         region=settings.region,
     )  # fmt: skip
-
-
-def home_project(root: Path) -> Path:
-    """The project that `root` is a queued experiment's copy of, else `root` itself.
-
-    DVC runs a queued experiment in <project>/.dvc/tmp/exps/<name>/ and deletes the copy
-    afterwards; the models it registers must land in the project's own store.
-    """
-    parts = root.parts
-    for i in range(len(parts) - 2):
-        if parts[i : i + 3] == (".dvc", "tmp", "exps"):
-            return Path(*parts[:i])
-    return root
 
 
 def __getattr__(name: str) -> Any:
