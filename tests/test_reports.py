@@ -251,6 +251,31 @@ def test_experiment_rows_show_the_params_that_differ_and_any_top_k() -> None:
     assert rows[1]["train.C"] == 0.5
 
 
+def test_a_failed_or_queued_experiment_shows_its_state_not_its_baselines_metrics() -> None:
+    base = {"train": {"model": "linear_svc", "C": 0.5}}
+    main = _exp("a" * 40, "main", base, {"accuracy": 0.81234})
+    # DVC gives a failed or queued run its baseline's metrics, marked only by its executor.
+    failed = _exp("b" * 40, "bad", {"train": {"model": "linear_svc", "C": -1}},
+                  {"accuracy": 0.81234})  # fmt: skip
+    queued = _exp("c" * 40, "later", {"train": {"model": "linear_svc", "C": 2}},
+                  {"accuracy": 0.81234})  # fmt: skip
+    done = _exp("d" * 40, "good", {"train": {"model": "linear_svc", "C": 1}}, {"accuracy": 0.82})
+    main["experiments"] = [
+        {"revs": [failed], "executor": {"state": "failed"}},
+        {"revs": [queued], "executor": {"state": "queued"}},
+        {"revs": [done], "executor": None},
+    ]
+    rows = experiment_rows([main])
+    assert [(r["experiment"], r["state"], r["accuracy"]) for r in rows] == [
+        ("main", "success", 0.8123), ("bad", "failed", None), ("later", "queued", None),
+        ("good", "success", 0.82),
+    ]  # fmt: skip
+    html = pages.experiments_page(rows)
+    assert "<td>failed</td>" in html
+    assert "commit what" not in html  # not "commit its outputs": the run did not finish
+    assert "state" not in experiment_rows([_exp("a" * 40, "main", base, {"accuracy": 0.8})])[0]
+
+
 def test_query_output_handles_lists_of_any_type_nulls_and_nan() -> None:
     table = pa.table(
         {

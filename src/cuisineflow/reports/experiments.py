@@ -16,25 +16,40 @@ METRIC_COLUMNS = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibratio
 def experiment_rows(exp_show: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per workspace, commit and experiment: its name, the commit an experiment
     branched from (its baseline), params, test metrics."""
-    entries: list[tuple[dict[str, Any], str, str | None]] = []
+    entries: list[tuple[dict[str, Any], str, str | None, str]] = []
     for commit in exp_show:
         rev = commit["rev"]
         commit_name = commit.get("name") or (rev if rev == "workspace" else rev[:7])
-        entries.append((commit, commit_name, None))
+        entries.append((commit, commit_name, None, "success"))
         for experiment in commit.get("experiments") or []:
+            state = _state(experiment)
             for rev in experiment.get("revs") or []:
-                entries.append((rev, rev.get("name") or rev["rev"][:7], commit_name))
-    params = [_params(entry) for entry, _, _ in entries]
+                name = rev.get("name") or rev["rev"][:7]
+                entries.append((rev, name, commit_name, "failed" if rev.get("error") else state))
+    params = [_params(entry) for entry, _, _, _ in entries]
     others = sorted({key for p in params for key in p} - {*PARAM_COLUMNS, "featurize.blocks"})
     varying = [key for key in others if len({repr(p.get(key)) for p in params}) > 1]
+    unfinished = any(state != "success" for _, _, _, state in entries)
     rows = []
-    for (entry, name, baseline), flat in zip(entries, params, strict=True):
+    for (entry, name, baseline, state), flat in zip(entries, params, strict=True):
         row: dict[str, Any] = {"experiment": name, "baseline": baseline}
+        if unfinished:  # a column only when a run failed or has yet to finish
+            row["state"] = state
         row.update({column: flat.get(column) for column in (*PARAM_COLUMNS, *varying)})
         row["features"] = flat.get("featurize.blocks")
-        row.update(_metrics(entry))
+        metrics = _metrics(entry)
+        if state != "success":  # DVC shows such a run with its baseline's metrics
+            metrics = dict.fromkeys(metrics)
+        row.update(metrics)
         rows.append(row)
     return rows
+
+
+def _state(experiment: dict[str, Any]) -> str:
+    """success, failed, queued or running, as DVC's queue knows an experiment."""
+    executor = experiment.get("executor") or {}
+    state = executor.get("state") if isinstance(executor, dict) else None
+    return state if isinstance(state, str) else "success"
 
 
 def _params(entry: dict[str, Any]) -> dict[str, Any]:

@@ -351,8 +351,10 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
         shown: dict[str, Any] = {
             "experiment": f"{name} (= {held})" if held and name == "workspace" else name
         }
+        unfinished = row.get("state", "success") != "success"  # failed, queued, running
         for key in metric_keys:
-            shown[key] = "not recorded" if row.get(key) is None else row[key]
+            missing = row["state"] if unfinished else "not recorded"
+            shown[key] = missing if row.get(key) is None else row[key]
         shown["95% interval"] = "" if low is None else f"{low:.3f}\u2013{high:.3f}"
         shown_apart = ("experiment", *metric_keys, "accuracy_ci_low", "accuracy_ci_high")
         others = (k for k in row if k not in shown_apart)
@@ -385,7 +387,8 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
                 )
             )
         )
-    if len(scored) < len(runs):
+    finished = [r for r in runs if r.get("state", "success") == "success"]
+    if len(scored) < len(finished):
         sections[0].text(
             "A run's metrics are not recorded when its commit holds no metrics/evaluate.json: "
             "commit what `make run` wrote (README, Experiments)."
