@@ -224,12 +224,19 @@ def data_status(
     else:
         differences = repo.cloud_status()
         listed = "; ".join(f"{status}: {path}" for path, status in sorted(differences.items()))
+        hints = {
+            "new": "`cuisineflow data push` sends what is new",
+            "deleted": "what is deleted is in the store alone: `dvc pull` fetches it",
+        }
+        said = [hint for status, hint in hints.items() if status in differences.values()]
         typer.echo(
-            f"store: differs from the cache: {listed} (`cuisineflow data push` sends what is new)"
+            f"store: differs from the cache: {listed}" + (f" ({'; '.join(said)})" if said else "")
             if differences
             else f"store: the cache and {store.describe()} are in sync"
-        )
-        in_order = in_order and not differences
+        )  # fmt: skip
+        # The exit code is the raw data's: pipeline outputs need not be pushed (`dvc repro`
+        # rebuilds them), and a fresh clone's cache lacks those the store has.
+        in_order = in_order and not repo.cloud_status(f"{RAW_DIR}.dvc")
     if exit_code and not in_order:
         raise typer.Exit(1)
 

@@ -255,6 +255,28 @@ def test_a_cached_dvc2_listing_is_compared_file_by_file_as_dvc2_hashed(project: 
     ]
 
 
+def test_status_of_a_fresh_clone_judges_the_raw_data_alone(
+    project: Path, tiny_zip: Path, tmp_path: Path
+) -> None:
+    from cuisineflow.storage.dvc import DvcRepo
+
+    cli("data", "import", str(tiny_zip), cwd=project)
+    (project / "notes.txt").write_text("a pipeline output, say\n")
+    DvcRepo(project).add("notes.txt")
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "raw data and notes", cwd=project)
+    cli("data", "push", cwd=project)
+    clone = tmp_path / "fresh"
+    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    cli("data", "pull", cwd=clone)  # the raw data alone
+    status = cli("data", "status", "--exit-code", cwd=clone, check=False)
+    assert status.returncode == 0  # the raw data is in place and the store holds it
+    assert status.stdout.splitlines()[1] == (
+        "store: differs from the cache: deleted: notes.txt (what is deleted is in the store "
+        "alone: `dvc pull` fetches it)"
+    )  # not "push": the store has it
+
+
 def test_pull_from_a_store_without_the_data_says_which_store(
     project: Path, tiny_zip: Path, tmp_path: Path
 ) -> None:
