@@ -65,6 +65,23 @@ def test_an_atomic_write_takes_any_legal_name_and_names_the_target_in_errors(
     assert sorted(p.name for p in tmp_path.iterdir()) == [long_name.name, "taken.json"]
 
 
+def test_what_a_killed_atomic_write_leaves_is_ignored_by_git() -> None:
+    # A stage killed half-way (out of memory, say) leaves its staging folder behind: the
+    # README's `git add -A` must not commit feature matrices or models into git.
+    import subprocess
+
+    from cuisineflow.storage.local import _beside
+
+    project = Path(__file__).resolve().parents[1]
+    left = [_beside(project / "data" / "features", "staging"),
+            _beside(project / "models" / "cuisine", "previous"),
+            _beside(project / "metrics" / "evaluate.json", "tmp")]  # fmt: skip
+    names = [str(path.relative_to(project)) for path in left]
+    ignored = subprocess.run(["git", "check-ignore", *names], cwd=project, capture_output=True,
+                             text=True, check=False).stdout.split()  # fmt: skip
+    assert ignored == names
+
+
 def test_upload_copies_a_file(store: Store, tmp_path: Path) -> None:
     source = tmp_path / "report.html"
     source.write_bytes(b"<html></html>")
