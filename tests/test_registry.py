@@ -444,6 +444,27 @@ def test_a_damaged_version_blocks_neither_register_nor_models_list(
     assert listed.stderr.startswith("warning: cuisine@1: registry/cuisine/1/metadata.json")
 
 
+def test_lineage_calls_the_tree_dirty_for_changed_inputs_not_outputs(tmp_path: Path) -> None:
+    from cuisineflow.stages.register import _git
+    from tests.conftest import git
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "code.py").write_text("x = 1\n")
+    (tmp_path / "params.yaml").write_text("train: {C: 0.5}\n")
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "evaluate.json").write_text("{}\n")
+    git("init", "-q", cwd=tmp_path)
+    git("add", "-A", cwd=tmp_path)
+    git("commit", "-q", "-m", "all", cwd=tmp_path)
+    assert _git(tmp_path)["dirty"] is False
+    # What the pipeline itself rewrites before register runs: still the commit's model.
+    (tmp_path / "metrics" / "evaluate.json").write_text('{"test": {}}\n')
+    (tmp_path / "dvc.lock").write_text("stages: {}\n")
+    assert _git(tmp_path)["dirty"] is False
+    (tmp_path / "params.yaml").write_text("train: {C: 1.0}\n")  # an uncommitted param
+    assert _git(tmp_path)["dirty"] is True
+
+
 def test_identify_gets_past_damaged_and_unreachable_registries(
     registry: Registry, tiny_model: Path, tmp_path: Path
 ) -> None:

@@ -57,6 +57,11 @@ def lineage(root: Path) -> dict[str, Any]:
     }
 
 
+# What a model is made from, besides the data DVC tracks: the code, the pipeline, its params
+# and the locked libraries.
+MODEL_INPUTS = ("src", "dvc.yaml", "params.yaml", "data/raw.dvc", "pyproject.toml", "uv.lock")
+
+
 def profile_file(root: Path) -> dict[str, Path]:
     """The reference profile that travels with the model's files, if the pipeline made one."""
     profile = root / REFERENCE_PROFILE
@@ -107,5 +112,7 @@ def _git(root: Path) -> dict[str, Any]:
         return result.stdout.strip() if result.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain")
+    # Whether the inputs differ from the commit: the pipeline has changed its own outputs
+    # (dvc.lock, metrics, plots) by now, which would make every retrained model "dirty".
+    status = git("status", "--porcelain", "--", *MODEL_INPUTS)
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
