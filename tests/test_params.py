@@ -33,6 +33,13 @@ def test_the_largest_seed_numpy_takes_is_a_seed() -> None:
         ("train:\n  max_iter: 1e3\n", r"train.max_iter: Input should be a valid integer"),
         ("split:\n  seed: -1\n", r"split.seed: Input should be greater than or equal to 0"),
         ("train:\n  seed: -3\n", r"train.seed: Input should be greater than or equal to 0"),
+        # YAML spells infinity and NaN; scikit-learn then failed with a traceback.
+        ("train:\n  C: .inf\n", r"train.C: Input should be a finite number"),
+        ("monitor:\n  alpha: .nan\n", r"monitor.alpha: Input should be a finite number"),
+        (
+            "featurize:\n  blocks:\n    - analyzer: words\n      weight: .inf\n",
+            r"featurize.blocks.0.weight: Input should be a finite number",
+        ),
         (
             "train:\n  seed: 4294967296\n",
             r"train.seed: Input should be less than or equal to 4294967295",

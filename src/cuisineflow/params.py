@@ -17,7 +17,8 @@ SEED_MAX = 2**32 - 1  # numpy and scikit-learn take seeds from 0 to 2**32 - 1
 
 class _Section(BaseModel):
     # strict: "7" is no seed and true no top_k (YAML quoting slips); an int is still a float.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # No .inf or .nan (YAML spells them): no param means them, and scikit-learn fails later.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class ValidateParams(_Section):
@@ -147,7 +148,8 @@ class MonitorParams(_Section):
 
 
 class Params(_Section):
-    """Every section of params.yaml; absent sections take their defaults."""
+    """Every section of params.yaml; absent sections take their defaults here (dvc.yaml
+    names each section as a stage's params, so the pipeline needs them all written)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # a misspelt section too
 
