@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cuisineflow.monitoring.window import read_predictions
 from cuisineflow.registry import ModelRef, Registry
 from cuisineflow.settings import DEFAULT_STORE
 from cuisineflow.storage import Store
@@ -402,10 +403,19 @@ def test_an_exported_folder_is_described_by_its_metadata(tiny_model: Path, tmp_p
     assert described["created_at"] == registry.metadata("cuisine", 1)["created_at"]
 
 
-def test_reload_without_a_token_is_off_and_says_so(tiny_model: Path, tmp_path: Path) -> None:
+def test_reload_without_a_token_is_off_and_predictions_are_logged(
+    tiny_model: Path, tmp_path: Path
+) -> None:
     project_with_model(tmp_path, tiny_model)
     process, url = start_server(tmp_path, "--model", "cuisine@production", token=None)
     try:
+        # Logging is on by default, into the project's store: each recipe as answered.
+        recipes = [["soy sauce", "ginger"], ["tortillas", "cumin"], ["basil", "pasta"]]
+        answered = httpx.post(
+            f"{url}/v1/predict",
+            json={"recipes": [{"id": i, "ingredients": r} for i, r in enumerate(recipes)]},
+            headers={"X-Request-ID": "abc"},
+        ).json()["predictions"]
         refused = httpx.post(f"{url}/v1/model/reload", headers={"Authorization": "Bearer x"})
         assert refused.status_code == 403
         assert refused.json() == {
@@ -417,6 +427,18 @@ def test_reload_without_a_token_is_off_and_says_so(tiny_model: Path, tmp_path: P
     finally:
         process.terminate()
         process.wait(timeout=10)
+    # The log is buffered; the shutdown wrote it.
+    logged = read_predictions(Store.open(str(tmp_path / DEFAULT_STORE)), None, None)
+    assert logged.num_rows == 3
+    assert logged["request_id"].to_pylist() == ["abc"] * 3
+    assert logged["model_version"].to_pylist() == ["1"] * 3
+    assert logged["id"].to_pylist() == ["0", "1", "2"]
+    assert logged["ingredients"].to_pylist() == recipes
+    assert logged["cuisine"].to_pylist() == [p["cuisine"] for p in answered]
+    assert logged["confidence"].to_pylist() == [p["confidence"] for p in answered]
+    assert logged["top_probabilities"].to_pylist() == [
+        [t["probability"] for t in p["top"]] for p in answered
+    ]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
