@@ -14,6 +14,7 @@ import pytest
 
 from cuisineflow.monitoring.log import PredictionLogger, records_for
 from cuisineflow.monitoring.profile import build_profile
+from cuisineflow.monitoring.window import read_predictions
 from cuisineflow.predict import Predictor
 from cuisineflow.registry import Registry
 from cuisineflow.storage import Store
@@ -49,13 +50,26 @@ def project(
 
 def test_logs_are_parquet_partitioned_by_date(project: tuple[Path, Store, Predictor]) -> None:
     _, store, predictor = project
-    log_window(store, predictor, typical_recipes(250, seed=1), 0)
+    recipes = typical_recipes(250, seed=1)
+    log_window(store, predictor, recipes, 0)
     keys = store.list("monitoring/predictions")
     assert keys
     assert all(k.split("/")[2].startswith("date=20") for k in keys)
     table = pq.read_table(store.path(keys[0]))
     assert {"request_id", "timestamp", "model_name", "model_version", "ingredients", "cuisine",
             "top_probabilities", "latency_ms"} <= set(table.column_names)  # fmt: skip
+    # Each record as log_window made it: its request, its latency, the predictor's top.
+    logged = sorted(read_predictions(store, None, None).to_pylist(), key=lambda r: int(r["id"]))
+    expected = predictor.predict(recipes)
+    assert [r["id"] for r in logged] == [str(i) for i in range(250)]
+    assert {r["request_id"] for r in logged} == {"req"}
+    assert {r["latency_ms"] for r in logged} == {0.2}
+    assert [r["ingredients"] for r in logged] == recipes
+    assert [r["top_cuisines"] for r in logged] == [[t["cuisine"] for t in p.top] for p in expected]
+    assert [r["top_probabilities"] for r in logged] == [
+        [t["probability"] for t in p.top] for p in expected
+    ]
+    assert all(r["top_probabilities"][0] == r["confidence"] for r in logged)
 
 
 def test_full_buffer_and_dead_store_drop_and_count(tmp_path: Path, tiny_model: Path) -> None:
