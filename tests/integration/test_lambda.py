@@ -17,6 +17,7 @@ import pytest
 
 from cuisineflow.aws_lambda import handler as lambda_handler
 from cuisineflow.errors import CuisineflowError
+from cuisineflow.predict import Predictor
 from cuisineflow.registry import Registry
 from cuisineflow.schemas import NOT_AN_OBJECT
 from cuisineflow.storage import Store
@@ -76,7 +77,7 @@ RECIPES = json.dumps({"recipes": [{"id": 1, "ingredients": ["soy sauce", "ginger
 
 
 @pytest.mark.parametrize("base64_body", [False, True])
-def test_rest_api_v1_event(model_on_s3: str, base64_body: bool) -> None:
+def test_rest_api_v1_event(model_on_s3: str, tiny_model: Path, base64_body: bool) -> None:
     response = lambda_handler.handler(v1_event("POST", "/v1/predict", RECIPES, base64_body), None)
     assert response["statusCode"] == 200
     assert response["headers"]["x-request-id"] == "req-1"
@@ -84,6 +85,14 @@ def test_rest_api_v1_event(model_on_s3: str, base64_body: bool) -> None:
     assert body["model"] == {"name": "cuisine", "version": "1"}
     assert body["predictions"][0]["id"] == 1
     assert body["predictions"][0]["cuisine"] == "chinese"
+    # The model's own answer, as the server and `predict` give it.
+    (expected,) = Predictor(tiny_model).predict([["soy sauce", "ginger", "scallions"]])
+    assert body["predictions"][0]["top"] == expected.top
+    assert (
+        body["predictions"][0]["confidence"]
+        == expected.confidence
+        == expected.top[0]["probability"]
+    )
 
 
 def test_http_api_v2_event_and_model_route(model_on_s3: str) -> None:
@@ -327,14 +336,27 @@ def test_predictions_are_logged_to_the_store_for_monitor(
     monkeypatch.setenv("CUISINEFLOW_LOG_URI", f"s3://{s3_endpoint.bucket}/lambda-logs")
     monkeypatch.setattr(predictionlog, "FLUSH_RECORDS", 4)
     recipes = [{"id": i, "ingredients": ["tortillas", "cumin", f"garnish {i}"]} for i in range(3)]
-    lambda_handler.handler({"recipes": recipes}, None)  # 3 buffered: not written yet
+    direct = lambda_handler.handler({"recipes": recipes}, None)  # 3 buffered: not written yet
     store = Store.open(f"s3://{s3_endpoint.bucket}/lambda-logs", endpoint_url=s3_endpoint.url)
     assert store.list("monitoring/incoming") == []
-    lambda_handler.handler(v2_event("POST", "/v1/predict", json.dumps({"recipes": recipes})), None)
+    event = v2_event("POST", "/v1/predict", json.dumps({"recipes": recipes}))
+    event["headers"]["x-request-id"] = "req-2"
+    http = json.loads(lambda_handler.handler(event, None)["body"])
     (key,) = store.list("monitoring/incoming")
     assert key.startswith("monitoring/incoming/date=20")
     logged = read_predictions(store, None, None)
     assert logged.num_rows == 6
     assert logged.column("id").to_pylist() == ["0", "1", "2", "0", "1", "2"]
     assert set(logged.column("cuisine").to_pylist()) == {"mexican"}
+    # Logged as answered: the request's id (one made up for a direct call), the confidence
+    # and the top cuisines, best first.
+    (made_up,) = set(logged.column("request_id").to_pylist()[:3])
+    assert len(made_up) == 32
+    assert logged.column("request_id").to_pylist()[3:] == ["req-2"] * 3
+    answered = direct["predictions"] + http["predictions"]
+    assert logged.column("confidence").to_pylist() == [p["confidence"] for p in answered]
+    assert logged.column("top_cuisines").to_pylist() == [
+        [t["cuisine"] for t in p["top"]] for p in answered
+    ]
+    assert [top[0] for top in logged.column("top_cuisines").to_pylist()] == ["mexican"] * 6
     assert predictionlog.dropped == 0
