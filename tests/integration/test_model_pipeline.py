@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -22,6 +24,23 @@ from tests.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+def check_plots(plots: Path, accuracy: float, n: int, per_cuisine: dict[str, Any]) -> None:
+    """The plot CSVs say what the metrics say."""
+    with (plots / "confusion.csv").open() as handle:
+        pairs = [(row["actual"], row["predicted"]) for row in csv.DictReader(handle)]
+    assert len(pairs) == n
+    assert sum(a == p for a, p in pairs) / n == pytest.approx(accuracy)
+    with (plots / "calibration.csv").open() as handle:
+        assert sum(int(row["count"]) for row in csv.DictReader(handle)) == n
+    with (plots / "per_cuisine.csv").open() as handle:
+        written = {row.pop("cuisine"): row for row in csv.DictReader(handle)}
+    assert written == {
+        c: {k: str(round(m[k], 4)) for k in ("precision", "recall", "f1")}
+        | {"support": str(int(m["support"]))}
+        for c, m in per_cuisine.items()
+    }
 
 
 def dvc(*args: str, cwd: Path) -> str:
@@ -67,6 +86,7 @@ def test_pipeline_writes_metrics_plots_and_model(project: Path) -> None:
     assert sorted(per_cuisine) == ["chinese", "indian", "italian", "mexican"]
     assert (project / "plots" / "confusion.csv").read_text().startswith("actual,predicted\n")
     assert len((project / "plots" / "confusion.csv").read_text().splitlines()) == 25
+    check_plots(project / "plots", test["accuracy"], 24, per_cuisine)
     spec = json.loads((project / "models" / "cuisine" / "model.json").read_text())
     assert spec["classes"] == ["chinese", "indian", "italian", "mexican"]
     assert spec["trees"] == {"weight": 0.3}  # the default params blend in boosted trees
@@ -74,6 +94,28 @@ def test_pipeline_writes_metrics_plots_and_model(project: Path) -> None:
 
     splits = np.load(project / "models" / "cuisine" / "trees-node_feature.npy")
     assert len(splits) > 0  # the trees split on features, not single leaves
+
+
+def test_plots_agree_with_the_metrics_when_predictions_are_wrong(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    # The pipeline's test split is predicted without a mistake, where precision and recall
+    # are all 1.0: here some labels are wrong, so that they differ.
+    from cuisineflow.params import EvaluateParams
+    from cuisineflow.predict import Predictor
+    from cuisineflow.scoring import score
+    from cuisineflow.stages.evaluate import _write_plots
+
+    predictor = Predictor(tiny_model)
+    recipes = [r["ingredients"] for r in make_recipes(40, seed=3)]
+    labels = [r["cuisine"] for r in make_recipes(40, seed=3)]
+    labels[:6] = ["italian"] * 6  # a chinese, indian, italian, mexican, chinese, indian recipe
+    scores = score(predictor, recipes, labels, EvaluateParams())
+    per_cuisine = scores.metrics["per_cuisine"]
+    assert per_cuisine["italian"]["recall"] < per_cuisine["italian"]["precision"] == 1.0
+    assert per_cuisine["chinese"]["precision"] < per_cuisine["chinese"]["recall"] == 1.0
+    _write_plots(tmp_path, scores, predictor.classes)
+    check_plots(tmp_path, scores.metrics["accuracy"], 40, per_cuisine)
 
 
 def test_served_model_is_refit_on_every_labelled_recipe(project: Path) -> None:
