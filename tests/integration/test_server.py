@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from cuisineflow.monitoring.window import read_predictions
+from cuisineflow.predict import Predictor
 from cuisineflow.registry import ModelRef, Registry
 from cuisineflow.settings import DEFAULT_STORE
 from cuisineflow.storage import Store
@@ -83,7 +84,7 @@ def server(
     process.wait(timeout=10)
 
 
-def test_predict_one_and_many(server: tuple[str, Registry, Path]) -> None:
+def test_predict_one_and_many(server: tuple[str, Registry, Path], tiny_model: Path) -> None:
     url, _, _ = server
     one = httpx.post(
         f"{url}/v1/predict", json={"ingredients": ["soy sauce", "ginger", "scallions"]}
@@ -94,6 +95,10 @@ def test_predict_one_and_many(server: tuple[str, Registry, Path]) -> None:
     assert body["model"] == {"name": "cuisine", "version": "1"}
     assert body["predictions"][0]["cuisine"] == "chinese"
     assert len(body["predictions"][0]["top"]) == 3
+    # The model's own answer, best first, as `predict` gives it.
+    (expected,) = Predictor(tiny_model).predict([["soy sauce", "ginger", "scallions"]])
+    assert body["predictions"][0]["top"] == expected.top
+    assert body["predictions"][0]["confidence"] == expected.top[0]["probability"]
     many = httpx.post(
         f"{url}/v1/predict",
         json={
