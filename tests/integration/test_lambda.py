@@ -95,7 +95,7 @@ def test_rest_api_v1_event(model_on_s3: str, tiny_model: Path, base64_body: bool
     )
 
 
-def test_http_api_v2_event_and_model_route(model_on_s3: str) -> None:
+def test_http_api_v2_event_and_model_route(model_on_s3: str, tiny_model: Path) -> None:
     single = json.dumps({"ingredients": ["tortillas", "cumin", "black beans"]})
     response = lambda_handler.handler(v2_event("POST", "/v1/predict", single), None)
     assert json.loads(response["body"])["predictions"][0]["cuisine"] == "mexican"
@@ -104,6 +104,7 @@ def test_http_api_v2_event_and_model_route(model_on_s3: str) -> None:
     assert info["lineage"] == {"git": {"commit": "abc"}}
     assert info["reference"] == model_on_s3  # and the server's other fields
     assert info["created_at"].startswith("20")
+    assert info["classes"] == list(Predictor(tiny_model).classes)
     assert set(info) == {"name", "version", "reference", "classes", "created_at", "lineage",
                          "metrics"}  # fmt: skip
     assert lambda_handler.handler(v2_event("GET", "/nowhere", None), None)["statusCode"] == 404

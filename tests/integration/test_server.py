@@ -57,7 +57,8 @@ def project_with_model(root: Path, tiny_model: Path) -> Registry:
     (root / ".dvc").mkdir()
     (root / "notebooks").mkdir()
     registry = Registry(Store.open(str(root / DEFAULT_STORE)))
-    registry.register("cuisine", tiny_model, {"metrics": {"test": {"accuracy": 0.95}}})
+    lineage = {"lineage": {"git": {"commit": "abc", "dirty": False}}}
+    registry.register("cuisine", tiny_model, {**lineage, "metrics": {"test": {"accuracy": 0.95}}})
     registry.promote(ModelRef.parse("cuisine@1"), "production")
     return registry
 
@@ -213,8 +214,8 @@ def test_a_chunked_body_is_held_to_the_same_limit(server: tuple[str, Registry, P
     assert 'cuisineflow_requests_total{route="/v1/predict",status="413"}' in text
 
 
-def test_metrics_health_and_openapi(server: tuple[str, Registry, Path]) -> None:
-    url, _, _ = server
+def test_metrics_health_and_openapi(server: tuple[str, Registry, Path], tiny_model: Path) -> None:
+    url, registry, _ = server
     httpx.post(f"{url}/v1/predict", json={"ingredients": ["tortillas", "cumin", "lime"]})
     text = httpx.get(f"{url}/metrics").text
     assert 'cuisineflow_requests_total{route="/v1/predict",status="200"}' in text
@@ -231,7 +232,12 @@ def test_metrics_health_and_openapi(server: tuple[str, Registry, Path]) -> None:
     assert 'cuisineflow_requests_total{route="/openapi.json",status="200"}' in text
     assert 'cuisineflow_requests_total{route="/docs",status="200"}' in text
     assert 'cuisineflow_requests_total{route="unmatched",status="404"}' in text
-    assert httpx.get(f"{url}/v1/model").json()["metrics"] == {"test": {"accuracy": 0.95}}
+    described = httpx.get(f"{url}/v1/model").json()
+    assert described["metrics"] == {"test": {"accuracy": 0.95}}
+    assert described["reference"] == "cuisine@production"  # as asked for, not the version
+    assert described["classes"] == list(Predictor(tiny_model).classes)
+    assert described["lineage"] == registry.metadata("cuisine", 1)["lineage"]
+    assert described["lineage"] == {"git": {"commit": "abc", "dirty": False}}
 
 
 def test_reload_needs_the_token_and_keeps_serving_on_failure(
