@@ -23,6 +23,17 @@ LINEAGE = {
 }
 
 
+def table_rows(text: str) -> list[dict[str, str]]:
+    """The rows of an aligned table (`models list`), each cell by its column's name."""
+    header, dashes, *rows, _ = text.splitlines()  # the last line counts the rows
+    spans, start = [], 0
+    for dash in dashes.split("  "):
+        spans.append((start, start + len(dash)))
+        start += len(dash) + 2
+    names = [header[a:b].strip() for a, b in spans]
+    return [{n: row[a:b].strip() for n, (a, b) in zip(names, spans, strict=True)} for row in rows]
+
+
 def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Path) -> None:
     env = s3_endpoint.store_env("models-cli")
     store = Store.open(env["CUISINEFLOW_STORE"], endpoint_url=s3_endpoint.url)
@@ -43,6 +54,11 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     assert "0.9123" in listed
     promoted = cli("models", "promote", "cuisine@1", "--alias", "production", cwd=tmp_path, env=env)
     assert promoted.stdout.strip() == "cuisine@production -> version 1"
+    listed = cli("models", "list", cwd=tmp_path, env=env).stdout
+    (row,) = table_rows(listed)
+    assert (row["model"], row["aliases"], row["test_accuracy"]) == (
+        "cuisine@1", "production", "0.9123"
+    )  # fmt: skip
     shown = cli("models", "show", "cuisine@production", cwd=tmp_path, env=env).stdout
     assert "raw data       1234.dir" in shown
     assert "training data  5678.dir" in shown
