@@ -270,6 +270,10 @@ def test_reload_needs_the_token_and_keeps_serving_on_failure(
         httpx.post(f"{url}/v1/predict", json={"ingredients": ["salt"]}).json()["model"]["version"]
         == "2"
     )
+    # One worker: the version it no longer serves leaves the metrics, not kept at 0.
+    text = httpx.get(f"{url}/metrics").text
+    assert 'cuisineflow_model_info{name="cuisine",version="2"} 1.0' in text
+    assert 'cuisineflow_model_info{name="cuisine",version="1"}' not in text
 
 
 def test_workers_share_reloads_and_metrics(tiny_model: Path, tmp_path: Path) -> None:
@@ -333,6 +337,7 @@ def test_a_request_that_fails_is_counted_as_a_500() -> None:
 
     @app.get("/v1/fails")
     def fails() -> None:
+        time.sleep(0.01)  # the time until it failed is observed too
         raise RuntimeError("a defect")
 
     metrics = Metrics()
@@ -347,6 +352,7 @@ def test_a_request_that_fails_is_counted_as_a_500() -> None:
     sample = metrics.registry.get_sample_value
     assert sample("cuisineflow_requests_total", {"route": "/v1/fails", "status": "500"}) == 1
     assert sample("cuisineflow_request_seconds_count", {"route": "/v1/fails"}) == 1
+    assert sample("cuisineflow_request_seconds_sum", {"route": "/v1/fails"}) >= 0.01
 
 
 def test_a_worker_whose_follow_up_reload_fails_tries_again(
