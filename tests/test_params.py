@@ -21,6 +21,8 @@ def test_the_largest_seed_numpy_takes_is_a_seed() -> None:
     from cuisineflow.params import SplitParams, TrainParams
 
     assert SplitParams(seed=2**32 - 1).seed == TrainParams(seed=2**32 - 1).seed == 4294967295
+    # id_hash only hashes its seed with each id: any integer, as before the check.
+    assert SplitParams(method="id_hash", seed=-7).seed == -7
 
 
 @pytest.mark.parametrize(
@@ -31,7 +33,11 @@ def test_the_largest_seed_numpy_takes_is_a_seed() -> None:
         ("evaluate:\n  top_k: true\n", r"evaluate.top_k: Input should be a valid integer"),
         ("evaluate:\n  top_k: 50\n", r"evaluate.top_k: Input should be less than or equal to 20"),
         ("train:\n  max_iter: 1e3\n", r"train.max_iter: Input should be a valid integer"),
-        ("split:\n  seed: -1\n", r"split.seed: Input should be greater than or equal to 0"),
+        (
+            "split:\n  seed: -1\n",
+            r"split: split.seed -1 must lie in 0 to 4294967295 for method "
+            r"stratified \(numpy's seeds\); id_hash takes any integer",
+        ),
         ("train:\n  seed: -3\n", r"train.seed: Input should be greater than or equal to 0"),
         # YAML spells infinity and NaN; scikit-learn then failed with a traceback.
         ("train:\n  C: .inf\n", r"train.C: Input should be a finite number"),

@@ -42,9 +42,18 @@ class SplitParams(_Section):
     """Train / valid / test split of the labelled recipes: stratified, or by id hash."""
 
     method: Literal["stratified", "id_hash"] = "stratified"
-    seed: int = Field(default=42, ge=0, le=SEED_MAX)
+    seed: int = 42  # stratified: numpy's seed (0 to SEED_MAX); id_hash: any integer, hashed
     valid_size: float = Field(default=0.1, gt=0, lt=0.5)
     test_size: float = Field(default=0.1, gt=0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _stratified_seed_is_numpys(self) -> SplitParams:
+        if self.method == "stratified" and not 0 <= self.seed <= SEED_MAX:
+            raise ValueError(
+                f"split.seed {self.seed} must lie in 0 to {SEED_MAX} for method stratified "
+                "(numpy's seeds); id_hash takes any integer"
+            )
+        return self
 
 
 Analyzer = Literal["words", "words_and_bigrams", "ingredients", "word_pairs", "ingredient_pairs"]
