@@ -236,7 +236,8 @@ def data_status(
         )  # fmt: skip
         # The exit code is the raw data's: pipeline outputs need not be pushed (`dvc repro`
         # rebuilds them), and a fresh clone's cache lacks those the store has.
-        in_order = in_order and not repo.cloud_status(f"{RAW_DIR}.dvc")
+        raw = [path for path in differences if path == RAW_DIR or path.startswith(f"{RAW_DIR}/")]
+        in_order = in_order and not raw
     if exit_code and not in_order:
         raise typer.Exit(1)
 

@@ -188,13 +188,11 @@ class DvcRepo:
         """Download tracked data from the store's remote into the workspace."""
         return self.run("pull", "--remote", REMOTE_NAME, *targets, stream=True)
 
-    def cloud_status(self, *targets: str) -> dict[str, str]:
-        """What differs between the cache and the store's remote, for the targets (default:
-        everything tracked): {path: "new", ...}, "new" in the cache only, "deleted" in the
-        store only; empty when they are in sync (DVC's JSON: its text is for people)."""
-        shown = self.run(
-            "status", "--cloud", "--remote", REMOTE_NAME, "--json", *targets, quiet=True
-        )
+    def cloud_status(self) -> dict[str, str]:
+        """What differs between the cache and the store's remote: {path: "new", ...}, "new"
+        in the cache only, "deleted" in the store only; empty when they are in sync (DVC's
+        JSON: its text is for people)."""
+        shown = self.run("status", "--cloud", "--remote", REMOTE_NAME, "--json", quiet=True)
         status: dict[str, str] = json.loads(shown or "{}")
         return status
 
