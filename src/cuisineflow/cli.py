@@ -569,7 +569,8 @@ def serve(
         sock.bind((host, port))
     except OSError as error:
         raise CuisineflowError(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    typer.echo(f"serving on http://{host}:{port} with {workers} worker(s)", err=True)
+    address = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL spells it
+    typer.echo(f"serving on http://{address}:{port} with {workers} worker(s)", err=True)
     config = uvicorn.Config(
         "cuisineflow.serve.app:app_from_settings",
         factory=True,
@@ -698,11 +699,10 @@ def _say_report(report: dict[str, Any], output: Path) -> None:
         f"(reference {report['reference_accuracy_estimate']:.4f})"
     )
     if report["realized_accuracy"] is not None:
-        f1 = report["realized_macro_f1"]
         typer.echo(
-            f"realized accuracy {report['realized_accuracy']:.4f}"
-            + (f", macro-F1 {f1:.4f}" if f1 is not None else "")
-            + f", on {report['labels']['matched']} labelled predictions"
+            f"realized accuracy {report['realized_accuracy']:.4f}, macro-F1 "
+            f"{report['realized_macro_f1']:.4f}, on {report['labels']['matched']} labelled "
+            "predictions"
         )
     if report["labels"]["unknown_ids"]:
         typer.echo(f"{report['labels']['unknown_ids']} labels have ids not in the window", err=True)

@@ -35,7 +35,7 @@ TABLES: dict[str, tuple[str, bool]] = {
 }
 RAW_JSONL = "lake/raw/recipes.jsonl"
 RAW_CSV = "lake/raw/recipes.csv"
-# The raw copies' columns, in order: what `SELECT *` of S3 Select names.
+# The raw copies' columns, in order (the CSV copy's header).
 RAW_JSONL_COLUMNS = ("id", "cuisine", "split", "ingredients")
 RAW_CSV_COLUMNS = ("id", "cuisine", "split", "n_ingredients", "ingredients")
 
