@@ -40,20 +40,22 @@ RAW_JSONL_COLUMNS = ("id", "cuisine", "split", "ingredients")
 RAW_CSV_COLUMNS = ("id", "cuisine", "split", "n_ingredients", "ingredients")
 
 
-def manifest_problem(data: bytes) -> str | None:
-    """What is wrong with a lake manifest's bytes, or None: queries read its files' sizes."""
+def parse_manifest(data: bytes) -> dict[str, Any]:
+    """A lake manifest from its bytes, checked: queries read its files' sizes. A ValueError
+    says what is wrong with it."""
     try:
         manifest = json.loads(data)
     except (ValueError, RecursionError) as error:  # not JSON, or not UTF-8
-        return f"not JSON: {error}"
+        raise ValueError(f"not JSON: {error}") from None
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict):
-        return "no 'files' object"
+        raise ValueError("no 'files' object")
     for key, entry in files.items():
         size = entry.get("size") if isinstance(entry, dict) else None
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            return f"file {key!r} has no size"
-    return None
+            raise ValueError(f"file {key!r} has no size")
+    checked: dict[str, Any] = manifest
+    return checked
 
 
 def ingredient_index(recipes: pa.Table) -> pa.Table:

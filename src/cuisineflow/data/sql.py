@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from cuisineflow.data.lake import MANIFEST, RAW_CSV, RAW_JSONL, TABLES, manifest_problem
+from cuisineflow.data.lake import MANIFEST, RAW_CSV, RAW_JSONL, TABLES, parse_manifest
 from cuisineflow.data.tables import LAKE_SCHEMAS, RECIPES_PARTITIONING
 from cuisineflow.errors import DataError, ProjectError
 from cuisineflow.storage import Store
@@ -89,14 +89,13 @@ def read_manifest(store: Store) -> dict[str, Any]:
         data = store.read_bytes(MANIFEST)
     except FileNotFoundError:
         raise DataError(f"no lake in {store.describe()} yet: {BUILD_HINT}") from None
-    problem = manifest_problem(data)
-    if problem:
+    try:
+        return parse_manifest(data)
+    except ValueError as problem:
         raise DataError(
             f"the lake's manifest in {store.describe()} is unreadable ({problem}); "
             "rebuild it with `cuisineflow lake`"
-        )
-    manifest: dict[str, Any] = json.loads(data)
-    return manifest
+        ) from None
 
 
 def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from cuisineflow.data.lake import LAKE, build_lake, manifest_problem
+from cuisineflow.data.lake import LAKE, build_lake, parse_manifest
 from cuisineflow.params import load_params
 from cuisineflow.paths import VALIDATED_DIR
 from cuisineflow.settings import get_settings
@@ -49,4 +49,7 @@ def manifests(root: Path, store: Store) -> tuple[dict[str, Any] | None, dict[str
         data = store.read_bytes(f"{LAKE}/manifest.json")
     except FileNotFoundError:
         return workspace, None
-    return workspace, None if manifest_problem(data) else json.loads(data)
+    try:
+        return workspace, parse_manifest(data)
+    except ValueError:  # damaged: published again, as if absent
+        return workspace, None
