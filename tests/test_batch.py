@@ -41,7 +41,7 @@ from tests.conftest import typical_recipes
         ({"id": "a\ud83c", "ingredients": ["salt"]},
          "field 'id': should be text UTF-8 can encode, not a lone surrogate"),
         ({"id": 7, "ingredients": ["salt", "\udc00"]},
-         "field 'ingredients.1': should be text UTF-8 can encode, not a lone surrogate"),
+         "field 'ingredients': item 2 should be text UTF-8 can encode, not a lone surrogate"),
     ],
 )  # fmt: skip
 def test_a_bad_record_is_named_in_plain_words(

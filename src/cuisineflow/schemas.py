@@ -6,7 +6,6 @@ import json
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -35,27 +34,26 @@ def known_cuisine(text: str) -> str | None:
     return cuisine if cuisine in _KNOWN_CUISINES else None
 
 
-def _encodable(text: str) -> str:
+def is_encodable(text: str) -> bool:
+    """Whether UTF-8 can write the text: a lone surrogate ("\udc00"), which JSON can spell,
+    would break the whole file or batch of records (a log, labels, a CSV) written with it."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise PydanticCustomError(
-            "unencodable", "should be text UTF-8 can encode, not a lone surrogate"
-        ) from None
-    return text
-
-
-# Text that is written on as UTF-8 (to logs, labels, CSV): a lone surrogate ("\udc00"),
-# which JSON can spell, would break the whole file or batch of records written with it.
-EncodableStr = Annotated[StrictStr, AfterValidator(_encodable)]
+        return False
+    return True
 
 
 def _recipe_id(value: object) -> int | str:
-    """An integer (of any size) or an EncodableStr; not a bool or a float."""
+    """An integer (of any size) or text UTF-8 can encode; not a bool or a float."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return _encodable(value)
+        if not is_encodable(value):
+            raise PydanticCustomError(
+                "unencodable", "should be text UTF-8 can encode, not a lone surrogate"
+            )
+        return value
     try:
         shown = json.dumps(value)  # as the request or file spelt it: true, not True
     except (TypeError, ValueError):

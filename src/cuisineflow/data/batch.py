@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from cuisineflow.data.rawfiles import load_raw_records
 from cuisineflow.data.validation import InvalidJson
 from cuisineflow.errors import DataError
-from cuisineflow.schemas import EncodableStr, RecipeId
+from cuisineflow.schemas import RecipeId, is_encodable
 
 
 class RecipeToPredict(BaseModel):
@@ -19,7 +20,23 @@ class RecipeToPredict(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: RecipeId | None = None
-    ingredients: list[EncodableStr] = Field(min_length=1)
+    ingredients: list[StrictStr] = Field(min_length=1)
+
+    @field_validator("ingredients")
+    @classmethod
+    def _encodable(cls, ingredients: list[str]) -> list[str]:
+        # One check a recipe, not one an ingredient (a batch holds ~100,000): UTF-8 cannot
+        # write a lone surrogate ("\udc00", which JSON can spell) to the output or the log.
+        try:
+            "".join(ingredients).encode("utf-8")
+        except UnicodeEncodeError:
+            first = next(i for i, text in enumerate(ingredients) if not is_encodable(text))
+            raise PydanticCustomError(
+                "unencodable",
+                "item {item} should be text UTF-8 can encode, not a lone surrogate",
+                {"item": first + 1},
+            ) from None
+        return ingredients
 
 
 @dataclass
