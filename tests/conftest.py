@@ -103,6 +103,15 @@ def git(*args: str, cwd: Path) -> str:
     ).stdout
 
 
+def commit_and_clone(project: Path, clone: Path, message: str = "raw data") -> Path:
+    """Commit all of the project, then clone it to `clone`: a fresh checkout, as a
+    colleague's would be."""
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", message, cwd=project)
+    git("clone", "-q", str(project), str(clone), cwd=clone.parent)
+    return clone
+
+
 def init_project(folder: Path) -> Path:
     """A new git + DVC repository, as `git init && dvc init` make it."""
     folder.mkdir(parents=True, exist_ok=True)

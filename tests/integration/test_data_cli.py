@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import S3Endpoint, cli, git, make_recipes, write_kaggle_zip
+from tests.conftest import S3Endpoint, cli, commit_and_clone, git, make_recipes, write_kaggle_zip
 
 pytestmark = pytest.mark.integration
 
@@ -263,11 +263,8 @@ def test_status_of_a_fresh_clone_judges_the_raw_data_alone(
     cli("data", "import", str(tiny_zip), cwd=project)
     (project / "notes.txt").write_text("a pipeline output, say\n")
     DvcRepo(project).add("notes.txt")
-    git("add", "-A", cwd=project)
-    git("commit", "-q", "-m", "raw data and notes", cwd=project)
     cli("data", "push", cwd=project)
-    clone = tmp_path / "fresh"
-    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    clone = commit_and_clone(project, tmp_path / "fresh", "raw data and notes")
     cli("data", "pull", cwd=clone)  # the raw data alone
     status = cli("data", "status", "--exit-code", cwd=clone, check=False)
     assert status.returncode == 0  # the raw data is in place and the store holds it
@@ -281,11 +278,8 @@ def test_pull_from_a_store_without_the_data_says_which_store(
     project: Path, tiny_zip: Path, tmp_path: Path
 ) -> None:
     cli("data", "import", str(tiny_zip), cwd=project)
-    git("add", "-A", cwd=project)
-    git("commit", "-q", "-m", "raw data", cwd=project)
     cli("data", "push", cwd=project)
-    clone = tmp_path / "fresh"
-    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    clone = commit_and_clone(project, tmp_path / "fresh")
     empty = {"CUISINEFLOW_STORE": str(tmp_path / "empty-store")}
     missing = cli("data", "status", "--exit-code", cwd=clone, env=empty, check=False)
     assert missing.returncode == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import S3Endpoint, cli, git
+from tests.conftest import S3Endpoint, cli, commit_and_clone
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +33,7 @@ def test_run_in_a_clone_pulls_raw_data_from_the_s3_store(
 ) -> None:
     env = {**s3_endpoint.store_env("run-clone"), "CUISINEFLOW_SOURCE": str(tiny_zip)}
     cli("run", cwd=project, env=env)
-    git("add", "-A", cwd=project)
-    git("commit", "-q", "-m", "raw data", cwd=project)
-    clone = tmp_path / "clone"
-    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    clone = commit_and_clone(project, tmp_path / "clone")
     result = cli("run", cwd=clone, env={k: v for k, v in env.items() if k != "CUISINEFLOW_SOURCE"})
     assert "(pulled from the store)" in result.stdout
     assert (clone / "data" / "raw" / "train.json.zip").read_bytes() == tiny_zip.read_bytes()
@@ -46,10 +43,7 @@ def test_run_in_a_clone_whose_store_lacks_the_raw_data_imports_or_says_so(
     project: Path, tiny_zip: Path, tmp_path: Path
 ) -> None:
     cli("data", "import", str(tiny_zip), cwd=project)
-    git("add", "-A", cwd=project)
-    git("commit", "-q", "-m", "raw data", cwd=project)
-    clone = tmp_path / "clone"
-    git("clone", "-q", str(project), str(clone), cwd=tmp_path)
+    clone = commit_and_clone(project, tmp_path / "clone")
     empty = {"CUISINEFLOW_STORE": str(tmp_path / "empty-store")}
     refused = cli("run", cwd=clone, env=empty, check=False)
     assert refused.returncode == 1
