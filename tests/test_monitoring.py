@@ -662,6 +662,16 @@ def test_one_bad_log_file_is_named_not_a_traceback(tmp_path: Path) -> None:
         "JSON (Unterminated string"
     )
     assert str(refused.value).endswith("; move it out of monitoring/incoming/ and run again")
+    # A line that is not UTF-8 (its timestamp is fine), and an ingredient UTF-8 cannot
+    # write (a lone surrogate, escaped in the JSON).
+    latin1 = line.replace('"r"', '"r\u00ff"').encode("latin-1")
+    surrogate = json.dumps({**_log_row(2), "timestamp": "2026-01-01T00:00:00+00:00",
+                            "ingredients": ["\udc00"]})  # fmt: skip
+    for damaged, why in ((latin1, "line 1: not UTF-8"), (surrogate.encode(), "surrogates")):
+        store.write_bytes(cut, damaged)
+        with pytest.raises(DataError, match=why) as refused:
+            read_predictions(store, None, None)
+        assert str(refused.value).startswith(f"{store.url(cut)}: not a prediction log")
     store.delete(cut)
     # Something that is not Parquet among the Parquet logs.
     junk = "monitoring/predictions/date=2026-01-01/part-zzz.parquet"

@@ -262,7 +262,7 @@ def test_monitor_reads_only_the_monitored_versions_predictions(
 
 
 def test_monitor_and_report_pages_and_their_arguments(
-    project: tuple[Path, Store, Predictor], tmp_path: Path
+    project: tuple[Path, Store, Predictor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, store, predictor = project
     log_window(store, predictor, typical_recipes(150, seed=5), 0)
@@ -321,3 +321,18 @@ def test_monitor_and_report_pages_and_their_arguments(
     refused = cli("report", "monitoring", "--output", str(a_file), cwd=root, check=False)
     assert refused.stderr == f"error: {a_file} is a file: give a folder for the reports\n"
     assert a_file.read_text() == "kept"
+    # A file among the logs that is no log: `report monitoring` fails naming it (as
+    # `monitor` does), and neither the page on disk nor the store's is replaced.
+    cut = "monitoring/incoming/date=2026-01-01/part-1.jsonl"
+    store.write_bytes(cut, b'{"request_id": "r", "timest')
+    bad = cli("report", "monitoring", "--model", "cuisine@1", cwd=root, check=False)
+    assert bad.returncode == 1
+    assert f"{store.url(cut)}: not a prediction log (JSON Lines of the log schema)" in bad.stderr
+    assert (root / "reports" / "monitoring.html").read_text() == chosen
+    assert store.read_bytes("reports/monitoring.html").decode() == chosen
+    # `cuisineflow run`, whose job is the model, renders the page naming the file instead.
+    from cuisineflow.stages import report
+
+    monkeypatch.chdir(root)
+    (page,) = report.run(root, ("monitoring",), tmp_path / "run", "cuisine@1", bad_logs_fail=False)
+    assert f"{store.url(cut)}: not a prediction log" in page.read_text()

@@ -25,6 +25,10 @@ from cuisineflow.storage import Store
 LABELS = "monitoring/labels"
 
 
+class BadLogError(DataError):
+    """A file among the prediction logs that is not one: to be moved aside."""
+
+
 def read_predictions(
     store: Store, since: dt.datetime | None, until: dt.datetime | None, path: Path | None = None
 ) -> pa.Table:
@@ -79,7 +83,7 @@ def _name_bad_log(store: Store, dataset: ds.FileSystemDataset) -> None:
         except pa.ArrowException as error:
             why = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(error))
             key = fragment.path.removeprefix(root)
-            raise DataError(
+            raise BadLogError(
                 f"{store.url(key)}: not a prediction log (Parquet of the log schema): "
                 f"{why.splitlines()[0].rstrip('.')}; move it out of {PREFIX}/ and run again"
             ) from None
@@ -113,15 +117,17 @@ def _incoming(store: Store) -> list[pa.Table]:
             try:
                 row = json.loads(line)
                 row["timestamp"] = dt.datetime.fromisoformat(row["timestamp"])
+            except UnicodeDecodeError:  # before ValueError, which it is
+                raise BadLogError(f"{bad}: line {number}: not UTF-8; {fix}") from None
             except json.JSONDecodeError as error:
-                raise DataError(f"{bad}: line {number}: not JSON ({error.msg}); {fix}") from None
+                raise BadLogError(f"{bad}: line {number}: not JSON ({error.msg}); {fix}") from None
             except (KeyError, TypeError, ValueError):
-                raise DataError(f"{bad}: line {number}: no ISO timestamp; {fix}") from None
+                raise BadLogError(f"{bad}: line {number}: no ISO timestamp; {fix}") from None
             rows.append(row)
         try:
             tables.append(pa.Table.from_pylist(rows, schema=SCHEMA))
-        except (pa.ArrowException, TypeError) as error:
-            raise DataError(f"{bad}: {str(error).splitlines()[0].rstrip('.')}; {fix}") from None
+        except (pa.ArrowException, TypeError, UnicodeError) as error:  # "\udc00": no UTF-8
+            raise BadLogError(f"{bad}: {str(error).splitlines()[0].rstrip('.')}; {fix}") from None
     return tables
 
 

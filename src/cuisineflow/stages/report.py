@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,18 +27,23 @@ REPORTS_DIR = "reports"
 KINDS = ("data", "model", "experiments", "monitoring")
 PIPELINE_KINDS = ("data", "model")  # the DVC stage's; `cuisineflow run` adds the others
 
+log = logging.getLogger(__name__)
+
 
 def run(
     root: Path,
     kinds: tuple[str, ...] = PIPELINE_KINDS,
     output: Path | None = None,
     model: str | None = None,
+    bad_logs_fail: bool = True,
 ) -> list[Path]:
     """Build the asked reports into `output` (default reports/); those in reports/ are also
     copied to the store, its shared pages. Pages built elsewhere (for another model, say)
     leave the store's alone.
 
-    The monitoring page follows `model` (default: CUISINEFLOW_MODEL, the served model).
+    The monitoring page follows `model` (default: CUISINEFLOW_MODEL, the served model). A
+    file among the logs that is no log fails it, unless `bad_logs_fail` is False (`run`,
+    whose job is the model): then the page names the file.
     """
     folder = output or root / REPORTS_DIR
     shared = folder.resolve() == (root / REPORTS_DIR).resolve()
@@ -45,7 +51,9 @@ def run(
         raise DataError(f"{folder} is a file: give a folder for the reports")
     builders: dict[str, Callable[[Path, Store], str]] = {
         **BUILDERS,
-        "monitoring": functools.partial(monitoring_report, model=model),
+        "monitoring": functools.partial(
+            monitoring_report, model=model, bad_logs_fail=bad_logs_fail
+        ),
     }
     store = open_store(get_settings(), root)
     built = {}
@@ -117,9 +125,11 @@ def experiments_report(root: Path, _: Store) -> str:
     return pages.experiments_page(experiment_rows(json.loads(shown)))
 
 
-def monitoring_report(root: Path, store: Store, model: str | None = None) -> str:
+def monitoring_report(
+    root: Path, store: Store, model: str | None = None, bad_logs_fail: bool = True
+) -> str:
     from cuisineflow.monitoring.report import build_report
-    from cuisineflow.monitoring.window import by_model, read_labels, read_predictions
+    from cuisineflow.monitoring.window import BadLogError, by_model, read_labels, read_predictions
     from cuisineflow.registry import ModelRef, Registry
     from cuisineflow.storage import StoreError
 
@@ -141,6 +151,11 @@ def monitoring_report(root: Path, store: Store, model: str | None = None) -> str
         logs = by_model(read_predictions(store, None, None), ref.name, version)
     except StoreError:
         raise
+    except BadLogError as error:
+        if bad_logs_fail:
+            raise
+        log.warning("the monitoring page has no verdict: %s", error)
+        return pages.monitoring_page([], str(error), monitored)
     except CuisineflowError as error:  # no logs, or logs of another version only
         return pages.monitoring_page([], str(error), monitored)
     if not reference:
