@@ -555,11 +555,12 @@ def serve(
     # Fetched and verified once here: a bad reference is one clear error, not a traceback
     # from each worker, and the workers find the copy in the cache.
     settings = get_settings()
-    _registry().fetch(
-        ModelRef.parse(settings.model),
-        _project_root() / settings.model_cache,
-        settings.model_cache_versions,
+    ref = ModelRef.parse(settings.model)
+    _, metadata = _registry().fetch(
+        ref, _project_root() / settings.model_cache, settings.model_cache_versions
     )
+    # Every worker starts at this version, a respawned one too, until a reload.
+    exact = settings.model if ref.path is not None else f"{ref.name}@{metadata['version']}"
     # Workers inherit a pre-bound socket with TCP_NODELAY set: uvicorn's own socket for
     # several workers leaves it off, and every response then waits ~40 ms for an ACK.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -590,11 +591,13 @@ def serve(
     from uvicorn.supervisors import Multiprocess
 
     from cuisineflow.serve.app import MULTIPROCESS_VARIABLE, RELOAD_FILE_VARIABLE
+    from cuisineflow.serve.model import ReloadSignal
 
     # A reload reaches one worker, which tells the others through a file here; the
     # workers' Prometheus values are kept here too, to be added up.
     with tempfile.TemporaryDirectory(prefix="cuisineflow-serve-") as folder:
         os.environ[RELOAD_FILE_VARIABLE] = str(Path(folder) / "reloaded")
+        ReloadSignal(Path(folder) / "reloaded").announce(exact)
         os.environ[MULTIPROCESS_VARIABLE] = str(Path(folder) / "metrics")
         (Path(folder) / "metrics").mkdir()
         supervisor = Multiprocess(config, sockets=[sock])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from cuisineflow.monitoring.window import read_predictions
 from cuisineflow.predict import Predictor
@@ -63,13 +64,14 @@ def project_with_model(root: Path, tiny_model: Path) -> Registry:
     return registry
 
 
-def second_version(registry: Registry, tiny_model: Path, folder: Path) -> None:
-    """Register a version 2 of the tiny model (same content would be deduplicated)."""
+def second_version(registry: Registry, tiny_model: Path, folder: Path, version: int = 2) -> None:
+    """Register a version 2 (or `version`) of the tiny model (same content would be
+    deduplicated)."""
     shutil.copytree(tiny_model, folder)
     spec = json.loads((folder / "model.json").read_text())
-    spec["note"] = "second version"  # a harmless key
+    spec["note"] = f"version {version}"  # a harmless key
     (folder / "model.json").write_text(json.dumps(spec))
-    assert registry.register("cuisine", folder, {}) == (2, True)
+    assert registry.register("cuisine", folder, {}) == (version, True)
 
 
 @pytest.fixture(scope="module")
@@ -403,6 +405,53 @@ def test_a_worker_whose_follow_up_reload_fails_tries_again(
             assert await served(b) == "2"
 
     asyncio.run(reload_and_follow())
+
+
+def test_workers_serve_the_version_reloaded_not_what_the_alias_came_to_mean(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    # Workers of one server, in one process and event loop, sharing the reload signal as
+    # `serve --workers 2` does (it tells them the version it fetched, cuisine@1).
+    from cuisineflow.serve.app import create_app
+    from cuisineflow.serve.model import ModelHolder, ReloadSignal
+
+    registry = project_with_model(tmp_path, tiny_model)
+    for version in (2, 3):
+        second_version(registry, tiny_model, tmp_path / f"v{version}", version)
+    signal = tmp_path / "reloaded"
+    ReloadSignal(signal).announce("cuisine@1")
+
+    def worker(i: int) -> FastAPI:
+        holder = ModelHolder("cuisine@production", registry, tmp_path / f"cache-{i}")
+        return create_app(holder, TOKEN, None, ReloadSignal(signal))
+
+    async def served(app: FastAPI) -> str:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://w") as client:
+            version: str = (await client.get("/v1/model")).json()["version"]
+            return version
+
+    async def respawn_then_reload() -> None:
+        one, respawned = worker(1), worker(2)
+        async with one.router.lifespan_context(one):
+            # Promoted, not yet reloaded: a worker that starts now (respawned after a
+            # crash) serves what its siblings serve.
+            registry.promote(ModelRef.parse("cuisine@2"), "production")
+            async with respawned.router.lifespan_context(respawned):
+                assert (await served(one), await served(respawned)) == ("1", "1")
+                transport = httpx.ASGITransport(app=one)
+                async with httpx.AsyncClient(transport=transport, base_url="http://w") as a:
+                    auth = {"Authorization": f"Bearer {TOKEN}"}
+                    assert (await a.post("/v1/model/reload", headers=auth)).json()["version"] == "2"
+                # Promoted again before the other worker follows: it follows to 2, the
+                # version reloaded, not to 3.
+                registry.promote(ModelRef.parse("cuisine@3"), "production")
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and await served(respawned) == "1":
+                    await asyncio.sleep(0.1)
+                assert (await served(one), await served(respawned)) == ("2", "2")
+
+    asyncio.run(respawn_then_reload())
 
 
 def test_an_exported_folder_is_described_by_its_metadata(tiny_model: Path, tmp_path: Path) -> None:

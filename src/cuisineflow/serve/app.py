@@ -235,11 +235,12 @@ def create_app(
         logger.on_drop = metrics.dropped.inc  # counted when dropped, with or without traffic
     swapping = threading.Lock()  # a reload and a follow-up one never interleave
 
-    def swap() -> tuple[LoadedModel | None, LoadedModel]:
-        """Load the reference again; the previous model serves until the new one is in."""
+    def swap(exact: str | None = None) -> tuple[LoadedModel | None, LoadedModel]:
+        """Load the reference again (or `exact`, as ModelHolder.load); the previous model
+        serves until the new one is in."""
         with swapping:
             previous = holder.current
-            loaded = holder.load()
+            loaded = holder.load(exact)
             metrics.serving(previous, loaded)
         return previous, loaded
 
@@ -247,12 +248,13 @@ def create_app(
         wait = FOLLOW_SECONDS
         while True:
             await asyncio.sleep(wait)
-            announced = signal.pending()
-            if announced is None:  # none, or followed already (this worker reloaded)
+            pending = signal.pending()
+            if pending is None:  # none, or followed already (this worker reloaded)
                 wait = FOLLOW_SECONDS
                 continue
+            announced, exact = pending
             try:
-                await run_in_threadpool(swap)
+                await run_in_threadpool(swap, exact)
             except Exception as error:  # keep serving the old model, and try again later
                 serving = holder.current.version if holder.current else None
                 if wait == FOLLOW_SECONDS:  # said once, not at every try
@@ -265,7 +267,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        swap()  # a model that fails to load or verify stops the start
+        # Where the server's other workers are, if any; a model that fails to load or
+        # verify stops the start.
+        swap(reload_signal.serving() if reload_signal else None)
         follower = asyncio.create_task(follow_reloads(reload_signal)) if reload_signal else None
         yield
         if follower is not None:
@@ -364,7 +368,7 @@ def create_app(
                 409, f"reload failed, still serving version {version}: {error}"
             ) from None
         if reload_signal is not None:
-            reload_signal.announce()  # the server's other workers follow
+            reload_signal.announce(loaded.exact)  # the server's other workers follow
         return {
             "name": loaded.name,
             "version": loaded.version,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import threading
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ class LoadedModel:
     name: str
     version: str
     metadata: dict[str, Any]
+    exact: str  # the reference that loads this very model again: NAME@VERSION, or its folder
 
 
 def load(
@@ -34,11 +36,12 @@ def load(
         name, version = registry.identify(ref.path) if registry else (ref.path.name, "local")
         exported = export_metadata(ref.path) or {}  # an export's lineage and metrics
         metadata = {**exported, "name": name, "version": version, "path": str(ref.path)}
-        return LoadedModel(Predictor(ref.path), name, version, metadata)
+        return LoadedModel(Predictor(ref.path), name, version, metadata, ref_text)
     if registry is None:
         raise ValueError("a registry reference needs a store")
     folder, metadata = registry.fetch(ref, cache, keep)
-    return LoadedModel(Predictor(folder), str(ref.name), str(metadata["version"]), metadata)
+    version = str(metadata["version"])
+    return LoadedModel(Predictor(folder), str(ref.name), version, metadata, f"{ref.name}@{version}")
 
 
 class ModelHolder:
@@ -51,10 +54,11 @@ class ModelHolder:
         self._lock = threading.Lock()
         self.current: LoadedModel | None = None
 
-    def load(self) -> LoadedModel:
-        """(Re)load the reference; on failure the previous model keeps serving."""
+    def load(self, exact: str | None = None) -> LoadedModel:
+        """(Re)load the reference, or `exact`, the version the server's other workers serve;
+        on failure the previous model keeps serving."""
         with self._lock:
-            loaded = load(self.ref, self.registry, self.cache, self.keep)
+            loaded = load(exact or self.ref, self.registry, self.cache, self.keep)
             self.current = loaded
         # The model is hundreds of thousands of long-lived objects: keep them out of the
         # garbage collector's full scans, which otherwise stall requests for tens of ms.
@@ -64,37 +68,48 @@ class ModelHolder:
 
 
 class ReloadSignal:
-    """A file the workers of one server share: a reload in one is then followed by the others.
+    """A file the workers of one server share: the model they serve, and the latest reload.
 
-    Each worker holds its own model; `serve --workers N` sends a reload to one of them.
+    Each worker holds its own model; `serve --workers N` sends a reload to one of them. The
+    others follow to the very version it loaded, and a worker that starts (one respawned,
+    say) begins there, not at whatever the alias has come to mean since.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()  # announce and pending run on different threads
-        self.seen = self._read()
+        self.seen = self._read()[0]
 
-    def _read(self) -> str:
+    def _read(self) -> tuple[str, str | None]:
+        """(the latest reload's id, the model it loaded); ("", None) before any."""
         try:
-            return self.path.read_text()
+            state = json.loads(self.path.read_text())
         except FileNotFoundError:
-            return ""
+            return "", None
+        return str(state["reload"]), str(state["model"])
 
-    def announce(self) -> None:
-        """Tell the other workers this one has reloaded."""
+    def serving(self) -> str | None:
+        """The exact reference the workers serve (None: not yet told)."""
+        with self._lock:
+            return self._read()[1]
+
+    def announce(self, exact: str) -> None:
+        """Tell the other workers this one has loaded `exact` (a LoadedModel's)."""
         with self._lock:
             self.seen = uuid.uuid4().hex
-            atomic_write_bytes(self.path, self.seen.encode())
+            state = {"reload": self.seen, "model": exact}
+            atomic_write_bytes(self.path, json.dumps(state).encode())
 
-    def pending(self) -> str | None:
-        """Another worker's reload this one has yet to follow (None: none)."""
+    def pending(self) -> tuple[str, str] | None:
+        """Another worker's reload this one has yet to follow, and the model it loaded
+        (None: none)."""
         with self._lock:
-            current = self._read()
-            return None if current == self.seen else current
+            announced, exact = self._read()
+            return None if announced == self.seen or exact is None else (announced, exact)
 
     def followed(self, announced: str) -> None:
         """Mark a reload as followed, once this worker has loaded the model: until then
         `pending` keeps returning it, so a reload that failed here is tried again."""
         with self._lock:
-            if self._read() == announced:  # else a newer one came in: still to follow
+            if self._read()[0] == announced:  # else a newer one came in: still to follow
                 self.seen = announced
