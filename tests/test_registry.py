@@ -662,3 +662,27 @@ def test_identify_says_why_it_falls_back_to_local(
         assert Registry(dead).identify(tiny_model) == (tiny_model.name, "local")
     assert "cannot look" in caplog.text
     assert "logged as local" in caplog.text
+
+
+def test_a_version_verified_in_the_cache_loads_while_the_store_is_out_of_reach(
+    registry: Registry, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cuisineflow.storage.s3server import free_port
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    registry.register("cuisine", tiny_model, LINEAGE)
+    registry.promote(ModelRef.parse("cuisine@1"), "production")
+    cache = tmp_path / "cache"
+    copy, metadata = registry.fetch(ModelRef.parse("cuisine@production"), cache)
+    dead = Registry(Store.open("s3://nowhere/x", endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    # The version itself (a server's worker respawned at the version its siblings serve).
+    assert dead.fetch(ModelRef.parse("cuisine@1"), cache) == (copy, metadata)
+    # What an alias means now only the store can say; a copy that no longer matches what
+    # the store said of it is not loaded either.
+    with pytest.raises(StoreError, match="cannot reach"):
+        dead.fetch(ModelRef.parse("cuisine@production"), cache)
+    (copy / "coef.npy").write_bytes(b"changed")
+    with pytest.raises(StoreError, match="cannot reach"):
+        dead.fetch(ModelRef.parse("cuisine@1"), cache)

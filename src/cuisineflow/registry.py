@@ -276,9 +276,21 @@ class Registry:
             if exported is None:  # a plain artifact folder
                 return ref.path, {"name": ref.path.name, "version": "local", "path": str(ref.path)}
             return ref.path, exported
-        name, _ = _parts(ref)
-        version = self.resolve(ref)
-        metadata = self.metadata(name, version)
+        name, selector = _parts(ref)
+        try:
+            version = self.resolve(ref)
+            metadata = self.metadata(name, version)
+        except CuisineflowError as error:
+            from cuisineflow.storage.store import StoreError  # loaded by now: no extra cost
+
+            # A version, not an alias, already verified in the cache: the store out of reach
+            # does not stop it (a server's worker respawned while the store is down).
+            cached = _cached_metadata(cache / name / selector) if selector.isdigit() else None
+            if not isinstance(error, StoreError) or cached is None:
+                raise
+            log.warning("%s; loading %s@%s from its verified copy in the cache", error, name,
+                        selector)  # fmt: skip
+            version, metadata = int(selector), cached
         target = cache / name / str(version)
         lock = cache / name / f".{version}.lock"
         # Processes share the cache. A reader checks and loads a copy holding its version's
@@ -327,6 +339,8 @@ class Registry:
                     f"{name}@{version}: {_differ(mismatched)} the checksums in the store's "
                     f"{METADATA}: refusing the version"
                 )
+            # Kept with the copy: it can be verified again while the store is out of reach.
+            atomic_write_json(staging / METADATA, metadata)
 
     def export(self, ref: ModelRef, folder: Path) -> dict[str, Any]:
         """Copy a verified version (its files and metadata.json) into a new or empty folder,
@@ -458,6 +472,19 @@ def _prune_copy(copy: Path) -> None:
 
 def _verified(folder: Path, metadata: dict[str, Any]) -> bool:
     return (folder / SPEC).exists() and not _mismatched(folder, metadata)
+
+
+def _cached_metadata(copy: Path) -> dict[str, Any] | None:
+    """The store's metadata kept with a cached copy, if the copy still matches it."""
+    metadata = _read_json(copy / METADATA)
+    try:
+        return (
+            metadata
+            if isinstance(metadata.get("sha256"), dict) and _verified(copy, metadata)
+            else None
+        )
+    except (OSError, ModelError):  # a copy half-pruned, or metadata naming odd files
+        return None
 
 
 def _parts(ref: ModelRef) -> tuple[str, str]:
