@@ -625,13 +625,37 @@ def test_export_replaces_an_earlier_export_only(
             registry.export(ModelRef.parse("cuisine@1"), refused)
     assert (other / "data.csv").read_text() == "a,b\n"
     assert a_file.read_text() == "x"
-    # Relative paths are read from the current folder, where the export may not go.
+    # Relative paths are read from the current folder; the folder above holds it.
+    (exported / "notes.txt").unlink()
     monkeypatch.chdir(exported)
-    with pytest.raises(RegistryError, match=r"not the current folder or above"):
+    with pytest.raises(RegistryError, match=r"exists and is not an earlier export"):
         registry.export(ModelRef.parse("cuisine@1"), Path(".."))
+    assert registry.export(ModelRef.parse("cuisine@1"), Path(".")) == first  # filled in place
     monkeypatch.chdir(tmp_path)
     with pytest.raises(RegistryError, match=r"is, holds or lies in the model being exported"):
         registry.export(ModelRef.parse("exported"), Path("exported") / "sub")
+
+
+def test_export_fills_an_existing_folder_and_keeps_the_folder_itself(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)
+    second = tmp_path / "second"
+    shutil.copytree(tiny_model, second)
+    (second / "extra.json").write_text("{}")  # a version with one more file
+    registry.register("cuisine", second, LINEAGE)
+    target = tmp_path / "volume"  # a mount point, say, or a folder given its own mode
+    target.mkdir()
+    target.chmod(0o2770)
+    inode = target.stat().st_ino
+    registry.export(ModelRef.parse("cuisine@2"), target)
+    assert (target.stat().st_ino, target.stat().st_mode & 0o7777) == (inode, 0o2770)
+    assert "extra.json" in os.listdir(target)
+    # Over that earlier export, in place too; the file the new version lacks is gone.
+    metadata = registry.export(ModelRef.parse("cuisine@1"), target)
+    assert target.stat().st_ino == inode
+    assert sorted(os.listdir(target)) == sorted([*metadata["sha256"], "metadata.json"])
+    assert registry.fetch(ModelRef.parse(str(target)), tmp_path / "cache")[1] == metadata
 
 
 def test_an_export_is_the_version_it_came_from(

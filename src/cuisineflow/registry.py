@@ -34,6 +34,7 @@ from cuisineflow.storage.local import (
     atomic_write_json,
     exclusive_lock,
     shared_lock,
+    staged_contents,
     staged_folder,
 )
 
@@ -351,8 +352,6 @@ class Registry:
             raise RegistryError(
                 f"{folder} is, holds or lies in the model being exported: give another folder"
             )
-        if Path.cwd().resolve().is_relative_to(folder):  # the swap would move where we stand
-            raise RegistryError("export into a folder of its own, not the current folder or above")
         if folder.is_file() or (
             folder.is_dir() and any(folder.iterdir()) and not is_export(folder)
         ):
@@ -365,7 +364,10 @@ class Registry:
             if not isinstance(metadata.get("sha256"), dict):  # a plain folder: list its files
                 spec = _read_json(local / SPEC).get("sha256") or {}
                 metadata = {**metadata, "sha256": {SPEC: file_sha256(local / SPEC), **spec}}
-            with staged_folder(folder) as staging:
+            # An existing folder (empty, or an earlier export) stays itself: a mount point,
+            # or one whose owner and mode were set for it, is filled, not replaced.
+            staged = staged_contents(folder, METADATA) if folder.is_dir() else staged_folder(folder)
+            with staged as staging:
                 # The checked files only: a stray file or a link in a folder stays behind.
                 for name in metadata["sha256"]:
                     if name != METADATA:

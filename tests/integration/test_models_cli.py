@@ -86,9 +86,9 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     refused = cli("models", "export", "cuisine@1", str(notes), cwd=tmp_path, env=env, check=False)
     assert "is not an earlier export" in refused.stderr
     assert sorted(p.name for p in notes.iterdir()) == ["metadata.json", "thesis.txt"]
-    here = cli("models", "export", "cuisine@1", ".", cwd=exported, env=env, check=False)
-    assert here.returncode == 1
-    assert "not the current folder" in here.stderr
+    above = cli("models", "export", "cuisine@1", "..", cwd=exported, env=env, check=False)
+    assert above.returncode == 1
+    assert "is not an earlier export" in above.stderr
     missing = cli("models", "show", "cuisine@staging", cwd=tmp_path, env=env, check=False)
     assert missing.returncode == 1
     assert "no alias 'staging' (aliases: production)" in missing.stderr

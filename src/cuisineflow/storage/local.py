@@ -68,6 +68,32 @@ def staged_folder(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def staged_contents(target: Path, last: str) -> Iterator[Path]:
+    """Yield an empty staging folder inside the existing folder `target`, whose files then
+    replace target's, one rename each, the file named `last` removed first and put in
+    last (a folder holds all its new files once `last` is there again).
+
+    For a folder that must stay itself (a mount point, a folder whose owner, mode or ACLs
+    were set for it), where staged_folder would put a new folder in its place.
+    """
+    staging = _beside(target / last, "staging")
+    staging.mkdir()
+    try:
+        yield staging
+        (target / last).unlink(missing_ok=True)
+        names = set(os.listdir(staging))
+        for name in sorted(names - {last}):
+            os.replace(staging / name, target / name)
+        for stale in set(os.listdir(target)) - names - {staging.name}:
+            path = target / stale
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        if last in names:
+            os.replace(staging / last, target / last)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def exclusive_lock(path: Path, *, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
     """Hold an exclusive lock on `path` (created if absent) against other processes here.
 
