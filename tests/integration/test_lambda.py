@@ -361,3 +361,32 @@ def test_predictions_are_logged_to_the_store_for_monitor(
     ]
     assert [top[0] for top in logged.column("top_cuisines").to_pylist()] == ["mexican"] * 6
     assert predictionlog.dropped == 0
+
+
+def test_variables_exported_empty_mean_unset(
+    model_on_s3: str, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in the settings: CUISINEFLOW_S3_ENDPOINT_URL="" is boto3's own endpoint (here the
+    one AWS_ENDPOINT_URL names), not an "Invalid endpoint"."""
+    from cuisineflow.aws_lambda import predictionlog
+    from cuisineflow.monitoring.window import read_predictions
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint.url)
+    monkeypatch.setenv("CUISINEFLOW_S3_ENDPOINT_URL", "")
+    logs = f"s3://{s3_endpoint.bucket}/empty-endpoint-logs"
+    monkeypatch.setenv("CUISINEFLOW_LOG_URI", logs)
+    monkeypatch.setattr(predictionlog, "FLUSH_RECORDS", 1)
+    monkeypatch.setattr(predictionlog, "dropped", 0)
+    answer = lambda_handler.handler({"ingredients": ["soy sauce", "ginger"]}, None)
+    assert answer["predictions"][0]["cuisine"] == "chinese"
+    assert predictionlog.dropped == 0
+    logged = read_predictions(Store.open(logs, endpoint_url=s3_endpoint.url), None, None)
+    assert logged.column("ingredients").to_pylist() == [["soy sauce", "ginger"]]
+    # A blank log URI is no log, and a blank model URI is named as unset.
+    monkeypatch.setenv("CUISINEFLOW_LOG_URI", " ")
+    lambda_handler.handler({"ingredients": ["salt"]}, None)
+    assert (predictionlog._buffer, predictionlog.dropped) == ([], 0)
+    monkeypatch.setenv("CUISINEFLOW_MODEL_URI", "")
+    monkeypatch.setattr(lambda_handler, "_MODEL", None)
+    with pytest.raises(RuntimeError, match=r"^CUISINEFLOW_MODEL_URI is not set$"):
+        lambda_handler.handler({"ingredients": ["salt"]}, None)

@@ -12,7 +12,6 @@ import base64
 import datetime as dt
 import json
 import logging
-import os
 import time
 import uuid
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cuisineflow.aws_lambda import predictionlog
-from cuisineflow.aws_lambda.loader import fetched_version
+from cuisineflow.aws_lambda.loader import fetched_version, variable
 from cuisineflow.predict import Predictor
 from cuisineflow.schemas import NOT_AN_OBJECT, PredictRequest, PredictResponse, RecipeIn
 
@@ -32,10 +31,10 @@ def model() -> tuple[Predictor, dict[str, Any]]:
     """The predictor, loaded on first use (the cold start) and kept for warm invocations."""
     global _MODEL
     if _MODEL is None:
-        uri = os.environ.get("CUISINEFLOW_MODEL_URI")
-        if not uri:
+        uri = variable("CUISINEFLOW_MODEL_URI")
+        if uri is None:
             raise RuntimeError("CUISINEFLOW_MODEL_URI is not set")
-        with fetched_version(uri, os.environ.get("CUISINEFLOW_S3_ENDPOINT_URL")) as (
+        with fetched_version(uri, variable("CUISINEFLOW_S3_ENDPOINT_URL")) as (
             folder,
             metadata,
         ):

@@ -20,6 +20,13 @@ from cuisineflow.models.artifact import file_sha256, plain_file_name
 METADATA = "metadata.json"
 
 
+def variable(name: str) -> str | None:
+    """An environment variable's value; one exported empty or blank means unset, as in
+    cuisineflow.settings (which the Lambda's zip does not carry)."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
 @contextmanager
 def fetched_version(
     uri: str, endpoint_url: str | None = None

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 import uuid
 from typing import Any
 
+from cuisineflow.aws_lambda.loader import variable
 from cuisineflow.monitoring import INCOMING
 
 FLUSH_RECORDS = 500
@@ -31,8 +31,8 @@ dropped = 0
 def record(records: list[dict[str, Any]]) -> None:
     """Buffer records (bounded), and write them when enough have waited long enough."""
     global _oldest, dropped
-    target = os.environ.get("CUISINEFLOW_LOG_URI")
-    if not target:
+    target = variable("CUISINEFLOW_LOG_URI")
+    if target is None:
         return
     if len(_buffer) + len(records) > MAX_BUFFER:
         dropped += len(records)
@@ -59,7 +59,7 @@ def flush(target: str) -> None:
         key = "/".join(p for p in (prefix.strip("/"), INCOMING, f"date={day}",
                                    f"part-{uuid.uuid4().hex}.jsonl") if p)  # fmt: skip
         body = "".join(json.dumps(r, default=str) + "\n" for r in batch).encode()
-        client = boto3.client("s3", endpoint_url=os.environ.get("CUISINEFLOW_S3_ENDPOINT_URL"))
+        client = boto3.client("s3", endpoint_url=variable("CUISINEFLOW_S3_ENDPOINT_URL"))
         client.put_object(Bucket=bucket, Key=key, Body=body)
     except Exception as error:  # the prediction has been made: never fail it for its log
         dropped += len(batch)
