@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -390,3 +391,22 @@ def test_variables_exported_empty_mean_unset(
     monkeypatch.setattr(lambda_handler, "_MODEL", None)
     with pytest.raises(RuntimeError, match=r"^CUISINEFLOW_MODEL_URI is not set$"):
         lambda_handler.handler({"ingredients": ["salt"]}, None)
+
+
+@pytest.mark.parametrize("log_uri", ["{tmp}/logs", "s3:/bucket/logs", "s3://", "s3:///logs"])
+def test_a_log_uri_that_is_not_s3_fails_the_cold_start(
+    model_on_s3: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_uri: str
+) -> None:
+    """The log is put to S3 only: a folder would drop every record, warning only at a write."""
+    from cuisineflow.aws_lambda import predictionlog
+
+    value = log_uri.format(tmp=tmp_path)
+    monkeypatch.setenv("CUISINEFLOW_LOG_URI", value)
+    monkeypatch.setattr(predictionlog, "FLUSH_RECORDS", 1)
+    expected = f"CUISINEFLOW_LOG_URI={value!r} is not s3://BUCKET[/PREFIX]: the Lambda puts"
+    for event in ({"ingredients": ["salt"]}, v1_event("POST", "/v1/predict", RECIPES)):
+        with pytest.raises(CuisineflowError, match=rf"^{re.escape(expected)}"):
+            lambda_handler.handler(event, None)
+    assert lambda_handler._MODEL is None  # each invocation says so, not only the first
+    assert predictionlog._buffer == []
+    assert list(tmp_path.iterdir()) == []

@@ -31,6 +31,7 @@ def model() -> tuple[Predictor, dict[str, Any]]:
     """The predictor, loaded on first use (the cold start) and kept for warm invocations."""
     global _MODEL
     if _MODEL is None:
+        predictionlog.destination()  # a log URI it cannot write to fails the cold start
         uri = variable("CUISINEFLOW_MODEL_URI")
         if uri is None:
             raise RuntimeError("CUISINEFLOW_MODEL_URI is not set")

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
 
 from cuisineflow.aws_lambda.loader import variable
+from cuisineflow.errors import CuisineflowError
 from cuisineflow.monitoring import INCOMING
 
 FLUSH_RECORDS = 500
@@ -28,10 +30,27 @@ _oldest = 0.0
 dropped = 0
 
 
+def destination() -> tuple[str, str] | None:
+    """The bucket and prefix CUISINEFLOW_LOG_URI names, None when it is unset.
+
+    Checked at cold start: the log is only ever put to S3, and a folder or a malformed URL
+    would otherwise drop every record, with a warning only at the first write."""
+    target = variable("CUISINEFLOW_LOG_URI")
+    if target is None:
+        return None
+    bucket, _, prefix = target.removeprefix("s3://").partition("/")
+    if not target.startswith("s3://") or not re.fullmatch(r"[A-Za-z0-9._-]+", bucket):
+        raise CuisineflowError(
+            f"CUISINEFLOW_LOG_URI={target!r} is not s3://BUCKET[/PREFIX]: the Lambda puts its "
+            "prediction logs to S3 only"
+        )
+    return bucket, prefix.strip("/")
+
+
 def record(records: list[dict[str, Any]]) -> None:
     """Buffer records (bounded), and write them when enough have waited long enough."""
     global _oldest, dropped
-    target = variable("CUISINEFLOW_LOG_URI")
+    target = destination()
     if target is None:
         return
     if len(_buffer) + len(records) > MAX_BUFFER:
@@ -41,10 +60,10 @@ def record(records: list[dict[str, Any]]) -> None:
         _oldest = time.monotonic()
     _buffer.extend(records)
     if len(_buffer) >= FLUSH_RECORDS or time.monotonic() - _oldest >= FLUSH_SECONDS:
-        flush(target)
+        flush(*target)
 
 
-def flush(target: str) -> None:
+def flush(bucket: str, prefix: str) -> None:
     """PUT the buffer as one JSON Lines object; on failure drop and count it."""
     global dropped
     batch = _buffer[:]
@@ -54,9 +73,8 @@ def flush(target: str) -> None:
     try:
         import boto3
 
-        bucket, _, prefix = target.removeprefix("s3://").partition("/")
         day = dt.datetime.now(dt.UTC).date().isoformat()
-        key = "/".join(p for p in (prefix.strip("/"), INCOMING, f"date={day}",
+        key = "/".join(p for p in (prefix, INCOMING, f"date={day}",
                                    f"part-{uuid.uuid4().hex}.jsonl") if p)  # fmt: skip
         body = "".join(json.dumps(r, default=str) + "\n" for r in batch).encode()
         client = boto3.client("s3", endpoint_url=variable("CUISINEFLOW_S3_ENDPOINT_URL"))
