@@ -410,3 +410,20 @@ def test_a_log_uri_that_is_not_s3_fails_the_cold_start(
     assert lambda_handler._MODEL is None  # each invocation says so, not only the first
     assert predictionlog._buffer == []
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("base64_body", [False, True])
+@pytest.mark.parametrize("body", [{"ingredients": ["salt"]}, ["salt"], 7, {}])
+def test_a_body_that_is_not_a_string_is_400(model_on_s3: str, body: Any, base64_body: bool) -> None:
+    event = {"version": "2.0", "rawPath": "/v1/predict",
+             "requestContext": {"http": {"method": "POST"}},
+             "body": body, "isBase64Encoded": base64_body}  # fmt: skip
+    response = lambda_handler.handler(event, None)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["detail"] == [
+        {"field": "body", "message": "body should be a JSON string"}
+    ]
+    # No body at all is still the empty body it was: not JSON.
+    event["body"] = None
+    message = json.loads(lambda_handler.handler(event, None)["body"])["detail"][0]["message"]
+    assert message.startswith("not valid JSON")

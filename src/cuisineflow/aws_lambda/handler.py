@@ -142,10 +142,12 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
         return _response(200, info, request_id)
     if method != "POST" or path != "/v1/predict":
         return _response(404, {"detail": f"no route {method} {path}"}, request_id)
-    body = event.get("body") or ""
+    body = "" if event.get("body") is None else event["body"]
+    if not isinstance(body, str):  # API Gateway sends a string; a hand-made event may not
+        return _bad_body("body should be a JSON string", request_id)
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else None
-    except ValueError:
+    except (ValueError, TypeError):
         return _bad_body("not valid base64, though isBase64Encoded is true", request_id)
     raw = body.encode("utf-8") if raw is None else raw
     if len(raw) > MAX_BODY_BYTES:
