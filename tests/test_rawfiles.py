@@ -334,6 +334,33 @@ def test_a_zip_member_cut_short_is_a_data_error(tmp_path: Path) -> None:
         read_raw_file(path)
 
 
+@pytest.mark.parametrize(
+    ("compression", "detail"),
+    [
+        (zipfile.ZIP_DEFLATED, "Error -3"),
+        (zipfile.ZIP_BZIP2, "Invalid data stream"),
+        (zipfile.ZIP_LZMA, "Corrupt input data"),
+    ],
+    ids=["deflate", "bzip2", "lzma"],
+)
+def test_a_damaged_member_is_a_data_error_whatever_its_compression(
+    tmp_path: Path, compression: int, detail: str
+) -> None:
+    path = tmp_path / "bad.json.zip"
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        archive.writestr("train.json", json.dumps(make_recipes(30)))
+    data = bytearray(path.read_bytes())
+    start = 30 + len("train.json") + 20  # past the local header, inside the compressed stream
+    for index in range(start, start + 140):
+        data[index] ^= 0xFF
+    path.write_bytes(bytes(data))
+    message = rf"^.*bad.json.zip: not a valid zip archive \(train.json is damaged: {detail}"
+    with pytest.raises(DataError, match=message):
+        read_raw_file(path)
+    with pytest.raises(DataError, match=message):
+        load_raw_records(path, for_lake=False)
+
+
 def test_json_nested_too_deeply_is_invalid_json_not_a_recursion_error(tmp_path: Path) -> None:
     deep = "[" * 5000 + "]" * 5000
     lines = tmp_path / "extra.jsonl"

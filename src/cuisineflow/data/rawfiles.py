@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import lzma
 import math
 import re
 import zipfile
@@ -84,7 +85,9 @@ def json_payload(path: Path) -> bytes:
                     f"{path}: {member} inside the zip is encrypted; unzip it and import the "
                     "JSON file instead"
                 ) from None
-            except (zlib.error, EOFError) as error:  # a damaged or cut member
+            # A damaged or cut member: zlib (deflate), lzma, and OSError for bzip2's
+            # "Invalid data stream"; the zip is read from memory, so no other OSError comes.
+            except (zlib.error, lzma.LZMAError, OSError, EOFError) as error:
                 detail = str(error) or "it is cut short"  # EOFError says nothing
                 raise DataError(
                     f"{path}: not a valid zip archive ({member} is damaged: {detail})"
