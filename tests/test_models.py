@@ -286,6 +286,42 @@ def test_a_spec_that_disagrees_with_its_arrays_is_refused(
         load_model(artifact)
 
 
+def _shortened(idf: np.ndarray) -> np.ndarray:
+    return idf[:-10]
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "message"),
+    [
+        ("idf-0.npy", _shortened, r"idf-0\.npy: holds float32 \(\d+,\), but terms-0\.txt's"),
+        ("idf-0.npy", lambda idf: idf[:, None], r"idf-0\.npy: holds float32 \(\d+, 1\), but"),
+        ("idf-1.npy", lambda idf: idf.astype(np.int64), r"idf-1\.npy: holds int64 \(\d+,\)"),
+        ("terms-1.txt", lambda terms: b"\xff" + terms, r"terms-1\.txt: the terms are not UTF-8"),
+    ],
+)
+def test_a_featurizer_whose_files_disagree_is_refused(
+    artifact: Path, name: str, change: object, message: str
+) -> None:
+    # Checksums vouch for each file, not that the terms and IDF weights agree: a mismatch
+    # would fail (or score wrong columns) only at prediction time.
+    path = artifact / name
+    if name.endswith(".npy"):
+        np.save(path, change(np.load(path)))  # type: ignore[operator]
+    else:
+        path.write_bytes(change(path.read_bytes()))  # type: ignore[operator]
+    spec = json.loads((artifact / "model.json").read_text())
+    spec["sha256"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (artifact / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelError, match=message) as refused:
+        load_model(artifact)
+    assert str(refused.value).startswith(str(path))  # the file is named whole
+    if change is _shortened:
+        terms = len((artifact / "terms-0.txt").read_text().splitlines())
+        assert f"({terms - 10},), but terms-0.txt's {terms} terms need floats ({terms},)" in str(
+            refused.value
+        )
+
+
 def test_a_sigmoid_calibrated_artifact_loads(data: tuple, tmp_path: Path) -> None:
     featurizer, features, labels = data
     params = TrainParams(calibration="sigmoid", calibration_folds=3)

@@ -52,22 +52,30 @@ def save_featurizer(folder: Path, featurizer: Featurizer) -> list[dict[str, Any]
 
 
 def load_featurizer(folder: Path, blocks: list[dict[str, Any]] | None = None) -> Featurizer:
-    """Read the blocks written by save_featurizer."""
+    """Read the blocks written by save_featurizer; a block whose files disagree is refused."""
     if blocks is None:
         blocks = json.loads((folder / FEATURIZER_SPEC).read_text())
     where = str(folder / FEATURIZER_SPEC)
-    return Featurizer(
-        [
-            FittedBlock(
-                params=FeatureBlockParams.model_validate(entry["params"]),
-                terms=(folder / plain_file_name(entry["terms"], where))
-                .read_text("utf-8")
-                .splitlines(),
-                idf=_array(folder / plain_file_name(entry["idf"], where)),
-            )
-            for entry in blocks
-        ]
-    )
+    return Featurizer([_load_block(folder, entry, where) for entry in blocks])
+
+
+def _load_block(folder: Path, entry: dict[str, Any], where: str) -> FittedBlock:
+    """One block, checked: checksums vouch for its files, not that they agree, and a
+    mismatch would fail (or mislead) only at prediction time."""
+    params = FeatureBlockParams.model_validate(entry["params"])
+    terms_path = folder / plain_file_name(entry["terms"], where)
+    try:
+        terms = terms_path.read_text("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise ModelError(f"{terms_path}: the terms are not UTF-8 ({error})") from None
+    idf_path = folder / plain_file_name(entry["idf"], where)
+    idf = _array(idf_path)
+    if idf.shape != (len(terms),) or idf.dtype.kind != "f":
+        raise ModelError(
+            f"{idf_path}: holds {idf.dtype} {idf.shape}, but {terms_path.name}'s "
+            f"{len(terms)} terms need floats ({len(terms)},)"
+        )
+    return FittedBlock(params=params, terms=terms, idf=idf)
 
 
 def save_model(folder: Path, featurizer: Featurizer, classifier: Ensemble) -> dict[str, Any]:
