@@ -215,6 +215,7 @@ def test_a_lake_of_no_recipes_has_empty_tables(tmp_path: Path) -> None:
         (b"{}", r"no 'files' object"),
         (b"[]", r"no 'files' object"),
         (b'{"files": {"ingredients/part-0.parquet": {}}}', r"file 'ingredients/part-0.parquet'"),
+        (b'{"files": {}}', r"no file listed for tables recipes, recipe_ingredients, ingredients"),
     ],
 )
 def test_a_damaged_manifest_says_to_rebuild_the_lake(
@@ -229,6 +230,26 @@ def test_a_damaged_manifest_says_to_rebuild_the_lake(
         r"rebuild it with `cuisineflow lake`$",
     ):
         query("SELECT count(*) FROM ingredients", store=store)
+    assert manifests(tmp_path, store) == (None, None)  # `run` publishes it again
+
+
+def test_a_manifest_listing_no_file_of_a_table_says_to_rebuild_the_lake(
+    store: Store, tmp_path: Path
+) -> None:
+    # Its queries would otherwise answer over no rows: a count of 0, not an error.
+    from cuisineflow.stages.lake import manifests
+
+    assert query("SELECT count(*) FROM recipes", store=store).column(0).to_pylist() == [3]
+    path = Path(store.path("lake/manifest.json"))
+    manifest = json.loads(path.read_text())
+    manifest["files"] = {k: v for k, v in manifest["files"].items() if not k.startswith("recipes/")}
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(
+        DataError,
+        match=r"^the lake's manifest in local store .* is unreadable \(no file listed for table "
+        r"recipes\); rebuild it with `cuisineflow lake`$",
+    ):
+        query("SELECT count(*) FROM recipes", store=store)
     assert manifests(tmp_path, store) == (None, None)  # `run` publishes it again
 
 

@@ -54,8 +54,18 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
         size = entry.get("size") if isinstance(entry, dict) else None
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ValueError(f"file {key!r} has no size")
+    # Every built table has a file (validate keeps at least one recipe): a table without
+    # one would make every query of it answer as if the lake were empty.
+    empty = [name for name, (folder, _) in TABLES.items() if not _lists_under(files, folder)]
+    if empty:
+        tables = "table" if len(empty) == 1 else "tables"
+        raise ValueError(f"no file listed for {tables} {', '.join(empty)}")
     checked: dict[str, Any] = manifest
     return checked
+
+
+def _lists_under(files: dict[str, Any], folder: str) -> bool:
+    return any(key.startswith(f"{folder}/") for key in files)
 
 
 def ingredient_index(recipes: pa.Table) -> pa.Table:
