@@ -246,6 +246,24 @@ def test_a_validation_that_keeps_no_recipe_fails(tmp_path: Path) -> None:
     assert json.loads(quarantined)["reason"] == "unknown_cuisine"
 
 
+def test_raw_data_of_no_records_says_so_not_that_it_was_quarantined(tmp_path: Path) -> None:
+    from cuisineflow.stages import validate
+
+    (tmp_path / "params.yaml").write_text("validate:\n  max_rejected_fraction: 1\n")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "train.json").write_text("[]")
+    with pytest.raises(
+        DataError,
+        match=r"^data/raw holds no records: train\.json is an empty JSON array; "
+        r"run `cuisineflow data import SOURCE` with recipes$",
+    ):
+        validate.run(tmp_path)
+    (tmp_path / "data" / "raw" / "test.json").write_text("[ ]\n")
+    with pytest.raises(DataError, match=r": test\.json, train\.json are empty JSON arrays; run"):
+        validate.run(tmp_path)
+    assert not (tmp_path / validate.VALIDATED_DIR).exists()
+
+
 def test_the_quarantine_keeps_each_record_as_it_came_in_valid_json(tmp_path: Path) -> None:
     from cuisineflow.stages import validate
 

@@ -37,6 +37,13 @@ def run(root: Path) -> ValidationResult:
             "(`cuisineflow run` does), so that lineage names the data validated"
         )
     records = [record for path in raw_files for record in load_raw_records(path)]
+    if not records:  # nothing to validate: a quarantine of nothing would explain nothing
+        names = ", ".join(path.name for path in raw_files)
+        what = "is an empty JSON array" if len(raw_files) == 1 else "are empty JSON arrays"
+        raise DataError(
+            f"{RAW_DIR} holds no records: {names} {what}; "
+            "run `cuisineflow data import SOURCE` with recipes"
+        )
     result = validate_records(records, params)
     raw_hash = DvcRepo(root).tracked_hash(f"{RAW_DIR}.dvc")
     metadata = {"cuisineflow.raw_hash": raw_hash or "untracked"}
