@@ -442,6 +442,24 @@ def test_a_damaged_version_blocks_neither_register_nor_models_list(
         ("cuisine@2", registry.metadata("cuisine", 2)["content_sha256"][:12]),
     ]
     assert listed.stderr.startswith("warning: cuisine@1: registry/cuisine/1/metadata.json")
+    # A damaged alias, or one pointing at a version not in the store, hides nothing either.
+    registry.promote(ModelRef.parse("cuisine@2"), "production")
+    registry.store.write_bytes("registry/cuisine/aliases/staging.json", b'{"version": ')
+    registry.store.write_bytes("registry/cuisine/aliases/old.json", b'{"version": 7}')
+    listed = cli("models", "list", cwd=tmp_path, env={"CUISINEFLOW_STORE": str(tmp_path / "store")})
+    rows = [line.split() for line in listed.stdout.splitlines()[2:-1]]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("cuisine@1", "NULL"),
+        ("cuisine@2", "production"),
+    ]
+    warnings = [line for line in listed.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings[:2] == [
+        "warning: cuisine@staging: the alias file registry/cuisine/aliases/staging.json in the "
+        "store is damaged; point it again with `cuisineflow models promote cuisine@VERSION "
+        "--alias staging`",
+        f"warning: cuisine@old points at version 7, which is not in local store {tmp_path / 'store'}"
+        ": point it again with `cuisineflow models promote`",
+    ]
 
 
 def test_lineage_calls_the_tree_dirty_for_changed_inputs_not_outputs(tmp_path: Path) -> None:

@@ -421,11 +421,21 @@ def models_list() -> None:
     registry = _registry()
     rows = []
     for name in registry.names():
-        aliases = registry.aliases(name)
-        for version in registry.versions(name):
+        problems: list[str] = []  # one damaged alias or version hides none of the others
+        aliases = registry.aliases(name, problems)
+        versions = registry.versions(name)
+        problems += [
+            f"{name}@{alias} points at version {version}, which is not in "
+            f"{registry.store.describe()}: point it again with `cuisineflow models promote`"
+            for alias, version in sorted(aliases.items())
+            if version not in versions
+        ]
+        for problem in problems:
+            typer.echo(f"warning: {problem}", err=True)
+        for version in versions:
             try:
                 metadata = registry.metadata(name, version)
-            except RegistryError as error:  # one damaged version hides none of the others
+            except RegistryError as error:
                 typer.echo(f"warning: {error}", err=True)
                 metadata = {"content_sha256": "damaged"}
             test = (metadata.get("metrics") or {}).get("test") or {}

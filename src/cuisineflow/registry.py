@@ -131,18 +131,22 @@ class Registry:
             raise RegistryError(str(error)) from None
         return data
 
-    def aliases(self, name: str) -> dict[str, int]:
-        """Alias -> version for a model."""
+    def aliases(self, name: str, damaged: list[str] | None = None) -> dict[str, int]:
+        """Alias -> version for a model. A damaged alias file is an error, or, given a list
+        `damaged`, what is wrong with it goes there and the other aliases are returned."""
         result = {}
         for key in self.store.list(self._key(name, "aliases")):
             alias = key.rsplit("/", 1)[1].removesuffix(".json")
             try:
                 result[alias] = int(json.loads(self.store.read_bytes(key))["version"])
             except (ValueError, TypeError, KeyError):
-                raise RegistryError(
+                problem = (
                     f"{name}@{alias}: the alias file {key} in the store is damaged; point it "
                     f"again with `cuisineflow models promote {name}@VERSION --alias {alias}`"
-                ) from None
+                )
+                if damaged is None:
+                    raise RegistryError(problem) from None
+                damaged.append(problem)
         return result
 
     def _version_holding(self, name: str, files: dict[str, str], prefer: int | None) -> int | None:
