@@ -107,9 +107,10 @@ def store_check() -> None:
     """Check that the configured store can be reached, and say where it is."""
     from cuisineflow.settings import get_settings
     from cuisineflow.storage import open_store
-    from cuisineflow.storage.dvc import DvcRepo
 
-    store = open_store(get_settings(), DvcRepo.find().root)
+    # Outside a project too, as `models` and `store serve`: a local store is then the
+    # current folder's (said, when created).
+    store = open_store(get_settings(), _project_root())
     created = store.check()
     typer.echo(f"ok: {store.describe()}" + (" (new: created empty just now)" if created else ""))
 

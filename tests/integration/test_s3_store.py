@@ -100,3 +100,33 @@ def test_create_is_exclusive_over_http(s3_store: Store) -> None:
     assert not s3_store.create_bytes(key, b"second")
     assert s3_store.read_bytes(key) == b"first"
     s3_store.delete("claims")
+
+
+def test_store_check_says_where_the_store_is_in_or_outside_a_project(
+    s3_endpoint: S3Endpoint, tmp_path: Path
+) -> None:
+    from tests.conftest import cli
+
+    outside = tmp_path / "not-a-project"  # a machine that only serves or inspects models
+    outside.mkdir()
+    reached = cli("store", "check", cwd=outside, env=s3_endpoint.store_env("check"))
+    assert reached.stdout == (
+        f"ok: bucket '{s3_endpoint.bucket}' (s3://{s3_endpoint.bucket}/check) at "
+        f"{s3_endpoint.url}\n"
+    )
+    local = {"CUISINEFLOW_STORE": str(tmp_path / "new-store")}
+    created = cli("store", "check", cwd=outside, env=local)
+    assert (
+        created.stdout
+        == f"ok: local store {tmp_path / 'new-store'} (new: created empty just now)\n"
+    )
+    assert cli("store", "check", cwd=outside, env=local).stdout == (
+        f"ok: local store {tmp_path / 'new-store'}\n"
+    )
+    (tmp_path / "a-file").write_text("x")
+    refused = cli("store", "check", cwd=outside, env={"CUISINEFLOW_STORE": str(tmp_path / "a-file")},
+                  check=False)  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"error: local store {tmp_path / 'a-file'} is a file, not a folder: fix CUISINEFLOW_STORE\n"
+    )
