@@ -402,11 +402,19 @@ def test_a_server_of_a_folder_logs_the_version_it_holds(
 ) -> None:
     from cuisineflow.serve.model import load
 
-    registry.register("cuisine", tiny_model, {})
+    registry.register("cuisine", tiny_model, LINEAGE)
     served = tmp_path / "served"
     shutil.copytree(tiny_model, served)
     loaded = load(str(served), registry, tmp_path / "cache")
     assert (loaded.name, loaded.version) == ("cuisine", "1")
+    # Described as that version is (/v1/model): its lineage and metrics, not nulls.
+    registered = registry.metadata("cuisine", 1)
+    assert (loaded.metadata["lineage"], loaded.metadata["metrics"]) == (
+        LINEAGE["lineage"],
+        LINEAGE["metrics"],
+    )
+    assert loaded.metadata["created_at"] == registered["created_at"]
+    assert loaded.metadata["path"] == str(served)
 
 
 def test_a_damaged_alias_or_metadata_file_is_named(registry: Registry, tiny_model: Path) -> None:

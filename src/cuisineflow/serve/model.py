@@ -34,8 +34,10 @@ def load(
     ref = ModelRef.parse(ref_text)
     if ref.path is not None:  # logged as the registered version it holds, if any
         name, version = registry.identify(ref.path) if registry else (ref.path.name, "local")
-        exported = export_metadata(ref.path) or {}  # an export's lineage and metrics
-        metadata = {**exported, "name": name, "version": version, "path": str(ref.path)}
+        described = export_metadata(ref.path)  # an export's lineage and metrics
+        if described is None and registry is not None and version != "local":
+            described = registry.metadata(name, int(version))  # the version's, in the store
+        metadata = {**(described or {}), "name": name, "version": version, "path": str(ref.path)}
         return LoadedModel(Predictor(ref.path), name, version, metadata, ref_text)
     if registry is None:
         raise ValueError("a registry reference needs a store")
