@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from cuisineflow.params import load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, REFERENCE_PROFILE
 from cuisineflow.predict import Predictor
 from cuisineflow.scoring import Scores, score
-from cuisineflow.storage.local import atomic_write_json
+from cuisineflow.storage.local import atomic_write_bytes, atomic_write_json
 
 PLOTS_DIR = "plots"
 
@@ -82,9 +83,8 @@ def _write_plots(folder: Path, scores: Scores, classes: tuple[str, ...]) -> None
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-    temporary.replace(path)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_bytes(path, text.getvalue().encode())
