@@ -141,7 +141,8 @@ def get_settings() -> Settings:
         raise CuisineflowError(f"{env_file}: cannot read it as UTF-8 text ({error})") from None
     except ValidationError as error:
         problems = "; ".join(
-            f"CUISINEFLOW_{'_'.join(str(p) for p in item['loc']).upper()}: {item['msg']}"
+            f"CUISINEFLOW_{'_'.join(str(p) for p in item['loc']).upper()}: "
+            + item["msg"].removeprefix("Value error, ")  # pydantic's, before our own words
             for item in error.errors()
         )
         raise CuisineflowError(f"bad setting: {problems}") from None
