@@ -17,6 +17,15 @@ def test_the_projects_params_load() -> None:
     assert (params.split.seed, params.evaluate.top_k, params.train.C) == (42, 3, 0.5)
 
 
+def test_an_alias_the_registry_takes_the_params_take() -> None:
+    from cuisineflow.params import RegisterParams
+    from cuisineflow.registry import _NAME
+
+    for alias in ("1st", "2026-q1", "v.2"):
+        assert _NAME.match(alias)
+        assert RegisterParams(alias=alias).alias == alias
+
+
 def test_the_largest_seed_numpy_takes_is_a_seed() -> None:
     from cuisineflow.params import SplitParams, TrainParams
 
@@ -50,6 +59,9 @@ def test_the_largest_seed_numpy_takes_is_a_seed() -> None:
             "train:\n  seed: 4294967296\n",
             r"train.seed: Input should be less than or equal to 4294967295",
         ),
+        # The registry's rule: a name, not all digits (a version).
+        ("register:\n  alias: '7'\n", r"register: register.alias '7': use a name such as latest"),
+        ("register:\n  alias: Latest\n", r"register.alias: String should match pattern"),
         (
             "train:\n  trees:\n    analyzers: [words]\n",
             r"train.trees.analyzers \['words'\] are not among featurize.blocks' analyzers",

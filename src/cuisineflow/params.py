@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from cuisineflow.errors import DataError
-from cuisineflow.schemas import CUISINES
+from cuisineflow.schemas import CUISINES, REGISTRY_NAME
 
 SEED_MAX = 2**32 - 1  # numpy and scikit-learn take seeds from 0 to 2**32 - 1
 
@@ -140,8 +140,14 @@ class RefitParams(_Section):
 class RegisterParams(_Section):
     """Which registry name the pipeline's model goes under, and the alias it then gets."""
 
-    name: str = Field(default="cuisine", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-    alias: str = Field(default="latest", pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
+    name: str = Field(default="cuisine", pattern=REGISTRY_NAME)
+    alias: str = Field(default="latest", pattern=REGISTRY_NAME)
+
+    @model_validator(mode="after")
+    def _alias_is_no_version(self) -> RegisterParams:
+        if self.alias.isdigit():  # `cuisine@3` is version 3, never an alias
+            raise ValueError(f"register.alias {self.alias!r}: use a name such as latest")
+        return self
 
 
 class MonitorParams(_Section):

@@ -30,6 +30,7 @@ from cuisineflow.models.artifact import (
     load_model,
     plain_file_name,
 )
+from cuisineflow.schemas import REGISTRY_NAME
 from cuisineflow.storage.local import (
     atomic_write_json,
     exclusive_lock,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # a registry is handed its store; importing one loads fsspec 
 METADATA = "metadata.json"
 CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the number unused
 log = logging.getLogger(__name__)
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_NAME = re.compile(REGISTRY_NAME)
 PRUNE_GRACE_S = 300  # a copy fetched this recently is never pruned
 
 

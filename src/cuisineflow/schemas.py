@@ -23,6 +23,9 @@ CUISINES: tuple[str, ...] = (
 )  # fmt: skip
 _KNOWN_CUISINES = frozenset(CUISINES)
 
+# A registry model name or alias (an alias is also not all digits: those are versions).
+REGISTRY_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
