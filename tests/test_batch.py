@@ -17,7 +17,8 @@ from cuisineflow.models.artifact import save_model
 from cuisineflow.models.ensemble import Ensemble
 from cuisineflow.models.linear import LinearClassifier
 from cuisineflow.params import FeatureBlockParams
-from cuisineflow.predict import Prediction, Predictor, format_predictions, read_registered
+from cuisineflow.predict import Prediction, Predictor, format_predictions
+from cuisineflow.registry import read_registered
 from tests.conftest import typical_recipes
 
 

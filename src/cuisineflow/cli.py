@@ -972,8 +972,8 @@ def _model_folder(
 
     With `check_registered`, the record counts only while the folder still holds what was
     registered: a `refit` since then has changed it (reading it costs a hash of the model)."""
-    from cuisineflow.predict import PIPELINE_MODEL_DIR, read_registered
-    from cuisineflow.registry import ModelRef
+    from cuisineflow.paths import PIPELINE_MODEL_DIR
+    from cuisineflow.registry import ModelRef, read_registered
     from cuisineflow.settings import get_settings
     from cuisineflow.storage.dvc import DvcRepo
 

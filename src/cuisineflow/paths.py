@@ -11,3 +11,5 @@ SPLITS = ("train", "valid", "test")
 FEATURES_DIR = "data/features"
 EVALUATED_MODEL_DIR = "models/evaluated"  # the fit that evaluate scores; refit serves another
 REFERENCE_PROFILE = "models/reference_profile.json"
+PIPELINE_MODEL_DIR = "models/cuisine"  # the model `refit` writes and the pipeline serves
+REGISTERED = "models/registered.json"  # which registry version the pipeline's model is

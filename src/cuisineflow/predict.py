@@ -17,9 +17,6 @@ import numpy as np
 from cuisineflow.errors import DataError
 from cuisineflow.models.artifact import load_model
 
-# Where the pipeline's `refit` stage writes the model it serves, relative to the project.
-PIPELINE_MODEL_DIR = "models/cuisine"
-REGISTERED = "models/registered.json"  # which registry version the pipeline's model is
 # A batch is cut into runs of at least this many recipes: for fewer, a thread costs more
 # than it saves.
 MIN_RECIPES_PER_THREAD = 1_000
@@ -28,16 +25,6 @@ MIN_RECIPES_PER_THREAD = 1_000
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity, not the machine's count)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def read_registered(root: Path) -> dict[str, Any] | None:
-    """What the pipeline's register stage recorded of its model (name, version, alias,
-    content_sha256, store), or None before it ran."""
-    path = root / REGISTERED
-    if not path.exists():
-        return None
-    record: dict[str, Any] = json.loads(path.read_text())
-    return record
 
 
 @dataclass(frozen=True)

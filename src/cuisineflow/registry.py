@@ -30,6 +30,7 @@ from cuisineflow.models.artifact import (
     load_model,
     plain_file_name,
 )
+from cuisineflow.paths import REGISTERED
 from cuisineflow.schemas import REGISTRY_NAME
 from cuisineflow.storage.local import (
     atomic_write_json,
@@ -385,6 +386,16 @@ class Registry:
         with tempfile.TemporaryDirectory() as cache:
             _, metadata = self.fetch(ref, Path(cache))
         return metadata
+
+
+def read_registered(root: Path) -> dict[str, Any] | None:
+    """What the pipeline's register stage recorded of its model (name, version, alias,
+    content_sha256, store), or None before it ran."""
+    path = root / REGISTERED
+    if not path.exists():
+        return None
+    record: dict[str, Any] = json.loads(path.read_text())
+    return record
 
 
 def _checksums(folder: Path) -> dict[str, str]:

@@ -16,8 +16,8 @@ from cuisineflow.errors import DataError
 from cuisineflow.features import normalise_recipe
 from cuisineflow.models.metrics import evaluate
 from cuisineflow.params import EvaluateParams, Params
-from cuisineflow.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, SPLITS
-from cuisineflow.predict import PIPELINE_MODEL_DIR, Predictor
+from cuisineflow.paths import EVALUATED_MODEL_DIR, PIPELINE_MODEL_DIR, SPLIT_DIR, SPLITS
+from cuisineflow.predict import Predictor
 from cuisineflow.schemas import known_cuisine
 
 

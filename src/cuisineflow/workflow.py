@@ -84,8 +84,7 @@ def run_workflow(
 def stale_in_store(root: Path, store: Store) -> list[str]:
     """The stages whose product in the store does not match the workspace: a store other
     than the one they ran against, or one that another checkout has written since."""
-    from cuisineflow.predict import read_registered
-    from cuisineflow.registry import Registry
+    from cuisineflow.registry import Registry, read_registered
     from cuisineflow.stages.lake import manifests
 
     stale = []

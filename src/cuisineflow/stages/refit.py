@@ -19,8 +19,7 @@ from cuisineflow.data.split_tables import read_splits
 from cuisineflow.features import Featurizer
 from cuisineflow.models import train
 from cuisineflow.params import load_params
-from cuisineflow.paths import EVALUATED_MODEL_DIR
-from cuisineflow.predict import PIPELINE_MODEL_DIR
+from cuisineflow.paths import EVALUATED_MODEL_DIR, PIPELINE_MODEL_DIR
 from cuisineflow.stages.train import write_model
 from cuisineflow.storage.local import atomic_write_json, staged_folder
 

@@ -14,9 +14,8 @@ from typing import Any
 import yaml
 
 from cuisineflow.params import load_params
-from cuisineflow.paths import REFERENCE_PROFILE
-from cuisineflow.predict import PIPELINE_MODEL_DIR, REGISTERED, read_registered
-from cuisineflow.registry import ModelRef, Registry, content_hash
+from cuisineflow.paths import PIPELINE_MODEL_DIR, REFERENCE_PROFILE, REGISTERED
+from cuisineflow.registry import ModelRef, Registry, content_hash, read_registered
 from cuisineflow.settings import get_settings
 from cuisineflow.storage import open_store
 from cuisineflow.storage.dvc import DvcRepo

@@ -16,7 +16,8 @@ from cuisineflow.data.split_tables import read_splits
 from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.params import load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, SPLIT_DIR, VALIDATED_DIR
-from cuisineflow.predict import Predictor, read_registered
+from cuisineflow.predict import Predictor
+from cuisineflow.registry import read_registered
 from cuisineflow.reports import pages
 from cuisineflow.scoring import score
 from cuisineflow.settings import get_settings
