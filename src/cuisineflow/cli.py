@@ -332,7 +332,7 @@ def evaluate_command() -> None:
 
 
 class OutputFormat(StrEnum):
-    """How `query` prints its result."""
+    """How `query` and `experiments` print their tables."""
 
     table = "table"
     csv = "csv"
