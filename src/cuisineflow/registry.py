@@ -28,6 +28,7 @@ from cuisineflow.models.artifact import (
     ModelError,
     file_sha256,
     load_model,
+    mismatched_files,
     plain_file_name,
 )
 from cuisineflow.paths import REGISTERED
@@ -437,14 +438,7 @@ def is_export(folder: Path) -> bool:
 def _mismatched(folder: Path, metadata: dict[str, Any]) -> list[str]:
     """The files listed in metadata that are missing from the folder or differ from their
     checksum."""
-    where = str(folder / METADATA)
-    return [
-        name
-        for name, expected in metadata["sha256"].items()
-        if (path := folder / plain_file_name(name, where)).is_symlink()
-        or not path.exists()
-        or file_sha256(path) != expected
-    ]
+    return mismatched_files(folder, metadata["sha256"], str(folder / METADATA))
 
 
 def _differ(names: list[str]) -> str:

@@ -201,6 +201,19 @@ def test_a_folder_export_loads_with_or_without_checksums(tiny_model: Path, tmp_p
     with fetched_version(str(exported)) as (folder, metadata):
         assert (folder, metadata["version"]) == (exported, "local")
     assert (exported / "model.json").exists()  # a folder is read in place, never removed
+    # A listed file that is a link (it could point anywhere) is refused, as the registry
+    # refuses it, though the bytes it points at match.
+    kept = (exported / "intercept.npy").read_bytes()
+    (tmp_path / "elsewhere.npy").write_bytes(kept)
+    (exported / "intercept.npy").unlink()
+    (exported / "intercept.npy").symlink_to(tmp_path / "elsewhere.npy")
+    with (
+        pytest.raises(CuisineflowError, match=r"^intercept.npy of the model does not match its "),
+        fetched_version(str(exported)),
+    ):
+        pass
+    (exported / "intercept.npy").unlink()
+    (exported / "intercept.npy").write_bytes(kept)
     # An export made before exports listed checksums: model.json's own still guard it.
     (exported / "metadata.json").write_text(json.dumps({"name": "model", "version": "local"}))
     with fetched_version(str(exported)) as (_, metadata):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cuisineflow.errors import CuisineflowError
-from cuisineflow.models.artifact import file_sha256, plain_file_name
+from cuisineflow.models.artifact import mismatched_files, plain_file_name
 
 METADATA = "metadata.json"
 
@@ -114,9 +114,9 @@ def _metadata(text: bytes | str, uri: str, required: bool = True) -> dict[str, A
 
 
 def _verify(folder: Path, metadata: dict[str, Any]) -> None:
-    for name, expected in metadata["sha256"].items():
-        path = folder / name
-        if not path.exists() or file_sha256(path) != expected:
-            raise CuisineflowError(
-                f"{name} of the model does not match its checksum: refusing to load"
-            )
+    mismatched = mismatched_files(folder, metadata["sha256"], str(folder / METADATA))
+    if mismatched:
+        raise CuisineflowError(
+            f"{', '.join(mismatched)} of the model {'does' if len(mismatched) == 1 else 'do'} "
+            "not match its checksum: refusing to load"
+        )

@@ -38,6 +38,19 @@ def plain_file_name(name: object, where: str) -> str:
     return name
 
 
+def mismatched_files(folder: Path, checksums: dict[str, str], where: str) -> list[str]:
+    """The files of `checksums` (name -> sha256) that are missing from the folder, differ,
+    or are symbolic links (a link could point anywhere: its checksum would vouch for that).
+    `where` names the listing, for a name that is no plain file name."""
+    return [
+        name
+        for name, expected in checksums.items()
+        if (path := folder / plain_file_name(name, where)).is_symlink()
+        or not path.exists()
+        or file_sha256(path) != expected
+    ]
+
+
 def save_featurizer(folder: Path, featurizer: Featurizer) -> list[dict[str, Any]]:
     """Write each block's terms (one a line) and IDF weights; return the blocks' entries."""
     folder.mkdir(parents=True, exist_ok=True)
