@@ -16,15 +16,7 @@ RECIPES_PARTITIONING = ("split",)
 
 LAKE_SCHEMAS: dict[str, pa.Schema] = {
     # Partition columns come last: they live in the folder names, not in the files.
-    "recipes": pa.schema(
-        [
-            ("id", pa.int64()),
-            ("cuisine", pa.string()),
-            ("ingredients", pa.list_(pa.string())),
-            ("n_ingredients", pa.int32()),
-            ("split", pa.string()),
-        ]
-    ),
+    "recipes": RECIPE_SCHEMA,  # the validated recipes, as they are
     "recipe_ingredients": pa.schema(
         [
             ("ingredient", pa.string()),

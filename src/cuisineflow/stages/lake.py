@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from cuisineflow.data.lake import LAKE, build_lake, parse_manifest
+from cuisineflow.data.lake import LAKE, MANIFEST, build_lake, parse_manifest
 from cuisineflow.params import load_params
 from cuisineflow.paths import VALIDATED_DIR
 from cuisineflow.settings import get_settings
@@ -46,7 +46,7 @@ def manifests(root: Path, store: Store) -> tuple[dict[str, Any] | None, dict[str
     local = root / LOCAL_MANIFEST
     workspace = json.loads(local.read_text()) if local.exists() else None
     try:
-        data = store.read_bytes(f"{LAKE}/manifest.json")
+        data = store.read_bytes(MANIFEST)
     except FileNotFoundError:
         return workspace, None
     try:
