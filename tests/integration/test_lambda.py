@@ -402,7 +402,7 @@ def test_variables_exported_empty_mean_unset(
     assert (predictionlog._buffer, predictionlog.dropped) == ([], 0)
     monkeypatch.setenv("CUISINEFLOW_MODEL_URI", "")
     monkeypatch.setattr(lambda_handler, "_MODEL", None)
-    with pytest.raises(RuntimeError, match=r"^CUISINEFLOW_MODEL_URI is not set$"):
+    with pytest.raises(CuisineflowError, match=r"^CUISINEFLOW_MODEL_URI is not set: the registry"):
         lambda_handler.handler({"ingredients": ["salt"]}, None)
 
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from cuisineflow.aws_lambda import predictionlog
 from cuisineflow.aws_lambda.loader import fetched_version, variable
+from cuisineflow.errors import CuisineflowError
 from cuisineflow.predict import Predictor
 from cuisineflow.schemas import NOT_AN_OBJECT, PredictRequest, PredictResponse, RecipeIn
 
@@ -34,7 +35,10 @@ def model() -> tuple[Predictor, dict[str, Any]]:
         predictionlog.destination()  # a log URI it cannot write to fails the cold start
         uri = variable("CUISINEFLOW_MODEL_URI")
         if uri is None:
-            raise RuntimeError("CUISINEFLOW_MODEL_URI is not set")
+            raise CuisineflowError(
+                "CUISINEFLOW_MODEL_URI is not set: the registry version folder to serve "
+                "(s3://BUCKET/PREFIX/registry/NAME/VERSION, or a folder)"
+            )
         with fetched_version(uri, variable("CUISINEFLOW_S3_ENDPOINT_URL")) as (
             folder,
             metadata,
