@@ -582,17 +582,21 @@ def test_a_window_holds_the_logs_from_since_up_to_until(tmp_path: Path) -> None:
     assert str(empty.value) == f"{tmp_path / 'empty'}: no Parquet log files in this folder"
     garbage = tmp_path / "garbage.parquet"
     garbage.write_text("not Parquet at all")
-    with pytest.raises(
-        DataError, match=r"garbage.parquet: not prediction logs \(Parquet of the log schema\): "
-    ):
+    with pytest.raises(DataError) as refused:
         read_predictions(store, None, None, garbage)
+    assert str(refused.value) == (
+        f"{garbage}: not a prediction log (Parquet of the log schema): Parquet magic bytes not "
+        "found in footer. Either the file is corrupted or this is not a parquet file"
+    )
     other = tmp_path / "other.parquet"
     pq.write_table(pa.table({"id": ["1"], "cuisine": ["thai"]}), other)
-    with pytest.raises(
-        DataError,
-        match=r"not prediction logs \(Parquet of the log schema\): no column request_id, timestamp,",
-    ):
+    with pytest.raises(DataError) as refused:
         read_predictions(store, None, None, other)
+    assert str(refused.value) == (
+        f"{other}: not a prediction log (Parquet of the log schema): no column request_id, "
+        "timestamp, model_name, model_version, ingredients, confidence, top_cuisines, "
+        "top_probabilities, latency_ms"
+    )
 
 
 def test_labels_are_read_from_a_file_or_from_the_store(tmp_path: Path) -> None:
@@ -682,4 +686,88 @@ def test_one_bad_log_file_is_named_not_a_traceback(tmp_path: Path) -> None:
         f"{store.url(junk)}: not a prediction log (Parquet of the log schema): Parquet magic "
         "bytes not found in footer. Either the file is corrupted or this is not a parquet "
         "file; move it out of monitoring/predictions/ and run again"
+    )
+
+
+def test_a_log_file_lacking_a_column_or_a_value_is_named(tmp_path: Path) -> None:
+    import io
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cuisineflow.monitoring.log import PREFIX, SCHEMA
+    from cuisineflow.monitoring.window import BadLogError, read_predictions
+    from cuisineflow.storage import Store
+
+    store = Store.open(str(tmp_path / "store"))
+    good = pa.Table.from_pylist([_log_row(0), _log_row(1), _log_row(2)], schema=SCHEMA)
+
+    def parquet(table: pa.Table) -> bytes:
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        return sink.getvalue()
+
+    store.write_bytes(f"{PREFIX}/date=2026-01-01/part-a.parquet", parquet(good))
+    # A recipe sent without an id, and a folder model's null name (an earlier Lambda): logs.
+    allowed = good.set_column(4, "id", pa.array([None] * 3, pa.string())).set_column(
+        2, "model_name", pa.array([None] * 3, pa.string())
+    )
+    store.write_bytes(f"{PREFIX}/date=2026-01-01/part-b.parquet", parquet(allowed))
+    assert read_predictions(store, None, None).num_rows == 6
+    # Read as the log schema, a file without confidence gave nulls: a NaN estimated accuracy.
+    bad = f"{PREFIX}/date=2026-01-01/part-c.parquet"
+    store.write_bytes(bad, parquet(good.slice(0, 2).drop_columns(["confidence", "latency_ms"])))
+    fix = f"; move it out of {PREFIX}/ and run again"
+    with pytest.raises(BadLogError) as refused:
+        read_predictions(store, None, None)
+    assert str(refused.value) == (
+        f"{store.url(bad)}: not a prediction log (Parquet of the log schema): no column "
+        f"confidence, latency_ms{fix}"
+    )
+    # The column there, its values null (or NaN), or an ingredient null.
+    for column, value in (("confidence", None), ("confidence", float("nan")),
+                          ("ingredients", None), ("ingredients", ["salt", None]),
+                          ("timestamp", None)):  # fmt: skip
+        rows = [_log_row(0), {**_log_row(1), column: value}]
+        store.write_bytes(bad, parquet(pa.Table.from_pylist(rows, schema=SCHEMA)))
+        with pytest.raises(BadLogError) as refused:
+            read_predictions(store, None, None)
+        assert str(refused.value) == (
+            f"{store.url(bad)}: not a prediction log (Parquet of the log schema): no value in "
+            f"{column} of some records{fix}"
+        )
+    # Within a window too: a null timestamp is in none, and is not left out unsaid.
+    since = _log_row(0)["timestamp"]
+    with pytest.raises(BadLogError, match="no value in timestamp of some records"):
+        read_predictions(store, since, None)
+    store.delete(bad)
+    assert read_predictions(store, None, None).num_rows == 6
+    # A Lambda log line without a field, or with a null where the Lambda writes a value.
+    lambda_log = "monitoring/incoming/date=2026-01-01/part-a.jsonl"
+    line = {**_log_row(3), "timestamp": "2026-01-01T00:00:00+00:00"}
+    incoming = f"{store.url(lambda_log)}: not a prediction log (JSON Lines of the log schema)"
+    fix = "; move it out of monitoring/incoming/ and run again"
+    for field in ("confidence", "ingredients"):
+        lines = [json.dumps(line), json.dumps({k: v for k, v in line.items() if k != field})]
+        store.write_bytes(lambda_log, "\n".join(lines).encode())
+        with pytest.raises(BadLogError) as refused:
+            read_predictions(store, None, None)
+        assert str(refused.value) == f"{incoming}: line 2: no field {field}{fix}"
+    store.write_bytes(lambda_log, json.dumps({**line, "confidence": None}).encode())
+    with pytest.raises(BadLogError) as refused:
+        read_predictions(store, None, None)
+    assert str(refused.value) == f"{incoming}: no value in confidence of some records{fix}"
+    store.write_bytes(lambda_log, json.dumps({k: v for k, v in line.items() if k != "id"}).encode())
+    assert read_predictions(store, None, None).num_rows == 7  # a recipe without an id: fine
+    # monitor --log checks every file, not the first one's schema alone.
+    folder = tmp_path / "logs" / "date=2026-01-01"
+    folder.mkdir(parents=True)
+    (folder / "part-a.parquet").write_bytes(parquet(good))
+    (folder / "part-b.parquet").write_bytes(parquet(good.drop_columns(["confidence"])))
+    with pytest.raises(BadLogError) as refused:
+        read_predictions(store, None, None, tmp_path / "logs")
+    assert str(refused.value) == (
+        f"{folder / 'part-b.parquet'}: not a prediction log (Parquet of the log schema): no "
+        f"column confidence; move it out of {tmp_path / 'logs'}/ and run again"
     )

@@ -777,7 +777,9 @@ def _monitor(
     bounds = {"since": since, "until": until, "model": f"{ref.name}@{metadata['version']}"}
     report = build_report(reference, window, read_labels(registry.store, labels),
                           load_params(root / "params.yaml").monitor, bounds)  # fmt: skip
-    atomic_write_bytes(output / "report.json", json.dumps(report, indent=2).encode())
+    atomic_write_bytes(
+        output / "report.json", json.dumps(report, indent=2, allow_nan=False).encode()
+    )
     page = monitor_page(report)
     atomic_write_bytes(output / "report.html", page.encode())
     # The pipeline's page is reports/monitoring.html, per day.

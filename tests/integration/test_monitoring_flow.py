@@ -196,12 +196,48 @@ def test_empty_window_and_missing_logs_are_clear(
     not_logs = cli("monitor", "--model", "cuisine@1", "--log", str(tmp_path / "logs.parquet"),
                    cwd=root, check=False)  # fmt: skip
     assert not_logs.returncode == 2
-    assert "logs.parquet: not prediction logs (Parquet of the log schema)" in not_logs.stderr
+    assert "logs.parquet: not a prediction log (Parquet of the log schema)" in not_logs.stderr
     pq.write_table(pa.table({"id": ["1"], "cuisine": ["thai"]}), tmp_path / "logs.parquet")
     other = cli("monitor", "--model", "cuisine@1", "--log", str(tmp_path / "logs.parquet"),
                 cwd=root, check=False)  # fmt: skip
-    assert "not prediction logs (Parquet of the log schema): no column request_id" in other.stderr
+    assert "not a prediction log (Parquet of the log schema): no column request_id" in other.stderr
     assert "Traceback" not in missing.stderr + empty.stderr + no_folder.stderr + not_logs.stderr
+
+
+def test_monitor_refuses_a_log_without_confidence_and_never_writes_nan(
+    project: tuple[Path, Store, Predictor], tiny_model: Path, tmp_path: Path
+) -> None:
+    root, store, predictor = project
+    recipes = typical_recipes(150, seed=6)
+    log_window(store, predictor, recipes, 0)
+    (good,) = store.list("monitoring/predictions")
+    # Every column but confidence: read as the log schema, it was nulls, and the estimated
+    # accuracy NaN (exit 0, and NaN in report.json, which is no JSON).
+    bad = good.replace("part-", "part-z")
+    partial = pq.read_table(store.path(good)).slice(0, 3).drop_columns(["confidence"])
+    pq.write_table(partial, store.path(bad))
+    refused = cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r"), cwd=root,
+                  check=False)  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"error: {store.url(bad)}: not a prediction log (Parquet of the log schema): no column "
+        "confidence; move it out of monitoring/predictions/ and run again\n"
+    )
+    assert not (tmp_path / "r").exists()
+    store.delete(bad)
+    # A NaN that still reaches the report (here a profile's) stops it: report.json is JSON.
+    profile = Registry(store).metadata("cuisine", 1)["monitoring_reference"]
+    Registry(store).register("odd", tiny_model, {"monitoring_reference": {
+        **profile, "mean_confidence": float("nan")}})  # fmt: skip
+    logger = PredictionLogger(store, flush_seconds=60)
+    pairs = [(i, r) for i, r in enumerate(recipes)]
+    logger.log(records_for(predictor.predict(recipes), pairs, "odd", "1", "req", 0.2))
+    logger.close()
+    nan = cli("monitor", "--model", "odd@1", "--output", str(tmp_path / "r"), cwd=root,
+              check=False)  # fmt: skip
+    assert nan.returncode == 2
+    assert "Out of range float values are not JSON compliant" in nan.stderr
+    assert not (tmp_path / "r" / "report.json").exists()
 
 
 def test_monitor_reads_only_the_monitored_versions_predictions(

@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,6 +30,13 @@ class BadLogError(DataError):
     """A file among the prediction logs that is not one: to be moved aside."""
 
 
+# Every log writer (log.records_for, the Lambda's predictionlog) writes every column, with a
+# value in each but `id` (null for a recipe sent without one) and `model_name` (an earlier
+# Lambda release logged a folder model's as null). A column read as nulls is no log's.
+REQUIRED = [name for name in SCHEMA.names if name != "id"]
+FILLED = [name for name in REQUIRED if name != "model_name"]
+
+
 def read_predictions(
     store: Store, since: dt.datetime | None, until: dt.datetime | None, path: Path | None = None
 ) -> pa.Table:
@@ -39,22 +47,19 @@ def read_predictions(
             stamp = pa.scalar(bound.astimezone(dt.UTC), type=pa.timestamp("ms", tz="UTC"))
             term = op(ds.field("timestamp"), stamp)
             condition = term if condition is None else condition & term
+    if condition is not None:  # rows with no timestamp are read, to be refused, not left out
+        condition = condition | ds.field("timestamp").is_null()
     if path is not None:
         if not path.exists():
             raise DataError(f"{path}: no such prediction log file or folder")
-        not_logs = f"{path}: not prediction logs (Parquet of the log schema)"
         try:
-            local = ds.dataset(str(path), format="parquet", partitioning="hive")
-            if not local.files:  # else its empty schema would say every column is missing
-                raise DataError(f"{path}: no Parquet log files in this folder")
-            found = local.schema.names
-            missing = [name for name in SCHEMA.names if name not in found]
-            if missing:
-                raise DataError(f"{not_logs}: no column {', '.join(missing)}")
-            dataset = ds.dataset(str(path), format="parquet", partitioning="hive", schema=SCHEMA)
-            return dataset.to_table(filter=condition)
+            local = ds.dataset(str(path), format="parquet", partitioning="hive", schema=SCHEMA)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-            raise DataError(f"{not_logs}: {error}") from None
+            raise DataError(f"{path}: not prediction logs: {error}") from None
+        if not local.files:
+            raise DataError(f"{path}: no Parquet log files in this folder")
+        fix = f"; move it out of {path}/ and run again" if path.is_dir() else ""
+        return _read_parquet(local, condition, lambda name: name, fix)
     parquet, incoming = store.list(PREFIX), _incoming(store)
     if not parquet and not incoming:
         raise DataError(
@@ -65,28 +70,87 @@ def read_predictions(
     if parquet:
         dataset = ds.dataset(store.path(PREFIX), filesystem=store.arrow_filesystem,
                              format="parquet", partitioning="hive", schema=SCHEMA)  # fmt: skip
-        try:
-            tables.append(dataset.to_table(filter=condition))  # the filter is pushed into the scan
-        except pa.ArrowException:
-            _name_bad_log(store, dataset)
-            raise  # no one file fails alone: not the files' fault (a connection, say)
+        root = store.root.rstrip("/") + "/"
+
+        def url(path: str) -> str:
+            return store.url(path.removeprefix(root))
+
+        tables.append(
+            _read_parquet(dataset, condition, url, f"; move it out of {PREFIX}/ and run again")
+        )
     return pa.concat_tables(tables)
 
 
-def _name_bad_log(store: Store, dataset: ds.FileSystemDataset) -> None:
-    """Raise a DataError naming the first log file that cannot be read as a log, if any:
-    one bad file (a cut-off upload, something else copied there) would stop every report."""
-    root = store.root.rstrip("/") + "/"
+def _read_parquet(
+    dataset: ds.FileSystemDataset,
+    condition: ds.Expression | None,
+    name: Callable[[str], str],
+    fix: str,
+) -> pa.Table:
+    """The logs' rows that meet the condition; a file that is no log is named: one bad file
+    (a cut-off upload, something else copied there) would stop every report."""
+
+    def refuse(fragment: ds.Fragment, why: str) -> BadLogError:
+        return BadLogError(
+            f"{name(fragment.path)}: not a prediction log (Parquet of the log schema): {why}{fix}"
+        )
+
+    # Read as SCHEMA, a file without a column would give nulls; its footer says it has none.
     for fragment in dataset.get_fragments():
         try:
-            fragment.to_table(schema=SCHEMA)
+            found = fragment.physical_schema.names
         except pa.ArrowException as error:
-            why = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(error))
-            key = fragment.path.removeprefix(root)
-            raise BadLogError(
-                f"{store.url(key)}: not a prediction log (Parquet of the log schema): "
-                f"{why.splitlines()[0].rstrip('.')}; move it out of {PREFIX}/ and run again"
-            ) from None
+            raise refuse(fragment, _arrow_reason(error)) from None
+        missing = [column for column in REQUIRED if column not in found]
+        if missing:
+            raise refuse(fragment, f"no column {', '.join(missing)}")
+    try:
+        table = dataset.to_table(filter=condition)  # the filter is pushed into the scan
+    except pa.ArrowException:
+        _name_unread(dataset, condition, refuse)
+        raise  # no one file fails alone: not the files' fault (a connection, say)
+    unfilled = _unfilled(table)
+    if unfilled:
+        _name_unread(dataset, condition, refuse)
+        raise DataError(f"prediction logs with no value in {', '.join(unfilled)} of some records")
+    return table
+
+
+def _name_unread(
+    dataset: ds.FileSystemDataset,
+    condition: ds.Expression | None,
+    refuse: Callable[[ds.Fragment, str], BadLogError],
+) -> None:
+    """Raise naming the first file that cannot be read as a log, or lacks a value, if any."""
+    for fragment in dataset.get_fragments():
+        try:
+            unfilled = _unfilled(fragment.to_table(schema=SCHEMA, filter=condition))
+        except pa.ArrowException as error:
+            raise refuse(fragment, _arrow_reason(error)) from None
+        if unfilled:
+            raise refuse(fragment, f"no value in {', '.join(unfilled)} of some records")
+
+
+def _unfilled(table: pa.Table) -> list[str]:
+    """The columns with a null (or NaN) where every log writer writes a value."""
+    unfilled = []
+    for column in FILLED:
+        values = table[column]
+        if pa.types.is_list(values.type):
+            values = pc.list_flatten(values)  # an ingredient may not be null either
+        if (
+            table[column].null_count
+            or values.null_count
+            or (pa.types.is_floating(values.type) and pc.any(pc.is_nan(values)).as_py())
+        ):
+            unfilled.append(column)
+    return unfilled
+
+
+def _arrow_reason(error: pa.ArrowException) -> str:
+    """Arrow's first line, less the file name the message names anyway."""
+    why = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(error))
+    return why.splitlines()[0].rstrip(".")
 
 
 def by_model(window: pa.Table, name: str, version: int) -> pa.Table:
@@ -123,11 +187,18 @@ def _incoming(store: Store) -> list[pa.Table]:
                 raise BadLogError(f"{bad}: line {number}: not JSON ({error.msg}); {fix}") from None
             except (KeyError, TypeError, ValueError):
                 raise BadLogError(f"{bad}: line {number}: no ISO timestamp; {fix}") from None
+            missing = [name for name in REQUIRED if name not in row]  # from_pylist: null
+            if missing:
+                raise BadLogError(f"{bad}: line {number}: no field {', '.join(missing)}; {fix}")
             rows.append(row)
         try:
-            tables.append(pa.Table.from_pylist(rows, schema=SCHEMA))
+            table = pa.Table.from_pylist(rows, schema=SCHEMA)
         except (pa.ArrowException, TypeError, UnicodeError) as error:  # "\udc00": no UTF-8
             raise BadLogError(f"{bad}: {str(error).splitlines()[0].rstrip('.')}; {fix}") from None
+        unfilled = _unfilled(table)
+        if unfilled:
+            raise BadLogError(f"{bad}: no value in {', '.join(unfilled)} of some records; {fix}")
+        tables.append(table)
     return tables
 
 
