@@ -771,3 +771,44 @@ def test_a_log_file_lacking_a_column_or_a_value_is_named(tmp_path: Path) -> None
         f"{folder / 'part-b.parquet'}: not a prediction log (Parquet of the log schema): no "
         f"column confidence; move it out of {tmp_path / 'logs'}/ and run again"
     )
+
+
+def test_a_damaged_or_foreign_labels_file_is_named(tmp_path: Path) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cuisineflow.monitoring.window import LABELS, BadLogError, add_labels, read_labels
+    from cuisineflow.storage import Store
+
+    store = Store.open(str(tmp_path / "store"))
+    (tmp_path / "late.jsonl").write_text('{"id": 7, "cuisine": "thai"}\n')
+    add_labels(store, tmp_path / "late.jsonl")
+    assert read_labels(store, None) == {"7": "thai"}
+    odd = f"{LABELS}/labels-zzz.parquet"
+    fix = f"; move it out of {LABELS}/ and run again"
+    store.write_bytes(odd, b"junk\n")
+    with pytest.raises(BadLogError) as refused:
+        read_labels(store, None)
+    assert str(refused.value) == (
+        f"{store.url(odd)}: not labels (Parquet of id and cuisine, as `labels add` writes): "
+        f"Parquet file size is 5 bytes, smaller than the minimum file footer (8 bytes){fix}"
+    )
+    for table, why in (
+        (pa.table({"id": ["7"], "label": ["thai"]}), "no column cuisine"),
+        (pa.table({"recipe": ["7"]}), "no column id"),
+        (pa.table({"id": [7], "cuisine": ["thai"]}), "column id is not text in every row"),
+        (pa.table({"id": ["7"], "cuisine": [None]}), "column cuisine is not text in every row"),
+    ):
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        store.write_bytes(odd, sink.getvalue())
+        with pytest.raises(BadLogError) as refused:
+            read_labels(store, None)
+        assert str(refused.value) == (
+            f"{store.url(odd)}: not labels (Parquet of id and cuisine, as `labels add` "
+            f"writes): {why}{fix}"
+        )
+    store.delete(odd)
+    assert read_labels(store, None) == {"7": "thai"}

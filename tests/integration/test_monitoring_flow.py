@@ -202,6 +202,15 @@ def test_empty_window_and_missing_logs_are_clear(
                 cwd=root, check=False)  # fmt: skip
     assert "not a prediction log (Parquet of the log schema): no column request_id" in other.stderr
     assert "Traceback" not in missing.stderr + empty.stderr + no_folder.stderr + not_logs.stderr
+    # A damaged file among the labels: named, no verdict (it was an Arrow traceback).
+    store.write_bytes("monitoring/labels/labels-zzz.parquet", b"junk\n")
+    labels = cli("monitor", "--model", "cuisine@1", cwd=root, check=False)
+    assert labels.returncode == 2
+    assert labels.stderr == (
+        f"error: {store.url('monitoring/labels/labels-zzz.parquet')}: not labels (Parquet of id "
+        "and cuisine, as `labels add` writes): Parquet file size is 5 bytes, smaller than the "
+        "minimum file footer (8 bytes); move it out of monitoring/labels/ and run again\n"
+    )
 
 
 def test_monitor_refuses_a_log_without_confidence_and_never_writes_nan(

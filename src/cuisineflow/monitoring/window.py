@@ -27,7 +27,7 @@ LABELS = "monitoring/labels"
 
 
 class BadLogError(DataError):
-    """A file among the prediction logs that is not one: to be moved aside."""
+    """A file among the prediction logs (or labels) that is not one: to be moved aside."""
 
 
 # Every log writer (log.records_for, the Lambda's predictionlog) writes every column, with a
@@ -240,8 +240,24 @@ def read_labels(store: Store, source: Path | None) -> dict[str, str]:
         return _labels_in(source)
     labels: dict[str, str] = {}
     for key in store.list(LABELS):
+        labels.update(_stored_labels(store, key))
+    return labels
+
+
+def _stored_labels(store: Store, key: str) -> dict[str, str]:
+    """id -> cuisine of one file `add_labels` wrote; anything else is named, to be moved aside
+    (one damaged or foreign file would stop every report)."""
+    bad = f"{store.url(key)}: not labels (Parquet of id and cuisine, as `labels add` writes)"
+    fix = f"move it out of {LABELS}/ and run again"
+    try:
         # ParquetFile, not read_table: read_table scans an in-memory file on Arrow's
         # threads, which can abort the process as it exits (exit 134; apache/arrow#34314).
         table = pq.ParquetFile(pa.BufferReader(store.read_bytes(key))).read()
-        labels.update(zip(table["id"].to_pylist(), table["cuisine"].to_pylist(), strict=True))
-    return labels
+    except pa.ArrowException as error:
+        raise BadLogError(f"{bad}: {_arrow_reason(error)}; {fix}") from None
+    for column in ("id", "cuisine"):
+        if column not in table.column_names:
+            raise BadLogError(f"{bad}: no column {column}; {fix}")
+        if table[column].type != pa.string() or table[column].null_count:
+            raise BadLogError(f"{bad}: column {column} is not text in every row; {fix}")
+    return dict(zip(table["id"].to_pylist(), table["cuisine"].to_pylist(), strict=True))
