@@ -812,3 +812,24 @@ def test_a_damaged_or_foreign_labels_file_is_named(tmp_path: Path) -> None:
         )
     store.delete(odd)
     assert read_labels(store, None) == {"7": "thai"}
+
+
+def test_an_alpha_the_monte_carlo_tests_cannot_reach_is_refused(tmp_path: Path) -> None:
+    from cuisineflow.errors import DataError
+    from cuisineflow.params import load_params
+
+    params = tmp_path / "params.yaml"
+    # 10,000 draws: the smallest p-value is 1/10,001, under 0.0001 but never under 0.00005.
+    one_bin = np.array([0.0] * 19 + [3500.0])
+    moved = np.array([0.0] * 5 + [100.0] + [0.0] * 14)
+    assert two_sample_p_value(one_bin, moved) == 1 / 10_001
+    params.write_text("monitor:\n  alpha: 0.0001\n")
+    assert load_params(params).monitor.alpha == 0.0001
+    params.write_text("monitor:\n  alpha: 0.00005\n")
+    with pytest.raises(DataError) as refused:
+        load_params(params)
+    assert str(refused.value) == (
+        f"{params}: monitor.alpha: 5e-05 is under 0.0001, the smallest allowed: the tests of "
+        "cuisine mix, confidence and ingredients per recipe draw 10,000 Monte Carlo samples, "
+        "so their p-values never fall under 1/10,001 and they could never alert"
+    )

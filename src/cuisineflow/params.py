@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from cuisineflow.errors import DataError
@@ -150,6 +157,11 @@ class RegisterParams(_Section):
         return self
 
 
+# Draws of monitoring's Monte Carlo tests (monitoring/drift.py). Their p-values are never
+# under 1 / (draws + 1), so an alpha that small would keep them from ever alerting.
+MONITOR_DRAWS = 10_000
+
+
 class MonitorParams(_Section):
     """Alert thresholds of `cuisineflow monitor`: a change must be significant and large."""
 
@@ -160,6 +172,18 @@ class MonitorParams(_Section):
     max_estimated_accuracy_drop: float = Field(default=0.05, ge=0)
     min_realized_accuracy: float = Field(default=0.75, ge=0, le=1)
     min_window: int = Field(default=100, ge=1)
+
+    @field_validator("alpha")
+    @classmethod
+    def _monte_carlo_tests_can_alert(cls, alpha: float) -> float:
+        if alpha * MONITOR_DRAWS < 1:
+            raise ValueError(
+                f"{alpha} is under {1 / MONITOR_DRAWS}, the smallest allowed: the tests of "
+                f"cuisine mix, confidence and ingredients per recipe draw {MONITOR_DRAWS:,} "
+                f"Monte Carlo samples, so their p-values never fall under 1/{MONITOR_DRAWS + 1:,} "
+                "and they could never alert"
+            )
+        return alpha
 
 
 class Params(_Section):

@@ -18,7 +18,7 @@ from scipy import stats
 
 from cuisineflow.features import normalise_recipe
 from cuisineflow.monitoring.profile import confidence_histogram, ingredient_counts_histogram
-from cuisineflow.params import MonitorParams
+from cuisineflow.params import MONITOR_DRAWS, MonitorParams
 
 
 def js_distance(p: np.ndarray, q: np.ndarray) -> float:
@@ -32,7 +32,9 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sqrt(max((kl_p + kl_q) / 2, 0.0)))
 
 
-SIMULATIONS = 10_000  # Monte Carlo draws for sparse tables: p-values resolve to 1e-4 < alpha
+# Monte Carlo draws for sparse tables: p-values resolve to 1e-4, and MonitorParams keeps
+# alpha at least that.
+SIMULATIONS = MONITOR_DRAWS
 
 
 def two_sample_p_value(reference: np.ndarray, window: np.ndarray) -> float:
