@@ -833,3 +833,30 @@ def test_an_alpha_the_monte_carlo_tests_cannot_reach_is_refused(tmp_path: Path) 
         "cuisine mix, confidence and ingredients per recipe draw 10,000 Monte Carlo samples, "
         "so their p-values never fall under 1/10,001 and they could never alert"
     )
+
+
+class _FailingDay:
+    """A store that cannot take one day's log file (a write refused, say)."""
+
+    def __init__(self, day: str) -> None:
+        self.day, self.keys = day, []
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        if f"date={self.day}/" in key:
+            raise OSError(f"refused: {key}")
+        self.keys.append(key)
+
+
+def test_a_flush_that_fails_on_one_day_drops_that_days_records_only() -> None:
+    from cuisineflow.monitoring.log import PredictionLogger
+
+    store = _FailingDay("2026-01-02")
+    logger = PredictionLogger(store, flush_seconds=60)
+    told: list[int] = []
+    logger.on_drop = told.append
+    logger.log([log_row(1, 1, 10), log_row(2, 1, 11), *(log_row(n, 2, 10) for n in (3, 4, 5))])
+    assert logger.flush() == 2
+    assert [key.split("/")[2] for key in store.keys] == ["date=2026-01-01"]
+    assert (logger.written, logger.dropped, told) == (2, 3, [3])
+    logger.close()
+    assert (logger.written, logger.dropped) == (2, 3)

@@ -121,11 +121,13 @@ class PredictionLogger:
             self._wake.set()
 
     def flush(self) -> int:
-        """Write what is buffered; on failure the records are dropped and counted."""
+        """Write what is buffered, a file a day; the records of a day not written are dropped
+        and counted. Returns how many were written."""
         with self._lock:
             batch, self._buffer = self._buffer, []
         if not batch:
             return 0
+        written = 0
         try:
             table = _table(batch)
             days = pc.strftime(table["timestamp"], format="%Y-%m-%d")
@@ -136,14 +138,14 @@ class PredictionLogger:
                 stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S%f")
                 key = f"{PREFIX}/date={day}/part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
                 self.store.write_bytes(key, sink.getvalue())
+                written += part.num_rows  # the days before a failure stay written
         except Exception as error:  # an unreachable store must not take the server down
             with self._lock:
-                self._drop(len(batch))
-            log.warning("dropped %d prediction log records: %s", len(batch), error)
-            return 0
+                self._drop(len(batch) - written)
+            log.warning("dropped %d prediction log records: %s", len(batch) - written, error)
         with self._lock:
-            self.written += len(batch)
-        return len(batch)
+            self.written += written
+        return written
 
     def _drop(self, count: int) -> None:
         self.dropped += count
