@@ -860,3 +860,43 @@ def test_a_flush_that_fails_on_one_day_drops_that_days_records_only() -> None:
     assert (logger.written, logger.dropped, told) == (2, 3, [3])
     logger.close()
     assert (logger.written, logger.dropped) == (2, 3)
+
+
+class _SlowStore:
+    """A store whose writes take their time: each waits until released (or 5 s)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.started, self.release = threading.Event(), threading.Event()
+        self.keys: list[str] = []
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self.started.set()
+        self.release.wait(5)
+        self.keys.append(key)
+
+
+def test_close_gives_up_a_write_in_flight_and_counts_it_dropped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cuisineflow.monitoring import log
+    from cuisineflow.monitoring.log import PredictionLogger
+
+    monkeypatch.setattr(log, "CLOSE_TIMEOUT", 0.2, raising=False)  # not 30 s
+    store = _SlowStore()
+    logger = PredictionLogger(store, flush_records=3, flush_seconds=60)
+    told: list[int] = []
+    logger.on_drop = told.append
+    logger.log([log_row(n, 1, 10) for n in (1, 2, 3)])  # a full batch: the thread writes it
+    assert store.started.wait(5)
+    logger.close()  # the write is still in flight: given up, so predict --log can say so
+    assert (logger.written, logger.dropped, told) == (0, 3, [3])
+    assert "dropped 3 prediction log records: their write was still in flight after 0.2 s" in (
+        caplog.text
+    )
+    # The write ends after all: its records were counted once, as dropped, not again.
+    store.release.set()
+    logger._thread.join(5)
+    assert len(store.keys) == 1
+    assert (logger.written, logger.dropped, told) == (0, 3, [3])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import logging
 import threading
 import uuid
@@ -37,6 +38,8 @@ SCHEMA = pa.schema(
     ]
 )
 log = logging.getLogger(__name__)
+# How long close() waits for a write in flight (a slow store) before giving it up as dropped.
+CLOSE_TIMEOUT = 30.0
 
 
 def records_for(
@@ -104,6 +107,10 @@ class PredictionLogger:
         self._stop = threading.Event()
         self.dropped = 0
         self.written = 0
+        # Each flush's records not yet counted as written or dropped: close() may give up on
+        # them, and a write that ends after that must not count them again.
+        self._unfinished: dict[int, int] = {}
+        self._flushes = itertools.count()
         self.on_drop: Callable[[int], None] | None = None  # told how many, e.g. a metric
         _warm_up()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
@@ -125,8 +132,10 @@ class PredictionLogger:
         and counted. Returns how many were written."""
         with self._lock:
             batch, self._buffer = self._buffer, []
-        if not batch:
-            return 0
+            if not batch:
+                return 0
+            flush = next(self._flushes)
+            self._unfinished[flush] = len(batch)
         written = 0
         try:
             table = _table(batch)
@@ -138,13 +147,20 @@ class PredictionLogger:
                 stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S%f")
                 key = f"{PREFIX}/date={day}/part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
                 self.store.write_bytes(key, sink.getvalue())
-                written += part.num_rows  # the days before a failure stay written
+                with self._lock:  # the days before a failure stay written
+                    if flush in self._unfinished:
+                        self._unfinished[flush] -= part.num_rows
+                        self.written += part.num_rows
+                        written += part.num_rows
         except Exception as error:  # an unreachable store must not take the server down
             with self._lock:
-                self._drop(len(batch) - written)
-            log.warning("dropped %d prediction log records: %s", len(batch) - written, error)
+                lost = self._unfinished.pop(flush, 0)
+                if lost:
+                    self._drop(lost)
+            if lost:
+                log.warning("dropped %d prediction log records: %s", lost, error)
         with self._lock:
-            self.written += written
+            self._unfinished.pop(flush, None)
         return written
 
     def _drop(self, count: int) -> None:
@@ -153,10 +169,23 @@ class PredictionLogger:
             self.on_drop(count)
 
     def close(self) -> None:
-        """Stop the background thread and write what is left."""
+        """Stop the background thread and write what is left; a write still in flight after
+        CLOSE_TIMEOUT seconds is given up: its records are counted as dropped."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=CLOSE_TIMEOUT)
+        if self._thread.is_alive():
+            with self._lock:
+                lost = sum(self._unfinished.values())
+                self._unfinished.clear()
+                if lost:
+                    self._drop(lost)
+            if lost:
+                log.warning(
+                    "dropped %d prediction log records: their write was still in flight after %g s",
+                    lost,
+                    CLOSE_TIMEOUT,
+                )
         self.flush()
 
     def _run(self) -> None:
