@@ -900,3 +900,32 @@ def test_close_gives_up_a_write_in_flight_and_counts_it_dropped(
     logger._thread.join(5)
     assert len(store.keys) == 1
     assert (logger.written, logger.dropped, told) == (0, 3, [3])
+
+
+def test_monitor_log_reads_parquet_logs_and_says_so(tmp_path: Path) -> None:
+    import json
+
+    import typer.main
+
+    from cuisineflow.cli import app
+    from cuisineflow.monitoring.window import BadLogError, read_predictions
+    from cuisineflow.storage import Store
+
+    monitor = typer.main.get_command(app).commands["monitor"]  # type: ignore[attr-defined]
+    (option,) = [p for p in monitor.params if p.name == "log"]
+    assert option.help == (
+        "Read Parquet logs (the server's and predict --log's) from this file or folder "
+        "instead of the store."
+    )
+    # The Lambda's JSON Lines there are named as not Parquet, as the help says.
+    folder = tmp_path / "logs" / "date=2026-01-01"
+    folder.mkdir(parents=True)
+    line = {**_log_row(0), "timestamp": "2026-01-01T00:00:00+00:00"}
+    (folder / "part-a.jsonl").write_text(json.dumps(line) + "\n")
+    with pytest.raises(BadLogError) as refused:
+        read_predictions(Store.open(str(tmp_path / "store")), None, None, tmp_path / "logs")
+    assert str(refused.value) == (
+        f"{folder / 'part-a.jsonl'}: not a prediction log (Parquet of the log schema): Parquet "
+        "magic bytes not found in footer. Either the file is corrupted or this is not a parquet "
+        f"file; move it out of {tmp_path / 'logs'}/ and run again"
+    )

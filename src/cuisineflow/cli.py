@@ -671,7 +671,11 @@ def monitor(
     since: Annotated[str | None, typer.Option(help="Window start (ISO, UTC unless given).")] = None,
     until: Annotated[str | None, typer.Option(help="Window end, excluded.")] = None,
     log: Annotated[
-        Path | None, typer.Option(help="Read prediction logs here instead of the store.")
+        Path | None,
+        typer.Option(
+            help="Read Parquet logs (the server's and predict --log's) from this file or "
+            "folder instead of the store."
+        ),
     ] = None,
     labels: Annotated[
         Path | None,
