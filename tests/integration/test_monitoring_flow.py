@@ -381,3 +381,12 @@ def test_monitor_and_report_pages_and_their_arguments(
     monkeypatch.chdir(root)
     (page,) = report.run(root, ("monitoring",), tmp_path / "run", "cuisine@1", bad_logs_fail=False)
     assert f"{store.url(cut)}: not a prediction log" in page.read_text()
+    # So is a file among the labels that is none.
+    store.delete(cut)
+    junk = "monitoring/labels/labels-zzz.parquet"
+    store.write_bytes(junk, b"junk")
+    (page,) = report.run(root, ("monitoring",), tmp_path / "run", "cuisine@1", bad_logs_fail=False)
+    assert store.url(junk) in page.read_text()
+    bad = cli("report", "monitoring", "--model", "cuisine@1", cwd=root, check=False)
+    assert bad.returncode == 1
+    assert store.url(junk) in bad.stderr

@@ -150,6 +150,7 @@ def monitoring_report(
     monitored = f"{ref.name}@{version}"
     try:
         logs = by_model(read_predictions(store, None, None), ref.name, version)
+        labels = read_labels(store, None)
     except StoreError:
         raise
     except BadLogError as error:
@@ -161,7 +162,6 @@ def monitoring_report(
         return pages.monitoring_page([], str(error), monitored)
     if not reference:
         return pages.monitoring_page([], f"{ref} has no monitoring reference profile", monitored)
-    labels = read_labels(store, None)
     days = []
     dates = pc.strftime(logs["timestamp"], format="%Y-%m-%d")
     for day in sorted(set(dates.to_pylist())):
