@@ -90,6 +90,13 @@ def test_recipe_order_and_case_do_not_matter() -> None:
     assert a == b == ["ginger", "scallion", "soy sauce"]
 
 
+def test_a_brand_mark_is_dropped_not_spelt_out() -> None:
+    # Through the stored text (NFKC spells ™ and ℠ out as TM and SM): not "gianttm".
+    marked = normalise_recipe(["Green Giant™ Sliced Mushrooms", "Pillsbury℠ Dough"])
+    assert marked == normalise_recipe(["Green Giant Sliced Mushrooms", "Pillsbury Dough"])
+    assert marked == ["green giant mushroom", "pillsbury dough"]
+
+
 def test_an_ingredient_listed_twice_counts_once_as_validation_keeps_it() -> None:
     # Validation stores ["salt"] for ["Salt", " salt"]; serving must see the same recipe.
     assert normalise_recipe(["Salt", " salt", "pepper"]) == ["pepper", "salt"]

@@ -177,6 +177,10 @@ def test_normalisation_fixes_and_counts_oddities() -> None:
         ("creme\u0301 fraiche", "cremé fraiche", {"unicode"}),
         ("  sea   salt\t", "sea salt", {"whitespace"}),
         ("\uff33oy sauce", "soy sauce", {"unicode", "case"}),
+        # Marks go, not spelt out as NFKC would spell ™ and ℠ ("gianttm").
+        ("Green Giant™ sliced mushrooms", "green giant sliced mushrooms", {"unicode", "case"}),
+        ("Betty Crocker℠ mix", "betty crocker mix", {"unicode", "case"}),
+        ("™", "", {"unicode"}),  # then quarantined as an empty ingredient, as "®" is
     ],
 )
 def test_stored_ingredient(raw: str, expected: str, fixes: set[str]) -> None:

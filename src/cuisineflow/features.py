@@ -22,7 +22,7 @@ from cuisineflow.params import FeatureBlockParams
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-_MARKS = re.compile(r"[®™©]")
+_MARKS = re.compile(r"[®™©℠]")  # removed before NFKC/NFKD, which spell ™ and ℠ out as TM, SM
 _PARENTHESES = re.compile(r"\([^)]*\)")
 _QUANTITY = re.compile(
     r"\b\d+(?:[.,/]\d+)?\s*(?:%|oz\.?|ounce|ounces|lb\.?|lbs\.?|g|kg|ml|inch)?(?=\s|$)"
@@ -61,9 +61,9 @@ def normalise_ingredient(text: str) -> str:
 
     œ, æ, ß, ø, ł and đ are spelt out (bœuf -> boeuf); other letters without an ASCII base
     (CJK, Cyrillic) are dropped with the rest of non-letters."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
+    decomposed = unicodedata.normalize("NFKD", _MARKS.sub("", text).lower().translate(_LIGATURES))
     text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    text = _without_parentheses(_MARKS.sub("", text))
+    text = _without_parentheses(text)
     text = text.replace("&", " and ").replace("\u2019", "'").replace("'", "")
     text = _NOT_LETTERS.sub(" ", _QUANTITY.sub(" ", text))
     words = [singular(word) for word in text.split()]
@@ -79,10 +79,10 @@ def _without_parentheses(text: str) -> str:
 
 
 def stored_ingredient(text: str) -> tuple[str, set[str]]:
-    """An ingredient as validation stores it (NFKC, no ®/™/©, single spaces, lower case),
+    """An ingredient as validation stores it (NFKC, no ®/™/©/℠, single spaces, lower case),
     and which of those fixes it needed ("unicode", "whitespace", "case")."""
     fixes: set[str] = set()
-    unified = _MARKS.sub("", unicodedata.normalize("NFKC", text))
+    unified = unicodedata.normalize("NFKC", _MARKS.sub("", text))
     if unified != text:
         fixes.add("unicode")
     spaced = " ".join(unified.split())
