@@ -736,3 +736,22 @@ def test_a_version_verified_in_the_cache_loads_while_the_store_is_out_of_reach(
     (copy / "coef.npy").write_bytes(b"changed")
     with pytest.raises(StoreError, match="cannot reach"):
         dead.fetch(ModelRef.parse("cuisine@1"), cache)
+
+
+def test_what_monitoring_compares_with_is_a_registered_versions_reference_profile(
+    registry: Registry, tiny_model: Path, tmp_path: Path
+) -> None:
+    registry.register("cuisine", tiny_model, LINEAGE)  # registered without a profile
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model, other)
+    (other / "model.json").write_text(
+        json.dumps(json.loads((other / "model.json").read_text()) | {"note": "2"})
+    )
+    profile = {"n_recipes": 3, "cuisines": {"thai": 1.0}}
+    registry.register("cuisine", other, {**LINEAGE, "monitoring_reference": profile})
+    registry.promote(ModelRef.parse("cuisine@2"), "production")
+    assert registry.monitored(ModelRef.parse("cuisine@production")) == ("cuisine", 2, profile)
+    with pytest.raises(RegistryError, match=r"^cuisine@1 has no monitoring reference profile"):
+        registry.monitored(ModelRef.parse("cuisine@1"))
+    with pytest.raises(RegistryError, match=r"is a folder: monitoring needs a registered model"):
+        registry.monitored(ModelRef.parse(str(tiny_model)))

@@ -767,18 +767,9 @@ def _monitor(
         raise CuisineflowError(f"--since {since} is not before --until {until}: an empty window")
     root = _project_root()
     registry = _registry()
-    ref = ModelRef.parse(model or get_settings().model)
-    if ref.name is None:
-        raise CuisineflowError("monitor needs a registered model (NAME@ALIAS or NAME@VERSION)")
-    metadata = registry.metadata(ref.name, registry.resolve(ref))
-    reference = metadata.get("monitoring_reference")
-    if not reference:
-        raise CuisineflowError(
-            f"{ref} has no monitoring reference profile: register it with the pipeline"
-        )
-    window = by_model(read_predictions(registry.store, start, end, log), ref.name,
-                      metadata["version"])  # fmt: skip
-    bounds = {"since": since, "until": until, "model": f"{ref.name}@{metadata['version']}"}
+    name, version, reference = registry.monitored(ModelRef.parse(model or get_settings().model))
+    window = by_model(read_predictions(registry.store, start, end, log), name, version)
+    bounds = {"since": since, "until": until, "model": f"{name}@{version}"}
     report = build_report(reference, window, read_labels(registry.store, labels),
                           load_params(root / "params.yaml").monitor, bounds)  # fmt: skip
     atomic_write_bytes(

@@ -229,6 +229,23 @@ class Registry:
         )
         return version, True
 
+    def monitored(self, ref: ModelRef) -> tuple[str, int, dict[str, Any]]:
+        """The name, version and monitoring reference profile of the model `ref` names:
+        what `monitor` and the monitoring page compare its logged predictions with."""
+        if ref.name is None:
+            raise RegistryError(
+                f"{ref} is a folder: monitoring needs a registered model (NAME@ALIAS or "
+                "NAME@VERSION), whose reference profile it compares predictions with"
+            )
+        version = self.resolve(ref)
+        reference = self.metadata(ref.name, version).get("monitoring_reference")
+        if not isinstance(reference, dict) or not reference:
+            raise RegistryError(
+                f"{ref.name}@{version} has no monitoring reference profile: register it with "
+                "the pipeline"
+            )
+        return ref.name, version, reference
+
     def resolve(self, ref: ModelRef) -> int:
         """The version a NAME@VERSION or NAME@ALIAS reference means now."""
         name, selector = _parts(ref)

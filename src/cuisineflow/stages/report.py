@@ -136,20 +136,17 @@ def monitoring_report(
 
     params = load_params(root / "params.yaml").monitor
     try:
-        registry = Registry(store)
-        ref = ModelRef.parse(model or get_settings().model)
-        if ref.name is None:
-            raise DataError("a registered model is needed for its reference profile")
-        version = registry.resolve(ref)
-        reference = registry.metadata(ref.name, version).get("monitoring_reference")
+        name, version, reference = Registry(store).monitored(
+            ModelRef.parse(model or get_settings().model)
+        )
     except CuisineflowError as error:
         # Asked for by name, a typo is an error, not a page; so is a store out of reach.
         if model is not None or isinstance(error, StoreError):
             raise
         return pages.monitoring_page([], str(error))  # the default: no model served yet
-    monitored = f"{ref.name}@{version}"
+    monitored = f"{name}@{version}"
     try:
-        logs = by_model(read_predictions(store, None, None), ref.name, version)
+        logs = by_model(read_predictions(store, None, None), name, version)
         labels = read_labels(store, None)
     except StoreError:
         raise
@@ -160,8 +157,6 @@ def monitoring_report(
         return pages.monitoring_page([], str(error), monitored)
     except CuisineflowError as error:  # no logs, or logs of another version only
         return pages.monitoring_page([], str(error), monitored)
-    if not reference:
-        return pages.monitoring_page([], f"{ref} has no monitoring reference profile", monitored)
     days = []
     dates = pc.strftime(logs["timestamp"], format="%Y-%m-%d")
     for day in sorted(set(dates.to_pylist())):
