@@ -125,6 +125,55 @@ def test_an_output_the_system_refuses_is_one_error_line(tiny_model: Path, tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["batch.json"]  # nor a temporary file
 
 
+def test_output_to_a_pipe_is_written_to_it_not_replaced(tiny_model: Path, tmp_path: Path) -> None:
+    # A FIFO (or >(...), /dev/stdout) must reach its reader: a temporary file renamed over it
+    # left the reader waiting and a regular file in the pipe's place.
+    import os
+    import stat
+    import threading
+
+    from tests.conftest import cli
+
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([{"id": 1, "ingredients": ["soy sauce", "ginger"]}]))
+    expected = cli("predict", str(batch), "--model", str(tiny_model), "--format", "kaggle-csv",
+                   cwd=tmp_path).stdout  # fmt: skip
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    written = cli("predict", str(batch), "--model", str(tiny_model), "--format", "kaggle-csv",
+                  "--output", str(pipe), cwd=tmp_path, timeout=60)  # fmt: skip
+    assert written.stderr == f"1 predictions written to {pipe}\n"
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)  # still the pipe
+    reader.join(timeout=30)
+    assert received == [expected.encode()]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.json", "pipe"]
+
+
+def test_output_through_a_symbolic_link_writes_its_target(tiny_model: Path, tmp_path: Path) -> None:
+    from tests.conftest import cli
+
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([{"id": 1, "ingredients": ["soy sauce", "ginger"]}]))
+    expected = cli("predict", str(batch), "--model", str(tiny_model), cwd=tmp_path).stdout
+    (tmp_path / "kept").mkdir()
+    target = tmp_path / "kept" / "predictions.jsonl"
+    target.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(Path("kept") / "predictions.jsonl")  # relative, as ln -s makes it
+    cli("predict", str(batch), "--model", str(tiny_model), "--output", str(link), cwd=tmp_path)
+    assert link.is_symlink()
+    assert target.read_text() == expected
+    assert sorted(p.name for p in target.parent.iterdir()) == ["predictions.jsonl"]
+    dangling = tmp_path / "dangling.jsonl"
+    dangling.symlink_to("kept/new.jsonl")  # a link to a file not there yet: created
+    cli("predict", str(batch), "--model", str(tiny_model), "--output", str(dangling), cwd=tmp_path)
+    assert dangling.is_symlink()
+    assert (tmp_path / "kept" / "new.jsonl").read_text() == expected
+
+
 def test_a_loaded_predictor_has_built_its_term_lookups(tiny_model: Path) -> None:
     # Built at load, so that a server's or Lambda's first request does not wait for them.
     blocks = Predictor(tiny_model).featurizer.blocks

@@ -867,7 +867,11 @@ def predict(
     ],
     model: ModelOption = None,
     output: Annotated[
-        Path | None, typer.Option(help="Write here (atomically) instead of standard output.")
+        Path | None,
+        typer.Option(
+            help="Write here instead of standard output: a file (or a link's target) "
+            "atomically, a pipe or device straight."
+        ),
     ] = None,
     output_format: Annotated[
         PredictionFormat,
@@ -894,7 +898,7 @@ def predict(
     """Batch prediction for Kaggle-format recipes ({id, ingredients}; cuisine is ignored)."""
     from cuisineflow.data.batch import read_batch
     from cuisineflow.predict import Predictor, format_predictions, usable_cores
-    from cuisineflow.storage.local import atomic_write_bytes
+    from cuisineflow.storage.local import write_output
 
     if output is not None and output.is_dir():
         raise CuisineflowError(f"--output {output} is a folder: give the path of a file")
@@ -926,7 +930,7 @@ def predict(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        atomic_write_bytes(output, text.encode())
+        write_output(output, text.encode())
         typer.echo(f"{len(predictions)} predictions written to {output}", err=True)
     if batch.skipped:
         typer.echo(

@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,27 @@ def atomic_write_bytes(target: Path, data: bytes, replace: bool = True) -> bool:
         with contextlib.suppress(OSError):  # the error that stopped the write is the one to see
             temporary.unlink(missing_ok=True)
     return True
+
+
+def write_output(target: Path, data: bytes) -> None:
+    """Write a file a user named: a regular file, or a symbolic link's target, atomically;
+    a pipe, a terminal or another file that is not a regular one (/dev/stdout, /dev/fd/N)
+    straight, since a rename would put a new file in its place and never reach the reader."""
+    try:
+        mode: int | None = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None  # absent, or a link to an absent file: created below
+    if mode is None or stat.S_ISREG(mode):
+        atomic_write_bytes(target.resolve() if target.is_symlink() else target, data)
+        return
+    try:
+        with target.open("wb") as sink:
+            sink.write(data)
+    except OSError as error:
+        if error.errno is None or error.filename is not None:
+            raise
+        # A write's error (a reader gone: Broken pipe) names no file; name the one asked for.
+        raise type(error)(error.errno, error.strerror, str(target)) from error
 
 
 def _beside(target: Path, kind: str) -> Path:
