@@ -174,6 +174,21 @@ def test_output_through_a_symbolic_link_writes_its_target(tiny_model: Path, tmp_
     assert (tmp_path / "kept" / "new.jsonl").read_text() == expected
 
 
+def test_kaggle_csv_warns_of_ids_that_differ_only_in_json_type(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import cli
+
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([{"id": 5, "ingredients": ["salt"]},
+                                 {"id": "5", "ingredients": ["lime"]},
+                                 {"id": "05", "ingredients": ["basil"]}]))  # fmt: skip
+    result = cli("predict", str(batch), "--model", str(tiny_model), "--format", "kaggle-csv",
+                 cwd=tmp_path)  # fmt: skip
+    assert [row.split(",")[0] for row in result.stdout.splitlines()] == ["id", "5", "5", "05"]
+    assert result.stderr == f"warning: 1 ids appear more than once in {batch}\n"
+
+
 def test_a_loaded_predictor_has_built_its_term_lookups(tiny_model: Path) -> None:
     # Built at load, so that a server's or Lambda's first request does not wait for them.
     blocks = Predictor(tiny_model).featurizer.blocks

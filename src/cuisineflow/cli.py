@@ -936,7 +936,8 @@ def predict(
         typer.echo(
             f"skipped {len(batch.skipped)} invalid records, first: {batch.skipped[0]}", err=True
         )
-    repeated = len(ids) - len(set(ids))
+    # As the CSV writes them: 5 and "5" are one id there.
+    repeated = len(ids) - len({str(i) for i in ids})
     if repeated and require_id:  # Kaggle scores one row per id
         typer.echo(f"warning: {repeated} ids appear more than once in {input_path}", err=True)
     if registry is not None:
