@@ -123,6 +123,33 @@ def test_direct_invocation(model_on_s3: str) -> None:
     assert {p["field"] for p in half["detail"]} == {"recipes", "version", "body"}
 
 
+def test_a_requests_log_records_are_the_servers(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Built by the server's records_for: one latency and one time per request (a hand copy
+    # measured the time once per record), and the same fields.
+    from cuisineflow.aws_lambda import predictionlog
+    from cuisineflow.monitoring.log import SCHEMA, records_for
+
+    monkeypatch.setenv("CUISINEFLOW_MODEL_URI", str(tiny_model))
+    monkeypatch.setattr(lambda_handler, "_MODEL", None)
+    logged: list[list[dict[str, Any]]] = []
+    monkeypatch.setattr(predictionlog, "record", logged.append)
+    recipes = [{"id": i, "ingredients": ["soy sauce", f"garnish {i}"]} for i in range(200)]
+    lambda_handler.handler({"recipes": recipes}, None)
+    (records,) = logged
+    assert len(records) == 200
+    assert len({r["latency_ms"] for r in records}) == 1
+    assert len({r["timestamp"] for r in records}) == 1
+    predictions = Predictor(tiny_model).predict([r["ingredients"] for r in recipes])
+    pairs = [(r["id"], r["ingredients"]) for r in recipes]
+    expected = records_for(predictions, pairs, "model", "local", records[0]["request_id"], 0.0)
+    assert [r.keys() for r in records] == [r.keys() for r in expected]
+    assert list(records[0]) == SCHEMA.names  # every column of the Parquet log, in order
+    timeless = [{**r, "timestamp": None, "latency_ms": None} for r in records]
+    assert timeless == [{**r, "timestamp": None, "latency_ms": None} for r in expected]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

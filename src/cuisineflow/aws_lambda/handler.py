@@ -9,7 +9,6 @@ cold start and verified against its checksums.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import logging
 import time
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from cuisineflow.aws_lambda import predictionlog
 from cuisineflow.aws_lambda.loader import fetched_version, variable
 from cuisineflow.errors import CuisineflowError
+from cuisineflow.monitoring.records import records_for
 from cuisineflow.predict import Predictor
 from cuisineflow.schemas import NOT_AN_OBJECT, PredictRequest, PredictResponse, RecipeIn
 
@@ -87,19 +87,9 @@ def predict(payload: Any, request_id: str = "") -> tuple[int, dict[str, Any]]:
             ],
         }
     )
-    now = dt.datetime.now(dt.UTC).isoformat()
-    predictionlog.record(
-        [
-            {"request_id": request_id, "timestamp": now, "model_name": name,
-             "model_version": version,
-             "id": None if r.id is None else str(r.id),
-             "ingredients": r.ingredients, "cuisine": p.cuisine, "confidence": p.confidence,
-             "top_cuisines": [t["cuisine"] for t in p.top],
-             "top_probabilities": [t["probability"] for t in p.top],
-             "latency_ms": (time.perf_counter() - started) * 1e3}
-            for r, p in zip(recipes, predictions, strict=True)
-        ]
-    )  # fmt: skip
+    latency_ms = (time.perf_counter() - started) * 1e3  # the request's, as the server logs
+    pairs = [(r.id, r.ingredients) for r in recipes]
+    predictionlog.record(records_for(predictions, pairs, name, version, request_id, latency_ms))
     return 200, response.model_dump()
 
 

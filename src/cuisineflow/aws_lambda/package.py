@@ -23,7 +23,7 @@ MODULES = (
     "models/__init__.py", "models/artifact.py", "models/linear.py", "models/trees.py",
     "models/ensemble.py",
     "aws_lambda/__init__.py", "aws_lambda/handler.py", "aws_lambda/loader.py",
-    "aws_lambda/predictionlog.py", "monitoring/__init__.py",
+    "aws_lambda/predictionlog.py", "monitoring/__init__.py", "monitoring/records.py",
 )  # fmt: skip
 ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload
 UNZIPPED_LIMIT = 250 * 1024 * 1024

@@ -76,9 +76,14 @@ def flush(bucket: str, prefix: str) -> None:
         day = dt.datetime.now(dt.UTC).date().isoformat()
         key = "/".join(p for p in (prefix, INCOMING, f"date={day}",
                                    f"part-{uuid.uuid4().hex}.jsonl") if p)  # fmt: skip
-        body = "".join(json.dumps(r, default=str) + "\n" for r in batch).encode()
+        body = "".join(json.dumps(r, default=_json_value) + "\n" for r in batch).encode()
         client = boto3.client("s3", endpoint_url=variable("CUISINEFLOW_S3_ENDPOINT_URL"))
         client.put_object(Bucket=bucket, Key=key, Body=body)
     except Exception as error:  # the prediction has been made: never fail it for its log
         dropped += len(batch)
         log.warning("dropped %d prediction log records: %s", len(batch), error)
+
+
+def _json_value(value: Any) -> str:
+    """A record's timestamp (a datetime) as ISO 8601 text, which `monitor` reads back."""
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)

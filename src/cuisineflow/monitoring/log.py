@@ -12,13 +12,15 @@ import itertools
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cuisineflow.monitoring.records import records_for as records_for  # its callers' import
 from cuisineflow.storage import Store
 
 PREFIX = "monitoring/predictions"
@@ -42,34 +44,6 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 30.0
 
 
-def records_for(
-    predictions: Sequence[Any],
-    recipes: Sequence[tuple[Any, list[str]]],
-    model_name: str,
-    model_version: str,
-    request_id: str,
-    latency_ms: float,
-) -> list[dict[str, Any]]:
-    """Log records for one request's predictions (Prediction objects, (id, ingredients))."""
-    now = dt.datetime.now(dt.UTC)
-    return [
-        {
-            "request_id": request_id,
-            "timestamp": now,
-            "model_name": model_name,
-            "model_version": model_version,
-            "id": None if recipe_id is None else str(recipe_id),
-            "ingredients": list(ingredients),
-            "cuisine": p.cuisine,
-            "confidence": p.confidence,
-            "top_cuisines": [t["cuisine"] for t in p.top],
-            "top_probabilities": [t["probability"] for t in p.top],
-            "latency_ms": latency_ms,
-        }
-        for p, (recipe_id, ingredients) in zip(predictions, recipes, strict=True)
-    ]
-
-
 def _table(records: list[dict[str, Any]]) -> pa.Table:
     """Records as an Arrow table, built column by column: Table.from_pylist is ~300x slower
     here, and a flush holds the GIL that requests need."""
@@ -79,12 +53,10 @@ def _table(records: list[dict[str, Any]]) -> pa.Table:
 def _warm_up() -> None:
     """Pay pyarrow's one-time set-up (about 0.7 s holding the GIL) now, at start-up, not in
     the first flush while requests wait."""
-    example = {
-        "request_id": "", "timestamp": dt.datetime.now(dt.UTC), "model_name": "",
-        "model_version": "", "id": None, "ingredients": ["salt"], "cuisine": "",
-        "confidence": 0.0, "top_cuisines": [""], "top_probabilities": [0.0], "latency_ms": 0.0,
-    }  # fmt: skip
-    table = _table([example])
+    prediction = SimpleNamespace(
+        cuisine="", confidence=0.0, top=[{"cuisine": "", "probability": 0.0}]
+    )
+    table = _table(records_for([prediction], [(None, ["salt"])], "", "", "", 0.0))
     pc.strftime(table["timestamp"], format="%Y-%m-%d")
     pq.write_table(table, io.BytesIO())
 
