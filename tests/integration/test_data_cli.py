@@ -329,3 +329,34 @@ def test_a_report_before_the_pipeline_says_to_run_it(project: Path) -> None:
         "writes: run `cuisineflow run` first\n"
     )
     assert not (project / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (
+            "<<<<<<< HEAD\nouts:\n- md5: a\n  path: raw\n=======\nouts:\n- md5: b\n  path: raw\n"
+            ">>>>>>> theirs\n",
+            "it holds git's merge-conflict markers): resolve the merge conflict, or run",
+        ),
+        ("just a string\n", "not a mapping holding `outs`): `git checkout data/raw.dvc`, or run"),
+        ("outs: 5\n", "`outs` is not a list of outputs): `git checkout data/raw.dvc`, or run"),
+    ],
+    ids=["merge-conflict", "a-string", "outs-a-number"],
+)
+def test_a_damaged_raw_dvc_file_is_named_and_import_replaces_it(
+    project: Path, tiny_zip: Path, content: str, why: str
+) -> None:
+    cli("data", "import", str(tiny_zip), cwd=project)
+    dvc_file = project / "data" / "raw.dvc"
+    recorded = dvc_file.read_text()
+    dvc_file.write_text(content)
+    for command in (("data", "status"), ("data", "pull"), ("validate",)):
+        result = cli(*command, cwd=project, check=False)
+        assert result.returncode == 1, command
+        assert result.stderr == (
+            f"error: data/raw.dvc is unreadable ({why} `cuisineflow data import` again\n"
+        ), command
+    # `dvc add` refuses to read it: the import records data/raw anew in its place.
+    cli("data", "import", str(tiny_zip), cwd=project)
+    assert dvc_file.read_text() == recorded

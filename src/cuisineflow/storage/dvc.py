@@ -21,6 +21,13 @@ if TYPE_CHECKING:  # finding the project must not load fsspec and pyarrow
 REMOTE_NAME = "store"
 
 
+def _unreadable(dvc_file: str, why: str, conflict: bool = False) -> ProjectError:
+    fix = "resolve the merge conflict" if conflict else f"`git checkout {dvc_file}`"
+    return ProjectError(
+        f"{dvc_file} is unreadable ({why}): {fix}, or run `cuisineflow data import` again"
+    )
+
+
 @dataclass(frozen=True)
 class DvcRepo:
     """A DVC repository (the cuisineflow project) rooted at `root`."""
@@ -53,11 +60,33 @@ class DvcRepo:
         return str(out["md5"]) if out and out.get("md5") else None
 
     def _tracked_out(self, dvc_file: str) -> dict[str, Any] | None:
+        """The output a .dvc file records (None: no file, or no output in it); a file that
+        is not what `dvc add` writes (a merge conflict, a hand edit) is a ProjectError."""
         path = self.root / dvc_file
         if not path.exists():
             return None
-        out = ((yaml.safe_load(path.read_text()) or {}).get("outs") or [{}])[0]
-        return out if isinstance(out, dict) else None
+        data = path.read_bytes()
+        lines = data.decode("utf-8", "replace").splitlines()
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines):
+            raise _unreadable(dvc_file, "it holds git's merge-conflict markers", conflict=True)
+        try:
+            content = yaml.safe_load(data)
+        except yaml.YAMLError as error:  # ReaderError too: bytes that are not UTF-8
+            mark = getattr(error, "problem_mark", None)
+            raise _unreadable(
+                dvc_file, "not YAML" + (f" at line {mark.line + 1}" if mark else "")
+            ) from None
+        if content is None:  # an empty file records nothing
+            return None
+        if not isinstance(content, dict):
+            raise _unreadable(dvc_file, "not a mapping holding `outs`")
+        outs = content.get("outs")
+        if not outs or not isinstance(outs, list) or not all(isinstance(o, dict) for o in outs):
+            raise _unreadable(dvc_file, "`outs` is not a list of outputs")
+        out: dict[str, Any] = outs[0]
+        if not isinstance(out.get("path"), str) or not isinstance(out.get("md5", ""), str):
+            raise _unreadable(dvc_file, "its output has no `path`, or a `md5` that is not text")
+        return out
 
     @staticmethod
     def _cached_object(repo: Any, out: dict[str, Any]) -> Path:
@@ -177,7 +206,15 @@ class DvcRepo:
         return url
 
     def add(self, path: str) -> None:
-        """Track a file or folder with DVC."""
+        """Track a file or folder with DVC.
+
+        A .dvc file left unreadable (a merge conflict) is replaced: `dvc add` refuses to
+        read it, and records the path anew whatever it said.
+        """
+        try:
+            self._tracked_out(f"{path}.dvc")
+        except ProjectError:
+            (self.root / f"{path}.dvc").unlink()
         self.run("add", path, quiet=True)
 
     def push(self, *targets: str) -> str:
