@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cuisineflow.data.batch import read_batch
 from cuisineflow.data.rawfiles import (
     is_raw_file,
     load_raw_records,
@@ -33,6 +34,52 @@ def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(make_recipes(3)).encode())
     assert [r.id for r in read_raw_file(path)] == [1000, 1001, 1002]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "named"),
+    [
+        ("utf-16", "UTF-16"),  # PowerShell 5's `>`: a byte-order mark, then little-endian
+        ("utf-16-be", "UTF-16"),
+        ("utf-32", "UTF-32"),
+        ("utf-32-le", "UTF-32"),
+    ],
+)
+@pytest.mark.parametrize("lines", [True, False], ids=["jsonl", "json"])
+def test_utf16_or_utf32_text_is_refused_naming_the_file_and_encoding(
+    tmp_path: Path, encoding: str, named: str, lines: bool
+) -> None:
+    recipes = make_recipes(3, labelled=False)
+    text = "".join(json.dumps(r) + "\n" for r in recipes) if lines else json.dumps(recipes)
+    path = tmp_path / ("batch.jsonl" if lines else "batch.json")
+    path.write_bytes(text.encode(encoding))
+    message = f"{path}: {named} text, not UTF-8: save it as UTF-8"
+    # Import, labels, validate and predict (its records read one by one): all alike, not
+    # one record read of three, nor invalid JSON at line 2.
+    for read in (read_raw_file, read_label_file, load_raw_records):
+        with pytest.raises(DataError) as error:
+            read(path)
+        assert str(error.value) == message
+    with pytest.raises(DataError) as error:
+        read_batch(path, skip_invalid=True)  # predict --skip-invalid
+    assert str(error.value) == message
+    zipped = tmp_path / "train.json.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("train.json", text.encode(encoding))
+    with pytest.raises(DataError) as error:
+        read_raw_file(zipped)
+    assert str(error.value) == f"{zipped}: train.json inside the zip is {named} text, " + (
+        "not UTF-8: save it as UTF-8"
+    )
+
+
+def test_a_file_starting_with_a_zero_byte_that_is_no_json_is_not_called_utf16(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "junk.json"
+    path.write_bytes(b"\x00\x01\x02junk")
+    with pytest.raises(DataError, match=r"junk\.json: not recipe data"):
+        read_raw_file(path)
 
 
 @pytest.mark.parametrize("name", ["my recipes%20=v2.jsonl", "a=b.json", "x%41.json"])

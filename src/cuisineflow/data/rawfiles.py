@@ -54,6 +54,8 @@ def json_payload(path: Path) -> bytes:
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, not a recipe file") from None
     data = data.removeprefix(codecs.BOM_UTF8)  # a byte-order mark some editors write
+    if wide := _utf16_or_32(data):
+        raise DataError(f"{path}: {wide} text, not UTF-8: save it as UTF-8")
     if not data.strip():
         raise DataError(f"{path}: the file is empty")
     if not path.name.lower().endswith(".zip"):
@@ -95,9 +97,29 @@ def json_payload(path: Path) -> bytes:
     except zipfile.BadZipFile as error:
         raise DataError(f"{path}: not a valid zip archive ({error})") from None
     payload = payload.removeprefix(codecs.BOM_UTF8)
+    if wide := _utf16_or_32(payload):
+        raise DataError(
+            f"{path}: {member} inside the zip is {wide} text, not UTF-8: save it as UTF-8"
+        )
     if not payload.strip():
         raise DataError(f"{path}: the file inside the zip is empty")
     return payload
+
+
+def _utf16_or_32(data: bytes) -> str | None:
+    """Whether the text is UTF-16 or UTF-32 (PowerShell 5 writes UTF-16 with `>`): refused,
+    as lines split as bytes and the leading `[` test would half-read it."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "UTF-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16"
+    # No mark: JSON's first character is ASCII, so its zero bytes tell (RFC 4627); what
+    # does not then start as JSON is left to be refused as not JSON.
+    detected = json.detect_encoding(data[:4])
+    if detected.startswith("utf-8"):
+        return None
+    starts_as_json = data[:64].decode(detected, "ignore").lstrip()[:1] in ("[", "{")
+    return detected.upper()[:6] if starts_as_json else None
 
 
 def parse_recipes(payload: bytes, name: str) -> list[RawRecipe]:
