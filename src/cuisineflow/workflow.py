@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cuisineflow.data.acquire import import_raw
+from cuisineflow.data.rawfiles import is_raw_file
 from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.paths import RAW_DIR
 from cuisineflow.settings import get_settings
@@ -113,7 +114,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _ensure_raw_data(repo: DvcRepo, store: Store, source: str | None) -> str:
     raw_dir = repo.root / RAW_DIR
-    if raw_dir.is_dir() and any(raw_dir.iterdir()):
+    # Raw files only: a killed import leaves .NAME.importing, which is no raw data.
+    if raw_dir.is_dir() and any(is_raw_file(path) for path in raw_dir.iterdir()):
         return "already in data/raw"
     if (repo.root / f"{RAW_DIR}.dvc").exists():
         # Asked first, so that a store without the data is one clear line, not DVC's

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import S3Endpoint, cli, commit_and_clone, git, make_recipes, write_kaggle_zip
+from tests.conftest import (
+    PROJECT,
+    S3Endpoint,
+    cli,
+    commit_and_clone,
+    git,
+    make_recipes,
+    write_kaggle_zip,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -360,3 +368,21 @@ def test_a_damaged_raw_dvc_file_is_named_and_import_replaces_it(
     # `dvc add` refuses to read it: the import records data/raw anew in its place.
     cli("data", "import", str(tiny_zip), cwd=project)
     assert dvc_file.read_text() == recorded
+
+
+def test_a_killed_imports_leftover_is_neither_tracked_nor_kept(
+    project: Path, tiny_zip: Path
+) -> None:
+    raw = project / "data" / "raw"
+    raw.mkdir(parents=True)
+    leftover = raw / ".test.json.importing"  # SIGKILL between the copy and its rename
+    leftover.write_text('[{"id": 1, "ingr')
+    cli("data", "import", str(tiny_zip), cwd=project)
+    assert sorted(p.name for p in raw.iterdir()) == ["train.json.zip"]
+    assert "nfiles: 1\n" in (project / "data" / "raw.dvc").read_text()
+    # The project's .dvcignore leaves one out of what DVC tracks and compares.
+    (project / ".dvcignore").write_bytes((PROJECT / ".dvcignore").read_bytes())
+    leftover.write_text('[{"id": 1, "ingr')
+    status = cli("data", "status", cwd=project).stdout
+    assert status.startswith("workspace: data/raw is as data/raw.dvc records\n")
+    assert ".importing" not in status

@@ -58,3 +58,14 @@ def test_run_in_a_clone_whose_store_lacks_the_raw_data_imports_or_says_so(
     assert f"importing the raw data from {tiny_zip}" in imported.stderr
     assert "ERROR" not in imported.stderr
     assert f"raw data: train.json.zip (imported from {tiny_zip})" in imported.stdout
+
+
+def test_run_imports_when_data_raw_holds_only_a_killed_imports_leftover(
+    project: Path, tiny_zip: Path
+) -> None:
+    raw = project / "data" / "raw"
+    raw.mkdir(parents=True)
+    (raw / ".train.json.zip.importing").write_bytes(tiny_zip.read_bytes()[:50])
+    result = cli("run", "--source", str(tiny_zip), cwd=project)
+    assert f"raw data: train.json.zip (imported from {tiny_zip})" in result.stdout
+    assert sorted(p.name for p in raw.iterdir()) == ["train.json.zip"]

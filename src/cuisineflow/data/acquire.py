@@ -23,6 +23,8 @@ from cuisineflow.storage.dvc import DvcRepo
 
 KAGGLE_SOURCE = "kaggle:whats-cooking"
 KAGGLE_PAGE = "https://www.kaggle.com/competitions/whats-cooking/data"
+# A file being copied in is data/raw/.NAME.importing until its rename (.dvcignore names it).
+IMPORTING = ".importing"
 
 
 def source_files(source: Path) -> list[Path]:
@@ -67,10 +69,12 @@ def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
     ids.update({path.name: recorded_ids(path) for path in kept})
     refuse_shared_ids(ids, importing=[path.name for path in files])
     raw_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in raw_dir.glob(f".*{IMPORTING}"):  # an import killed before its cleanup
+        leftover.unlink()
     staged: list[tuple[Path, Path]] = []
     try:
         for path in files:
-            temporary = raw_dir / f".{path.name}.importing"
+            temporary = raw_dir / f".{path.name}{IMPORTING}"
             shutil.copyfile(path, temporary)
             staged.append((temporary, raw_dir / path.name))
         for temporary, target in staged:
