@@ -142,6 +142,18 @@ def test_reads_json_lines_without_cuisine(tmp_path: Path) -> None:
             "Input should be a valid integer; record 2: field 'ingredients' is missing",
         ),
         (
+            # Blank is no label (validate would quarantine it) and not clearly none either.
+            b'[{"id": 1, "cuisine": "thai", "ingredients": ["a"]}, {"id": 2, "cuisine": "", '
+            b'"ingredients": ["a"]}, {"id": 3, "cuisine": null, "ingredients": ["a"]}]',
+            "x.json: not in the What's Cooking schema: record 2: field 'cuisine': is blank: "
+            "leave it out, or set it to null, for a recipe without a cuisine",
+        ),
+        (
+            b'{"id": 1, "cuisine": " \\t ", "ingredients": ["a"]}\n',
+            "x.json: not in the What's Cooking schema: line 1: field 'cuisine': is blank: "
+            "leave it out, or set it to null, for a recipe without a cuisine",
+        ),
+        (
             b"id,ingredients\n1,salt\n",
             'x.json: not recipe data; expected a JSON array of {"id", "cuisine", "ingredients"} '
             "objects, or JSON Lines of them",

@@ -13,6 +13,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -80,6 +81,17 @@ class RawRecipe(BaseModel):
     id: Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)]  # the lake stores int64
     cuisine: StrictStr | None = None
     ingredients: list[StrictStr]
+
+    @field_validator("cuisine")
+    @classmethod
+    def _not_blank(cls, cuisine: str | None) -> str | None:
+        # Blank is neither a label (validate would quarantine it) nor clearly none.
+        if cuisine is not None and not cuisine.strip():
+            raise PydanticCustomError(
+                "blank_cuisine",
+                "is blank: leave it out, or set it to null, for a recipe without a cuisine",
+            )
+        return cuisine
 
 
 class Label(BaseModel):

@@ -48,6 +48,8 @@ def test_import_copies_bytes_unchanged_and_tracks_with_dvc(project: Path, tiny_z
         (b"", "train.json: the file is empty"),
         (b'[{"id": 1.5, "ingredients": ["salt"]}]', "record 1: field 'id'"),
         (b'[{"id": 1, "ingredients": [["salt"]]}]', "record 1: field 'ingredients.0'"),
+        # Counted "with cuisine", then quarantined by validate as no known label.
+        (b'[{"id": 1, "cuisine": " ", "ingredients": ["salt"]}]', "field 'cuisine': is blank"),
     ],
 )
 def test_bad_source_writes_nothing(
