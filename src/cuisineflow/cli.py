@@ -627,9 +627,10 @@ class LambdaArch(StrEnum):
 @lambda_app.command("package")
 def lambda_package(
     output: Annotated[Path, typer.Option(help="Where to write the zip.")] = Path("dist/lambda.zip"),
-    arch: Annotated[LambdaArch, typer.Option(help="The function's architecture.")] = (
-        LambdaArch.x86_64
-    ),
+    arch: Annotated[
+        LambdaArch,
+        typer.Option(help="The function's architecture (arm64: deploy with Architecture=arm64)."),
+    ] = (LambdaArch.x86_64),
 ) -> None:
     """Build the Lambda zip for the python3.12 runtime from manylinux wheels.
 
