@@ -666,7 +666,8 @@ def monitor(
     model: Annotated[
         str | None,
         typer.Option(
-            help="Model whose reference profile to compare with [default: CUISINEFLOW_MODEL]."
+            help="Model whose reference profile to compare with [default: CUISINEFLOW_MODEL, "
+            "cuisine@latest]."
         ),
     ] = None,
     since: Annotated[str | None, typer.Option(help="Window start (ISO, UTC unless given).")] = None,
@@ -680,7 +681,10 @@ def monitor(
     ] = None,
     labels: Annotated[
         Path | None,
-        typer.Option(help="{id, cuisine} records, or Kaggle-format recipes, joined by id."),
+        typer.Option(
+            help="{id, cuisine} records, or Kaggle-format recipes, joined by id, instead of "
+            "the labels recorded by `labels add`."
+        ),
     ] = None,
     output: Annotated[Path, typer.Option(help="Folder for report.json and report.html.")] = Path(
         "monitoring-report"
@@ -693,8 +697,8 @@ def monitor(
     the calibrated probabilities, and realized accuracy and macro-F1 when labels are given
     (--labels, or recorded earlier with `cuisineflow labels add`). Thresholds: params.yaml
     monitor:. Exit status: 0 no alert, 1 an alert fired, 2 no verdict (no model or
-    reference, an empty or too small window, bad input), so that cron or CI can tell
-    drift from a broken job.
+    reference, an empty or too small window, bad input, a report that cannot be written),
+    so that cron or CI can tell drift from a broken job.
     """
     try:
         _say_report(_monitor(model, since, until, log, labels, output), output)
