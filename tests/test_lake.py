@@ -145,6 +145,9 @@ def test_sql_over_the_lake(store: Store) -> None:
     joined = "SELECT r.id, i.id FROM recipes r JOIN recipe_ingredients i USING (id) ORDER BY 1"
     for limit in (None, 1):
         assert query(joined, store=store, limit=limit).column_names == ["id", "id"]
+    # A store's URI, as the README and CUISINEFLOW_STORE spell stores, works alike.
+    for uri in (store.uri, Path(store.uri)):
+        assert query("SELECT count(*) AS n FROM recipes", store=uri).to_pylist() == [{"n": 3}]
 
 
 @pytest.mark.parametrize(

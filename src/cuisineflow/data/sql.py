@@ -15,7 +15,7 @@ import pyarrow.dataset as ds
 
 from cuisineflow.data.lake import MANIFEST, RAW_CSV, RAW_JSONL, TABLES, parse_manifest
 from cuisineflow.data.tables import LAKE_SCHEMAS, RECIPES_PARTITIONING
-from cuisineflow.errors import DataError, ProjectError
+from cuisineflow.errors import DataError
 from cuisineflow.storage import Store
 
 Engine = Literal["duckdb", "s3select"]
@@ -24,7 +24,7 @@ BUILD_HINT = "build it with `cuisineflow run` (or `cuisineflow lake` after `cuis
 
 def query(
     sql: str,
-    store: Store | None = None,
+    store: Store | str | Path | None = None,
     engine: Engine = "duckdb",
     limit: int | None = None,
     s3select_input: Literal["jsonl", "csv"] = "jsonl",
@@ -34,10 +34,17 @@ def query(
 
     DuckDB sees the tables `recipes`, `recipe_ingredients` and `ingredients`; filters and
     column choices are pushed into the Parquet scan. S3 Select runs on the raw JSON Lines
-    or CSV copy (table `s3object`).
+    or CSV copy (table `s3object`). `store` is a Store, or a store's URI (a folder or
+    s3://bucket/prefix, on the endpoint CUISINEFLOW_S3_ENDPOINT_URL names); by default the
+    project's.
     """
     if store is None:
         store = _default_store()
+    elif not isinstance(store, Store):
+        from cuisineflow.settings import get_settings
+
+        settings = get_settings()
+        store = Store.open(str(store), settings.s3_endpoint_url, settings.region)
     if engine == "duckdb":
         table = _duckdb(sql, store, limit)
     elif engine == "s3select":
@@ -183,11 +190,7 @@ def _default_store() -> Store:
     from cuisineflow.storage import open_store
     from cuisineflow.storage.dvc import DvcRepo
 
-    try:
-        root = DvcRepo.find().root
-    except ProjectError:
-        root = Path.cwd()
-    return open_store(get_settings(), root)
+    return open_store(get_settings(), DvcRepo.root_or_cwd())
 
 
 def _catalog_problem(message: str) -> str:
