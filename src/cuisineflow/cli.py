@@ -459,7 +459,9 @@ def models_list() -> None:
 
 @models_app.command("show")
 def models_show(
-    ref: Annotated[str, typer.Argument(metavar="REF", help="NAME@VERSION or NAME@ALIAS.")],
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="NAME@VERSION, NAME@ALIAS or an exported folder.")
+    ],
     full: Annotated[
         bool, typer.Option("--full", help="Also print the monitoring reference profile.")
     ] = False,
@@ -467,20 +469,27 @@ def models_show(
     """A version's metadata: lineage (data hashes, git commit), params, metrics, checksums."""
     import json
 
-    from cuisineflow.registry import ModelRef
+    from cuisineflow.registry import ModelRef, export_metadata
 
-    registry = _registry()
     parsed = ModelRef.parse(ref)
-    if parsed.name is None:
-        raise CuisineflowError("models show takes NAME@VERSION or NAME@ALIAS")
-    metadata = registry.metadata(parsed.name, registry.resolve(parsed))
+    if parsed.path is not None:  # an export carries its version's metadata, checked
+        exported = export_metadata(parsed.path)
+        if exported is None:
+            raise CuisineflowError(
+                f"{parsed.path} is a model folder without registry metadata: `models show` "
+                "takes NAME@VERSION, NAME@ALIAS or a folder `models export` wrote"
+            )
+        metadata = exported
+    else:
+        registry = _registry()
+        metadata = registry.metadata(str(parsed.name), registry.resolve(parsed))
     lineage = metadata.get("lineage", {})
-    typer.echo(f"{metadata['name']}@{metadata['version']}  created {metadata['created_at']}")
+    typer.echo(f"{metadata['name']}@{metadata['version']}  created {metadata.get('created_at')}")
     typer.echo(f"  raw data       {lineage.get('raw_data', {}).get('dvc_md5')}")
     typer.echo(f"  training data  {lineage.get('training_data', {}).get('dvc_md5')}")
     git = lineage.get("git", {})
     typer.echo(f"  git commit     {git.get('commit')}{' (dirty)' if git.get('dirty') else ''}")
-    typer.echo(f"  content        {metadata['content_sha256']}")
+    typer.echo(f"  content        {metadata.get('content_sha256')}")
     if not full and "monitoring_reference" in metadata:
         # Thousands of lines of vocabulary and shares: shown with --full.
         metadata = {**metadata, "monitoring_reference": "(the reference profile: --full)"}

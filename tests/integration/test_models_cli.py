@@ -75,6 +75,15 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     assert (exported / "coef.npy").read_bytes() == (tiny_model / "coef.npy").read_bytes()
     cli("models", "export", "cuisine@1", str(exported), cwd=tmp_path, env=env)  # replaces it
     assert json.loads((exported / "metadata.json").read_text())["version"] == 1
+    # An export shows as the version it holds; a plain model folder has nothing to show.
+    from_export = cli("models", "show", str(exported), cwd=tmp_path, env=env).stdout
+    header = shown.splitlines()[:5]
+    assert from_export.splitlines()[:5] == header  # version, created, lineage, content
+    as_json = [json.loads(text[text.index("\n{") :]) for text in (from_export, shown)]
+    assert as_json[0] == as_json[1]
+    plain = cli("models", "show", str(tiny_model), cwd=tmp_path, env=env, check=False)
+    assert plain.returncode == 1
+    assert f"{tiny_model} is a model folder without registry metadata" in plain.stderr
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "thesis.txt").write_text("not a model")
