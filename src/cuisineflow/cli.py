@@ -145,8 +145,18 @@ def data_import(
 def data_push() -> None:
     """Upload DVC-tracked data to the store's DVC remote (<store>/dvc)."""
     repo, store = _repo_and_store()
+    _require_raw_data(repo)  # else DVC says all is up to date, and nothing went
     repo.push()
     typer.echo(f"pushed to {store.url('dvc')}")
+
+
+def _require_raw_data(repo: DvcRepo) -> None:
+    from cuisineflow.paths import RAW_DIR
+
+    if repo.tracked_hash(f"{RAW_DIR}.dvc") is None:
+        raise CuisineflowError(
+            f"{RAW_DIR}.dvc is missing: no raw data is tracked here; `cuisineflow data import`"
+        )
 
 
 @data_app.command("pull")
@@ -168,10 +178,7 @@ def data_pull(
     from cuisineflow.paths import RAW_DIR
 
     repo, store = _repo_and_store()
-    if repo.tracked_hash(f"{RAW_DIR}.dvc") is None:
-        raise CuisineflowError(
-            f"{RAW_DIR}.dvc is missing: no raw data is tracked here; `cuisineflow data import`"
-        )
+    _require_raw_data(repo)
     missing = repo.missing_in(store, f"{RAW_DIR}.dvc")
     if missing:
         raise CuisineflowError(

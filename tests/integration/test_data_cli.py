@@ -160,6 +160,11 @@ def push_then_pull_in_a_clone(
 
 
 def test_push_and_pull_through_a_local_store(project: Path, tiny_zip: Path, tmp_path: Path) -> None:
+    # Nothing tracked yet: refused, as pull is, not "pushed" with nothing sent.
+    for command in ("push", "pull"):
+        refused = cli("data", command, cwd=project, check=False)
+        assert (refused.returncode, refused.stdout) == (1, "")
+        assert "data/raw.dvc is missing: no raw data is tracked here" in refused.stderr
     push_then_pull_in_a_clone(project, tiny_zip, tmp_path, env={})
     assert (tmp_path / "store" / "dvc" / "files" / "md5").is_dir()
     committed = (project / ".dvc" / "config").read_text()
