@@ -51,6 +51,11 @@ def main() -> None:
     if missing is not None:
         parser.error(f"{missing} is missing: run `make run` first (or give --source)")
     recipes = [r.ingredients for r in read_raw_file(args.source / "test.json.zip")]
+    if len(recipes) < max(WINDOW_SIZES):  # windows are drawn without replacement
+        parser.error(
+            f"{args.source / 'test.json.zip'} holds {len(recipes):,} recipes: the false-alarm "
+            f"windows need {max(WINDOW_SIZES):,} (Kaggle's file has 9,944)"
+        )
     rng = random.Random(0)
     window = [rng.choice(recipes) for _ in range(args.n)]
     predictor = Predictor(args.model)

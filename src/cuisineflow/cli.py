@@ -1167,7 +1167,8 @@ def query_command(
 
     With --engine s3select the query runs through S3 Select on the raw JSON Lines copy
     (table s3object). The embedded endpoint only handles column lists, COUNT(*) and one
-    string comparison in WHERE (s.cuisine = 'thai'). Only one SELECT runs: nothing writes.
+    string comparison in WHERE (s.cuisine = 'thai'). One SELECT (or EXPLAIN) runs: nothing
+    writes.
     """
     from cuisineflow.data import query
     from cuisineflow.reports.text import format_table

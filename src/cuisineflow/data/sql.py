@@ -134,7 +134,7 @@ def _read_only(sql: str) -> None:
     allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
     if len(kinds) != 1 or kinds[0] not in allowed:
         found = ", ".join(kind.name for kind in kinds) or "nothing"
-        raise DataError(f"query runs one read-only SELECT statement; this SQL holds {found}")
+        raise DataError(f"query runs one SELECT (or EXPLAIN) statement; this SQL holds {found}")
 
 
 def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Table:
