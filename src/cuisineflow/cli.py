@@ -60,8 +60,10 @@ def main_options(
     """Raw recipes to a versioned, served and monitored cuisine classifier.
 
     Settings come from CUISINEFLOW_* variables or a .env file: CUISINEFLOW_STORE (a local
-    folder or s3://bucket/prefix), CUISINEFLOW_S3_ENDPOINT_URL, CUISINEFLOW_REGION and
-    CUISINEFLOW_SOURCE (where raw data is imported from).
+    folder or s3://bucket/prefix), CUISINEFLOW_S3_ENDPOINT_URL, CUISINEFLOW_REGION,
+    CUISINEFLOW_SOURCE (where raw data is imported from), CUISINEFLOW_MODEL (the model
+    served and monitored) and those of serving and its model cache: the README's table
+    lists them all.
     """
 
 
