@@ -1,4 +1,5 @@
-"""The monitoring report: drift, estimated and realized accuracy, alerts; as JSON and HTML."""
+"""The monitoring report: drift, estimated and realized accuracy, alerts, as a dict that
+`monitor` writes as report.json (reports/pages.py renders it as HTML)."""
 
 from __future__ import annotations
 

@@ -492,7 +492,8 @@ def _verdict(report: dict[str, Any]) -> Section:
 
 
 def monitor_page(report: dict[str, Any]) -> str:
-    """One window of logged predictions against the reference: verdict, accuracy, every check."""
+    """`monitor`'s page (monitor.html): one window of logged predictions against the
+    reference: verdict, accuracy, every check. The pipeline's page is monitoring_page."""
     checks = _checks(report)
     labels = report["labels"]
     realized = report["realized_accuracy"]
@@ -583,7 +584,8 @@ def monitor_page(report: dict[str, Any]) -> str:
 def monitoring_page(
     days: list[dict[str, Any]], why_empty: str = "no prediction logs yet", model: str = ""
 ) -> str:
-    """Per day of logged predictions: the verdict, estimated and realized accuracy, drift.
+    """The pipeline's page (monitoring.html), per day of logged predictions: the verdict,
+    estimated and realized accuracy, drift.
 
     days: {"date", "n_predictions", "report"}, the report None when the day is under
     monitor.min_window; model: the NAME@VERSION monitored.
