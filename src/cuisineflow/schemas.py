@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -155,6 +156,36 @@ class ModelInfo(BaseModel):
 
     name: str
     version: str
+
+
+class ModelDescription(ModelInfo):
+    """GET /v1/model: the model served, what the server was told to serve, and its lineage."""
+
+    reference: str  # NAME@ALIAS, NAME@VERSION, a folder, or the Lambda's s3:// URI
+    classes: list[str]
+    created_at: str | None
+    lineage: dict[str, Any] | None
+    metrics: dict[str, Any] | None
+
+    @classmethod
+    def of(
+        cls, name: str, version: str, reference: str, classes: Sequence[str],
+        metadata: dict[str, Any],
+    ) -> ModelDescription:  # fmt: skip
+        """The description, lineage and metrics taken from the version's metadata."""
+        return cls(
+            name=name, version=version, reference=reference, classes=list(classes),
+            created_at=metadata.get("created_at"), lineage=metadata.get("lineage"),
+            metrics=metadata.get("metrics"),
+        )  # fmt: skip
+
+
+class ReloadResponse(BaseModel):
+    """POST /v1/model/reload: the version now served, and the one before it."""
+
+    name: str
+    version: str
+    previous: str | None
 
 
 class PredictResponse(BaseModel):

@@ -228,6 +228,15 @@ def test_metrics_health_and_openapi(server: tuple[str, Registry, Path], tiny_mod
     assert httpx.get(f"{url}/readyz").json() == {"ready": True}
     spec = httpx.get(f"{url}/openapi.json").json()
     assert "/v1/predict" in spec["paths"]
+    # Every answer of the model routes is described, field by field, as it is sent.
+    for path, method, schema in (("/v1/model", "get", "ModelDescription"),
+                                 ("/v1/model/reload", "post", "ReloadResponse")):  # fmt: skip
+        answer = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+        assert answer["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+    described = httpx.get(f"{url}/v1/model").json()
+    assert sorted(described) == sorted(
+        spec["components"]["schemas"]["ModelDescription"]["properties"]
+    )
     httpx.get(f"{url}/docs")
     httpx.get(f"{url}/no-such-page")
     text = httpx.get(f"{url}/metrics").text

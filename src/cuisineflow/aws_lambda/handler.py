@@ -22,7 +22,13 @@ from cuisineflow.aws_lambda.loader import fetched_version, variable
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.monitoring.records import records_for
 from cuisineflow.predict import Predictor
-from cuisineflow.schemas import NOT_AN_OBJECT, PredictRequest, PredictResponse, RecipeIn
+from cuisineflow.schemas import (
+    NOT_AN_OBJECT,
+    ModelDescription,
+    PredictRequest,
+    PredictResponse,
+    RecipeIn,
+)
 
 _MODEL: tuple[Predictor, dict[str, Any]] | None = None
 MAX_BODY_BYTES = 1_000_000
@@ -124,15 +130,8 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
     if method == "GET" and path == "/v1/model":
         predictor, metadata = model()
         name, version = _identity(metadata)
-        info = {
-            "name": name,
-            "version": version,
-            "reference": metadata["uri"],
-            "classes": list(predictor.classes),
-            "created_at": metadata.get("created_at"),
-            "lineage": metadata.get("lineage"),
-            "metrics": metadata.get("metrics"),
-        }  # fmt: skip, the server's /v1/model
+        described = ModelDescription.of(name, version, metadata["uri"], predictor.classes, metadata)
+        info = described.model_dump()  # the server's /v1/model
         return _response(200, info, request_id)
     if method != "POST" or path != "/v1/predict":
         return _response(404, {"detail": f"no route {method} {path}"}, request_id)

@@ -35,7 +35,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cuisineflow import __version__
 from cuisineflow.errors import CuisineflowError
 from cuisineflow.monitoring.log import PredictionLogger, records_for
-from cuisineflow.schemas import NOT_AN_OBJECT, PredictRequest, PredictResponse, RecipeIn
+from cuisineflow.schemas import (
+    NOT_AN_OBJECT,
+    ModelDescription,
+    PredictRequest,
+    PredictResponse,
+    RecipeIn,
+    ReloadResponse,
+)
 from cuisineflow.serve.model import LoadedModel, ModelHolder, ReloadSignal
 
 MAX_BODY_BYTES = 1_000_000
@@ -334,22 +341,15 @@ def create_app(
         return Response(json.dumps(body), media_type="application/json")
 
     @app.get("/v1/model")
-    def model() -> dict[str, Any]:
+    def model() -> ModelDescription:
         loaded = holder.current
         if loaded is None:
             raise HTTPException(503, "no model loaded yet")
-        return {
-            "name": loaded.name,
-            "version": loaded.version,
-            "reference": holder.ref,
-            "classes": list(loaded.predictor.classes),
-            "created_at": loaded.metadata.get("created_at"),
-            "lineage": loaded.metadata.get("lineage"),
-            "metrics": loaded.metadata.get("metrics"),
-        }
+        return ModelDescription.of(loaded.name, loaded.version, holder.ref,
+                                   loaded.predictor.classes, loaded.metadata)  # fmt: skip
 
     @app.post("/v1/model/reload")
-    def reload(authorization: str | None = Header(default=None)) -> dict[str, Any]:
+    def reload(authorization: str | None = Header(default=None)) -> ReloadResponse:
         if not reload_token:
             raise HTTPException(
                 403, "reload is off: start the server with CUISINEFLOW_RELOAD_TOKEN"
@@ -369,11 +369,11 @@ def create_app(
             ) from None
         if reload_signal is not None:
             reload_signal.announce(loaded.exact)  # the server's other workers follow
-        return {
-            "name": loaded.name,
-            "version": loaded.version,
-            "previous": previous.version if previous else None,
-        }
+        return ReloadResponse(
+            name=loaded.name,
+            version=loaded.version,
+            previous=previous.version if previous else None,
+        )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
