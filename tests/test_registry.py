@@ -682,6 +682,17 @@ def test_export_fills_an_existing_folder_and_keeps_the_folder_itself(
     assert target.stat().st_ino == inode
     assert sorted(os.listdir(target)) == sorted([*metadata["sha256"], "metadata.json"])
     assert registry.fetch(ModelRef.parse(str(target)), tmp_path / "cache")[1] == metadata
+    # Killed half-way: its staging folder is still there, and a file already replaced
+    # disagrees with the metadata.json not yet replaced. Loading refuses that; exporting
+    # again completes the export and removes the leftover.
+    leftover = target / ".metadata.json.0123456789abcdef0123456789abcdef.staging"
+    leftover.mkdir()
+    (leftover / "coef.npy").write_bytes(b"half")
+    (target / "coef.npy").write_bytes(b"replaced already")
+    with pytest.raises(ModelError, match=r"coef.npy does not match"):
+        registry.fetch(ModelRef.parse(str(target)), tmp_path / "cache")
+    assert registry.export(ModelRef.parse("cuisine@1"), target) == metadata
+    assert sorted(os.listdir(target)) == sorted([*metadata["sha256"], "metadata.json"])
 
 
 def test_an_export_is_the_version_it_came_from(

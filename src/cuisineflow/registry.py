@@ -39,6 +39,7 @@ from cuisineflow.storage.local import (
     shared_lock,
     staged_contents,
     staged_folder,
+    staging_leftover,
 )
 
 if TYPE_CHECKING:  # a registry is handed its store; importing one loads fsspec and pyarrow
@@ -448,7 +449,11 @@ def export_metadata(folder: Path) -> dict[str, Any] | None:
 def is_export(folder: Path) -> bool:
     """Whether a folder holds an export: registry metadata listing every other file in it."""
     listed = _read_json(folder / METADATA).get("sha256")
-    others = [name for name in os.listdir(folder) if name != METADATA]
+    others = [
+        name
+        for name in os.listdir(folder)
+        if name != METADATA and not staging_leftover(name, METADATA)  # a killed export's
+    ]
     return isinstance(listed, dict) and all(name in listed for name in others)
 
 

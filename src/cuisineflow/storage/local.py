@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import stat
 import uuid
@@ -93,17 +94,17 @@ def staged_folder(target: Path) -> Iterator[Path]:
 @contextlib.contextmanager
 def staged_contents(target: Path, last: str) -> Iterator[Path]:
     """Yield an empty staging folder inside the existing folder `target`, whose files then
-    replace target's, one rename each, the file named `last` removed first and put in
-    last (a folder holds all its new files once `last` is there again).
+    replace target's, one rename each, the file named `last` last: until it is in, the
+    folder's `last` (a listing of checksums) disagrees with any file already replaced.
 
     For a folder that must stay itself (a mount point, a folder whose owner, mode or ACLs
-    were set for it), where staged_folder would put a new folder in its place.
+    were set for it), where staged_folder would put a new folder in its place. What a
+    killed run leaves (staging_leftover) goes at the next.
     """
     staging = _beside(target / last, "staging")
     staging.mkdir()
     try:
         yield staging
-        (target / last).unlink(missing_ok=True)
         names = set(os.listdir(staging))
         for name in sorted(names - {last}):
             os.replace(staging / name, target / name)
@@ -114,6 +115,12 @@ def staged_contents(target: Path, last: str) -> Iterator[Path]:
             os.replace(staging / last, target / last)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def staging_leftover(name: str, last: str) -> bool:
+    """Whether a folder's entry is a staging folder staged_contents(…, last) left when
+    killed (.LAST.UUID.staging)."""
+    return re.fullmatch(rf"\.{re.escape(last)}\.[0-9a-f]{{32}}\.staging", name) is not None
 
 
 def exclusive_lock(path: Path, *, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
