@@ -152,6 +152,32 @@ def test_output_to_a_pipe_is_written_to_it_not_replaced(tiny_model: Path, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.json", "pipe"]
 
 
+def test_output_to_dev_stdout_goes_where_the_shell_sent_it(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    # `--output /dev/stdout >> all.csv`: /dev/stdout leads to all.csv, which must be
+    # appended to through the shell's descriptor, not replaced by a new file.
+    import subprocess
+    import sys
+
+    from tests.conftest import cli
+
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([{"id": 1, "ingredients": ["soy sauce", "ginger"]}]))
+    expected = cli("predict", str(batch), "--model", str(tiny_model), "--format", "kaggle-csv",
+                   cwd=tmp_path).stdout  # fmt: skip
+    collected = tmp_path / "all.csv"
+    collected.write_text("EARLIER\n")
+    with collected.open("a") as sink:
+        subprocess.run(
+            [sys.executable, "-m", "cuisineflow", "predict", str(batch), "--model", str(tiny_model),
+             "--format", "kaggle-csv", "--output", "/dev/stdout"],
+            cwd=tmp_path, stdout=sink, check=True, timeout=60,
+        )  # fmt: skip
+    assert collected.read_text() == "EARLIER\n" + expected
+    assert Path("/dev/stdout").is_symlink()  # left as it was
+
+
 def test_output_through_a_symbolic_link_writes_its_target(tiny_model: Path, tmp_path: Path) -> None:
     from tests.conftest import cli
 

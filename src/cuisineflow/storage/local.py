@@ -45,6 +45,11 @@ def write_output(target: Path, data: bytes) -> None:
     """Write a file a user named: a regular file, or a symbolic link's target, atomically;
     a pipe, a terminal or another file that is not a regular one (/dev/stdout, /dev/fd/N)
     straight, since a rename would put a new file in its place and never reach the reader."""
+    descriptor = _open_descriptor(target)
+    if descriptor is not None:  # the file the shell opened (`>> all.csv`): written where it is
+        with os.fdopen(os.dup(descriptor), "wb") as sink:
+            sink.write(data)
+        return
     try:
         mode: int | None = target.stat().st_mode
     except FileNotFoundError:
@@ -60,6 +65,15 @@ def write_output(target: Path, data: bytes) -> None:
             raise
         # A write's error (a reader gone: Broken pipe) names no file; name the one asked for.
         raise type(error)(error.errno, error.strerror, str(target)) from error
+
+
+def _open_descriptor(target: Path) -> int | None:
+    """The descriptor a path names that this process already holds open (/dev/stdout,
+    /dev/fd/N): resolving it to the file behind it and replacing that would cut the file
+    off from the shell that opened it, appending or not."""
+    named = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}.get(str(target))
+    numbered = re.fullmatch(r"/(?:dev|proc/self)/fd/(\d+)", str(target))
+    return named if named is not None else int(numbered.group(1)) if numbered else None
 
 
 def _beside(target: Path, kind: str) -> Path:
