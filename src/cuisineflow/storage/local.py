@@ -71,7 +71,7 @@ def _open_descriptor(target: Path) -> int | None:
     """The descriptor a path names that this process already holds open (/dev/stdout,
     /dev/fd/N): resolving it to the file behind it and replacing that would cut the file
     off from the shell that opened it, appending or not."""
-    named = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}.get(str(target))
+    named = {"/dev/stdout": 1, "/dev/stderr": 2}.get(str(target))
     numbered = re.fullmatch(r"/(?:dev|proc/self)/fd/(\d+)", str(target))
     return named if named is not None else int(numbered.group(1)) if numbered else None
 
