@@ -423,9 +423,14 @@ def test_a_damaged_alias_or_metadata_file_is_named(registry: Registry, tiny_mode
     registry.store.write_bytes("registry/cuisine/aliases/production.json", b"")
     with pytest.raises(RegistryError, match=r"cuisine@production: the alias file .* is damaged"):
         registry.resolve(ModelRef.parse("cuisine@production"))
+    # Another alias resolves all the same (serve, predict, monitor go through resolve).
+    registry.promote(ModelRef.parse("cuisine@1"), "staging")
+    assert registry.resolve(ModelRef.parse("cuisine@staging")) == 1
+    with pytest.raises(RegistryError, match=r"cuisine@nope: no alias 'nope' \(aliases: staging\)"):
+        registry.resolve(ModelRef.parse("cuisine@nope"))
     # The message's remedy works: promoting a version by number mends the alias.
     assert registry.promote(ModelRef.parse("cuisine@1"), "production") == 1
-    assert registry.aliases("cuisine") == {"production": 1}
+    assert registry.aliases("cuisine") == {"production": 1, "staging": 1}
     registry.store.write_bytes("registry/cuisine/1/metadata.json", b"[]")
     with pytest.raises(RegistryError, match=r"cuisine@1: .*metadata.json in the store is damaged"):
         registry.metadata("cuisine", 1)

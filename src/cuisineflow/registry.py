@@ -256,9 +256,14 @@ class Registry:
                 self._refuse_unknown_name(ref, name, versions)
                 raise RegistryError(f"{ref} is not in {self.store.describe()}")
             return int(selector)
-        aliases = self.aliases(name)
+        # Another alias's damaged file is no concern of this one's: it is named only here.
+        damaged: list[str] = []
+        aliases = self.aliases(name, damaged)
+        own = [problem for problem in damaged if problem.startswith(f"{name}@{selector}: ")]
+        if own:
+            raise RegistryError(own[0])
         if selector not in aliases:
-            if not aliases:
+            if not aliases and not damaged:
                 self._refuse_unknown_name(ref, name, self.versions(name))
             known = ", ".join(sorted(aliases)) or "none"
             raise RegistryError(f"{ref}: no alias {selector!r} (aliases: {known})")
