@@ -742,9 +742,16 @@ def test_a_version_verified_in_the_cache_loads_while_the_store_is_out_of_reach(
     registry.promote(ModelRef.parse("cuisine@1"), "production")
     cache = tmp_path / "cache"
     copy, metadata = registry.fetch(ModelRef.parse("cuisine@production"), cache)
-    dead = Registry(Store.open("s3://nowhere/x", endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    dead = Registry(Store.open("s3://nowhere/x", endpoint_url=endpoint))
+    # Only the store the copy came from vouches for it: the cache is every store's.
+    with pytest.raises(StoreError, match="cannot reach"):
+        dead.fetch(ModelRef.parse("cuisine@1"), cache)
+    cuisine_1 = cache / "cuisine" / "1" / "metadata.json"
+    cuisine_1.write_text(cuisine_1.read_text().replace(registry.store.uri, "s3://nowhere/x"))
     # The version itself (a server's worker respawned at the version its siblings serve).
     assert dead.fetch(ModelRef.parse("cuisine@1"), cache) == (copy, metadata)
+    assert dead.fetch(ModelRef.parse("cuisine@01"), cache) == (copy, metadata)
     # What an alias means now only the store can say; a copy that no longer matches what
     # the store said of it is not loaded either.
     with pytest.raises(StoreError, match="cannot reach"):

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # a registry is handed its store; importing one loads fsspec 
     from cuisineflow.storage import Store
 
 METADATA = "metadata.json"
+FETCHED_FROM = "fetched_from"  # the store a cached copy's metadata.json came from
 CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the number unused
 log = logging.getLogger(__name__)
 _NAME = re.compile(REGISTRY_NAME)
@@ -316,7 +317,11 @@ class Registry:
 
             # A version, not an alias, already verified in the cache: the store out of reach
             # does not stop it (a server's worker respawned while the store is down).
-            cached = _cached_metadata(cache / name / selector) if selector.isdigit() else None
+            cached = (
+                _cached_metadata(cache / name / str(int(selector)), self.store.uri)
+                if selector.isdigit()
+                else None
+            )
             if not isinstance(error, StoreError) or cached is None:
                 raise
             log.warning("%s; loading %s@%s from its verified copy in the cache", error, name,
@@ -370,8 +375,9 @@ class Registry:
                     f"{name}@{version}: {_differ(mismatched)} the checksums in the store's "
                     f"{METADATA}: refusing the version"
                 )
-            # Kept with the copy: it can be verified again while the store is out of reach.
-            atomic_write_json(staging / METADATA, metadata)
+            # Kept with the copy: it can be verified again while the store is out of reach
+            # (and only for this store: the cache is shared by every store's versions).
+            atomic_write_json(staging / METADATA, {**metadata, FETCHED_FROM: self.store.uri})
 
     def export(self, ref: ModelRef, folder: Path) -> dict[str, Any]:
         """Copy a verified version (its files and metadata.json) into a new or empty folder,
@@ -513,17 +519,17 @@ def _verified(folder: Path, metadata: dict[str, Any]) -> bool:
     return (folder / SPEC).exists() and not _mismatched(folder, metadata)
 
 
-def _cached_metadata(copy: Path) -> dict[str, Any] | None:
-    """The store's metadata kept with a cached copy, if the copy still matches it."""
+def _cached_metadata(copy: Path, store_uri: str) -> dict[str, Any] | None:
+    """The metadata a store gave for a cached copy, if that store it was and the copy
+    still matches it."""
     metadata = _read_json(copy / METADATA)
+    if metadata.pop(FETCHED_FROM, None) != store_uri:
+        return None  # another store's version of that number, or a copy from before
     try:
-        return (
-            metadata
-            if isinstance(metadata.get("sha256"), dict) and _verified(copy, metadata)
-            else None
-        )
+        usable = isinstance(metadata.get("sha256"), dict) and _verified(copy, metadata)
     except (OSError, ModelError):  # a copy half-pruned, or metadata naming odd files
         return None
+    return metadata if usable else None
 
 
 def _parts(ref: ModelRef) -> tuple[str, str]:
