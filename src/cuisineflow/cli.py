@@ -489,6 +489,15 @@ def models_show(
                 "takes NAME@VERSION, NAME@ALIAS or a folder `models export` wrote"
             )
         metadata = exported
+        if str(exported.get("version")) == "local":  # a plain folder's export: which version?
+            registry = _registry()
+            name, version = registry.identify(parsed.path)
+            if version == "local":
+                raise CuisineflowError(
+                    f"{parsed.path} is an export of a model folder that no version in "
+                    f"{registry.store.describe()} holds: it has no lineage to show"
+                )
+            metadata = registry.metadata(name, int(version))
     else:
         registry = _registry()
         metadata = registry.metadata(str(parsed.name), registry.resolve(parsed))

@@ -84,6 +84,13 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     plain = cli("models", "show", str(tiny_model), cwd=tmp_path, env=env, check=False)
     assert plain.returncode == 1
     assert f"{tiny_model} is a model folder without registry metadata" in plain.stderr
+    # An export of a plain folder shows the version holding its files, if one does.
+    of_folder = tmp_path / "of-folder"
+    cli("models", "export", str(tiny_model), str(of_folder), cwd=tmp_path, env=env)
+    assert (
+        cli("models", "show", str(of_folder), cwd=tmp_path, env=env).stdout.splitlines()[:5]
+        == header
+    )
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "thesis.txt").write_text("not a model")
