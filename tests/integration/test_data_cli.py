@@ -356,8 +356,9 @@ def test_a_report_before_the_pipeline_says_to_run_it(project: Path) -> None:
         ),
         ("just a string\n", "not a mapping holding `outs`): `git checkout data/raw.dvc`, or run"),
         ("outs: 5\n", "`outs` is not a list of outputs): `git checkout data/raw.dvc`, or run"),
+        ("", "it is empty): `git checkout data/raw.dvc`, or run"),  # cut off: not "missing"
     ],
-    ids=["merge-conflict", "a-string", "outs-a-number"],
+    ids=["merge-conflict", "a-string", "outs-a-number", "empty"],
 )
 def test_a_damaged_raw_dvc_file_is_named_and_import_replaces_it(
     project: Path, tiny_zip: Path, content: str, why: str

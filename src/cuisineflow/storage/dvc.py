@@ -76,8 +76,8 @@ class DvcRepo:
             raise _unreadable(
                 dvc_file, "not YAML" + (f" at line {mark.line + 1}" if mark else "")
             ) from None
-        if content is None:  # an empty file records nothing
-            return None
+        if content is None:  # cut off (`dvc add` never writes an empty one)
+            raise _unreadable(dvc_file, "it is empty")
         if not isinstance(content, dict):
             raise _unreadable(dvc_file, "not a mapping holding `outs`")
         outs = content.get("outs")
