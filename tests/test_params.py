@@ -22,7 +22,7 @@ def test_an_alias_the_registry_takes_the_params_take() -> None:
     from cuisineflow.registry import _NAME
 
     for alias in ("1st", "2026-q1", "v.2"):
-        assert _NAME.match(alias)
+        assert _NAME.fullmatch(alias)
         assert RegisterParams(alias=alias).alias == alias
 
 

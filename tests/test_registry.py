@@ -538,10 +538,14 @@ def test_register_refuses_a_bad_name_and_an_artifact_that_does_not_verify(
 
 def test_aliases_must_be_names_and_not_numbers(registry: Registry, tiny_model: Path) -> None:
     registry.register("cuisine", tiny_model, LINEAGE)
-    for alias in ("1", "Production"):
-        with pytest.raises(RegistryError, match=rf"alias '{alias}': use a name such as production"):
+    for alias in ("1", "Production", "prod\n"):  # a newline would split a store key's line
+        with pytest.raises(RegistryError, match=re.escape(f"alias {alias!r}: use a name such")):
             registry.promote(ModelRef.parse("cuisine@1"), alias)
     assert registry.aliases("cuisine") == {}
+    with pytest.raises(RegistryError, match=r"model name 'cuisine\\n'"):
+        registry.register("cuisine\n", tiny_model, LINEAGE)
+    with pytest.raises(RegistryError, match=r"expected NAME@VERSION or NAME@ALIAS"):
+        ModelRef.parse("cuisine@prod\n")
 
 
 def test_what_is_known_is_listed_when_a_reference_is_not(

@@ -69,7 +69,7 @@ class ModelRef:
     def parse(cls, text: str) -> ModelRef:
         """Read a reference: NAME@VERSION or NAME@ALIAS, else a folder that exists."""
         name, at, selector = text.partition("@")
-        if at and _NAME.match(name) and _NAME.match(selector):
+        if at and _NAME.fullmatch(name) and _NAME.fullmatch(selector):
             return cls(name, selector)
         if Path(text).is_dir():  # a folder's path may hold an '@' too
             return cls(None, None, Path(text))
@@ -200,7 +200,7 @@ class Registry:
         Returns (version, created). Files go up first and metadata.json last, so a version
         interrupted half-way is never listed or loaded.
         """
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise RegistryError(f"model name {name!r}: use lower-case letters, digits, - _ .")
         load_model(folder)  # refuse to register an artifact that does not verify
         identity = content_hash(folder)
@@ -282,7 +282,7 @@ class Registry:
 
     def promote(self, ref: ModelRef, alias: str) -> int:
         """Point an alias at the version a reference resolves to (one atomic write)."""
-        if not _NAME.match(alias) or alias.isdigit():
+        if not _NAME.fullmatch(alias) or alias.isdigit():
             raise RegistryError(f"alias {alias!r}: use a name such as production or staging")
         version = self.resolve(ref)
         body = {

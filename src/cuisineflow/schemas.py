@@ -26,7 +26,7 @@ CUISINES: tuple[str, ...] = (
 _KNOWN_CUISINES = frozenset(CUISINES)
 
 # A registry model name or alias (an alias is also not all digits: those are versions).
-REGISTRY_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+REGISTRY_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"  # whole names: fullmatch (a "$" passes "x\n")
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
