@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -30,6 +32,16 @@ REGISTRY_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"  # whole names: fullmatch (a "$" 
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+_REQUEST_ID = re.compile(r"[!-~]{1,128}")
+
+
+def request_id(given: str | None) -> str:
+    """A client's X-Request-ID if it is one (1 to 128 printable ASCII characters), else a
+    new one: it is echoed and copied into every log record of the request, so an unbounded
+    one would cost memory a thousand times over."""
+    return given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def known_cuisine(text: str) -> str | None:

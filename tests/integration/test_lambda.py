@@ -82,6 +82,11 @@ def test_rest_api_v1_event(model_on_s3: str, tiny_model: Path, base64_body: bool
     response = lambda_handler.handler(v1_event("POST", "/v1/predict", RECIPES, base64_body), None)
     assert response["statusCode"] == 200
     assert response["headers"]["x-request-id"] == "req-1"
+    # An id that is no short printable ASCII text is replaced, as the server does.
+    event = v1_event("POST", "/v1/predict", RECIPES, base64_body)
+    event["headers"]["X-Request-ID"] = "r" * 500
+    replaced = lambda_handler.handler(event, None)["headers"]["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced)
     body = json.loads(response["body"])
     assert body["model"] == {"name": "cuisine", "version": "1"}
     assert body["predictions"][0]["id"] == 1

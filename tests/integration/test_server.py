@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -496,9 +497,14 @@ def test_reload_without_a_token_is_off_and_predictions_are_logged(
         assert refused.json() == {
             "detail": "reload is off: start the server with CUISINEFLOW_RELOAD_TOKEN"
         }
-        # A request id is echoed as the bytes it came as (HTTP headers are latin-1).
-        echoed = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "caf\xe9".encode("latin-1")})
-        assert dict(echoed.headers.raw)[b"x-request-id"] == b"caf\xe9"
+        # A request id of 1 to 128 printable ASCII characters is echoed; any other (one of
+        # 500 KB was copied into each of a request's 1,000 log records) is replaced.
+        for given in (b"caf\xe9", b"r" * 129, b"a b"):
+            echoed = httpx.get(f"{url}/healthz", headers={"X-Request-ID": given})
+            replaced = dict(echoed.headers.raw)[b"x-request-id"]
+            assert re.fullmatch(rb"[0-9a-f]{32}", replaced), given
+        kept = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "r" * 128})
+        assert kept.headers["x-request-id"] == "r" * 128
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -29,6 +29,9 @@ from cuisineflow.schemas import (
     PredictResponse,
     RecipeIn,
 )
+from cuisineflow.schemas import (
+    request_id as new_request_id,
+)
 
 _MODEL: tuple[Predictor, dict[str, Any]] | None = None
 MAX_BODY_BYTES = 1_000_000
@@ -124,7 +127,7 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
     else:
         method, path = event["httpMethod"], event.get("path", "/")
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    request_id = headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = new_request_id(headers.get("x-request-id"))
     if method == "GET" and path == "/healthz":
         return _response(200, {"status": "ok"}, request_id)
     if method == "GET" and path == "/v1/model":

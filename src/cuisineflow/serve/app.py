@@ -10,7 +10,6 @@ import os
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,9 @@ from cuisineflow.schemas import (
     PredictResponse,
     RecipeIn,
     ReloadResponse,
+)
+from cuisineflow.schemas import (
+    request_id as new_request_id,
 )
 from cuisineflow.serve.model import LoadedModel, ModelHolder, ReloadSignal
 
@@ -120,7 +122,8 @@ class ObserveMiddleware:
             return
         started = time.perf_counter()
         headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
+        given = headers.get(b"x-request-id")
+        request_id = new_request_id(given.decode("latin-1") if given else None)
         scope.setdefault("state", {})["request_id"] = request_id  # the route logs it
         status = {"code": 500}
 
