@@ -1178,8 +1178,8 @@ def query_command(
 
     With --engine s3select the query runs through S3 Select on the raw JSON Lines copy
     (table s3object). The embedded endpoint only handles column lists, COUNT(*) and one
-    string comparison in WHERE (s.cuisine = 'thai'). One SELECT (or EXPLAIN) runs: nothing
-    writes.
+    string comparison in WHERE (s.cuisine = 'thai'). One SELECT (or an EXPLAIN of one)
+    runs: nothing writes.
     """
     from cuisineflow.data import query
     from cuisineflow.reports.text import format_table

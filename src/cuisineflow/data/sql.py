@@ -129,12 +129,33 @@ def _duckdb(sql: str, store: Store, limit: int | None) -> pa.Table:
 
 
 def _read_only(sql: str) -> None:
-    """One SELECT (or EXPLAIN): a query may not write files, into the lake or elsewhere."""
-    kinds = [statement.type for statement in duckdb.extract_statements(sql)]
-    allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-    if len(kinds) != 1 or kinds[0] not in allowed:
+    """One SELECT, or an EXPLAIN of one: a query may not write files, into the lake or
+    elsewhere, nor define what later queries of the process would see (EXPLAIN ANALYZE
+    runs what it explains: a CREATE MACRO lower(x) would outlive it)."""
+    statements = duckdb.extract_statements(sql)
+    kinds = [statement.type for statement in statements]
+    if kinds == [duckdb.StatementType.EXPLAIN]:
+        kinds = [statement.type for statement in duckdb.extract_statements(_explained(sql))]
+    if kinds != [duckdb.StatementType.SELECT]:
         found = ", ".join(kind.name for kind in kinds) or "nothing"
-        raise DataError(f"query runs one SELECT (or EXPLAIN) statement; this SQL holds {found}")
+        raise DataError(
+            f"query runs one SELECT statement (or an EXPLAIN of one); this SQL holds {found}"
+        )
+
+
+def _explained(sql: str) -> str:
+    """The statement an EXPLAIN [ANALYZE] [(options)] statement runs, its SQL."""
+    starts = [start for start, kind in duckdb.tokenize(sql) if kind != duckdb.token_type.comment]
+    ends = [*starts[1:], len(sql)]
+    words = [sql[start:end].strip().upper() for start, end in zip(starts, ends, strict=True)]
+    index = 1  # past EXPLAIN
+    if index < len(words) and words[index] == "ANALYZE":
+        index += 1
+    if index < len(words) and words[index] == "(":  # options: up to their ")"
+        while index < len(words) and words[index] != ")":
+            index += 1
+        index += 1
+    return sql[starts[index] :] if index < len(starts) else ""
 
 
 def _s3select(sql: str, store: Store, source: str, limit: int | None) -> pa.Table:
