@@ -420,6 +420,23 @@ def test_a_damaged_member_is_a_data_error_whatever_its_compression(
         load_raw_records(path, for_lake=False)
 
 
+def test_a_member_that_unzips_past_the_limit_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A zip bomb: 1.5 MB of zip held 1.5 GB of spaces, read whole into 3 GB of memory.
+    from cuisineflow.data import rawfiles
+
+    path = tmp_path / "bomb.json.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.json", json.dumps(make_recipes(3)) + " " * 5_000)
+    assert len(read_raw_file(path)) == 3  # under the limit: read
+    monkeypatch.setattr(rawfiles, "MAX_UNZIPPED_BYTES", 4_000)
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda *_: pytest.fail("read all the same"))
+    with pytest.raises(DataError, match=r"bomb.json.zip: train.json inside the zip holds [\d,]+ "
+                       r"bytes unzipped, over the 4,000 a recipe file may"):  # fmt: skip
+        read_raw_file(path)
+
+
 def test_json_nested_too_deeply_is_invalid_json_not_a_recursion_error(tmp_path: Path) -> None:
     deep = "[" * 5000 + "]" * 5000
     lines = tmp_path / "extra.jsonl"

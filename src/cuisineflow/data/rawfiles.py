@@ -23,6 +23,7 @@ from cuisineflow.schemas import Label, RawRecipe
 
 RAW_SUFFIXES = (".zip", ".json", ".jsonl", ".ndjson")
 MAX_ERRORS_SHOWN = 5
+MAX_UNZIPPED_BYTES = 1 << 30  # a zip's member is read whole: a small zip may unpack to GBs
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -75,6 +76,12 @@ def json_payload(path: Path) -> bytes:
                     f"{path}: a zip must hold exactly one JSON or JSON Lines file; it holds {found}"
                 )
             member = members[0].filename
+            if members[0].file_size > MAX_UNZIPPED_BYTES:  # zipfile stops at the stated size
+                raise DataError(
+                    f"{path}: {member} inside the zip holds {members[0].file_size:,} bytes "
+                    f"unzipped, over the {MAX_UNZIPPED_BYTES:,} a recipe file may (Kaggle's "
+                    "train.json is 12 MB): refusing to read it into memory"
+                )
             try:
                 payload = archive.read(members[0])
             except NotImplementedError as error:  # Deflate64, strong encryption, ...
