@@ -165,6 +165,8 @@ def test_push_and_pull_through_a_local_store(project: Path, tiny_zip: Path, tmp_
         refused = cli("data", command, cwd=project, check=False)
         assert (refused.returncode, refused.stdout) == (1, "")
         assert "data/raw.dvc is missing: no raw data is tracked here" in refused.stderr
+    # With the project's own ignore rules, which DVC follows when it looks for .dvc files.
+    (project / ".gitignore").write_bytes((PROJECT / ".gitignore").read_bytes())
     push_then_pull_in_a_clone(project, tiny_zip, tmp_path, env={})
     assert (tmp_path / "store" / "dvc" / "files" / "md5").is_dir()
     committed = (project / ".dvc" / "config").read_text()
