@@ -396,3 +396,27 @@ def test_a_killed_imports_leftover_is_neither_tracked_nor_kept(
     status = cli("data", "status", cwd=project).stdout
     assert status.startswith("workspace: data/raw is as data/raw.dvc records\n")
     assert ".importing" not in status
+
+
+def test_imports_run_one_at_a_time(project: Path, tiny_zip: Path) -> None:
+    # Two at once: one deleted the other's file in flight, and each checked shared ids
+    # without the other's recipes.
+    import subprocess
+    import sys
+    import time
+
+    from cuisineflow.storage.local import exclusive_lock
+
+    lock = project / ".dvc" / "tmp" / "cuisineflow-import.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(lock):  # another import under way
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "cuisineflow", "data", "import", str(tiny_zip)],
+            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(3)
+        assert waiting.poll() is None  # it waits for the lock
+        assert not (project / "data" / "raw").exists()
+    _, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert (project / "data" / "raw" / "train.json.zip").read_bytes() == tiny_zip.read_bytes()

@@ -20,6 +20,7 @@ from cuisineflow.data.rawfiles import (
 from cuisineflow.errors import DataError
 from cuisineflow.paths import RAW_DIR
 from cuisineflow.storage.dvc import DvcRepo
+from cuisineflow.storage.local import exclusive_lock
 
 KAGGLE_SOURCE = "kaggle:whats-cooking"
 KAGGLE_PAGE = "https://www.kaggle.com/competitions/whats-cooking/data"
@@ -61,6 +62,14 @@ def import_raw(source: str, repo: DvcRepo) -> list[RawFileSummary]:
     files = source_files(Path(source).expanduser())
     for path in files:
         split_name(path)  # a name the lake can partition by
+    # One import at a time: another's check of shared ids, or its files half-copied, would
+    # not see this one's (DVC's own folder holds the lock: nothing there is tracked).
+    (repo.root / ".dvc" / "tmp").mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(repo.root / ".dvc" / "tmp" / "cuisineflow-import.lock"):
+        return _import_files(files, repo)
+
+
+def _import_files(files: list[Path], repo: DvcRepo) -> list[RawFileSummary]:
     recipes = {path.name: read_raw_file(path) for path in files}
     summaries = [summarise(path, recipes[path.name]) for path in files]
     raw_dir = repo.root / RAW_DIR
