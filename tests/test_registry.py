@@ -628,8 +628,12 @@ def test_a_changed_file_of_a_version_is_fetched_again(
     cache = tmp_path / "cache"
     local, _ = registry.fetch(ModelRef.parse("cuisine@1"), cache)
     (local / "reference_profile.json").write_text('{"n": 2}')
+    killed = cache / "cuisine" / ".1.0123456789abcdef0123456789abcdef.staging"
+    killed.mkdir()  # what a download killed half-way leaves: gone with the next download
+    (killed / "coef.npy").write_bytes(b"half")
     local, _ = registry.fetch(ModelRef.parse("cuisine@1"), cache)
     assert (local / "reference_profile.json").read_text() == '{"n": 1}'
+    assert not killed.exists()
     # An export keeps the profile, and its metadata.json checks it.
     exported = tmp_path / "exported"
     registry.export(ModelRef.parse("cuisine@1"), exported)

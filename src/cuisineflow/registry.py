@@ -342,6 +342,10 @@ class Registry:
             if not ready:
                 with exclusive_lock(lock):
                     if not _verified(target, metadata):
+                        # A download killed half-way left its staging copy: no other is under
+                        # way (this lock), so it goes.
+                        for leftover in target.parent.glob(f".{version}.*.staging"):
+                            shutil.rmtree(leftover, ignore_errors=True)
                         self._download(name, version, metadata, target)
                     self._load_copy(name, version, target)
         except PermissionError as error:  # a cache of another user's, say
