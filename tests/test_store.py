@@ -131,3 +131,23 @@ def test_create_writes_only_where_nothing_is(store: Store) -> None:
     assert not store.create_bytes("registry/m/1/.claim", b"second")
     assert store.read_bytes("registry/m/1/.claim") == b"first"
     assert store.list("registry") == ["registry/m/1/.claim"]  # no temporary left behind
+
+
+def test_a_killed_publish_leaves_nothing_for_good(store: Store, tmp_path: Path) -> None:
+    # A publish killed between its two renames left the old lake beside the new name, 22 MB
+    # on the full data, and every kill another: the next one removes those an old run left.
+    import time
+
+    root = Path(store.root)
+    root.mkdir(parents=True, exist_ok=True)
+    old, young = root / ".lake.aaaa.previous", root / ".lake.bbbb.staging"
+    for leftover in (old, young):
+        leftover.mkdir()
+        (leftover / "part-0.parquet").write_bytes(b"x")
+    then = time.time() - 3600  # an hour old
+    os.utime(old, (then, then))
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "manifest.json").write_text("{}")
+    store.publish_folder(built, "lake", last="manifest.json")
+    assert sorted(p.name for p in root.iterdir()) == [".lake.bbbb.staging", "lake"]  # young: kept

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import json
 import os
 import re
 import shutil
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +41,9 @@ def atomic_write_bytes(target: Path, data: bytes, replace: bool = True) -> bool:
         with contextlib.suppress(OSError):  # the error that stopped the write is the one to see
             temporary.unlink(missing_ok=True)
     return True
+
+
+LEFTOVER_SECONDS = 600  # a killed run's leftover is older than any run under way
 
 
 def write_output(target: Path, data: bytes) -> None:
@@ -90,8 +95,18 @@ def atomic_write_json(target: Path, value: Any) -> None:
 
 @contextlib.contextmanager
 def staged_folder(target: Path) -> Iterator[Path]:
-    """Yield an empty staging folder that replaces `target` only if the block succeeds."""
+    """Yield an empty staging folder that replaces `target` only if the block succeeds.
+
+    What a run killed half-way left beside the target (its staging folder, or the folder
+    it was replacing) goes once it is LEFTOVER_SECONDS old: a younger one may be another
+    run's, under way."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    too_old = time.time() - LEFTOVER_SECONDS
+    for kind in ("staging", "previous"):
+        for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.{kind}"):
+            with contextlib.suppress(OSError):  # gone already, say
+                if leftover.lstat().st_mtime < too_old:
+                    shutil.rmtree(leftover)
     staging = _beside(target, "staging")
     staging.mkdir()
     try:
