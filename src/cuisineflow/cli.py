@@ -431,10 +431,10 @@ def models_list() -> None:
     registry = _registry()
     rows = []
     for name in registry.names():
-        problems: list[str] = []  # one damaged alias or version hides none of the others
-        aliases = registry.aliases(name, problems)
+        damaged: dict[str, str] = {}  # one damaged alias or version hides none of the others
+        aliases = registry.aliases(name, damaged)
         versions = registry.versions(name)
-        problems += [
+        problems = [*damaged.values()] + [
             f"{name}@{alias} points at version {version}, which is not in "
             f"{registry.store.describe()}: point it again with `cuisineflow models promote`"
             for alias, version in sorted(aliases.items())

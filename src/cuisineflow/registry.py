@@ -136,9 +136,9 @@ class Registry:
             raise RegistryError(str(error)) from None
         return data
 
-    def aliases(self, name: str, damaged: list[str] | None = None) -> dict[str, int]:
-        """Alias -> version for a model. A damaged alias file is an error, or, given a list
-        `damaged`, what is wrong with it goes there and the other aliases are returned."""
+    def aliases(self, name: str, damaged: dict[str, str] | None = None) -> dict[str, int]:
+        """Alias -> version for a model. A damaged alias file is an error, or, given a dict
+        `damaged`, what is wrong with it goes there (by alias) and the others are returned."""
         result = {}
         for key in self.store.list(self._key(name, "aliases")):
             alias = key.rsplit("/", 1)[1].removesuffix(".json")
@@ -151,7 +151,7 @@ class Registry:
                 )
                 if damaged is None:
                     raise RegistryError(problem) from None
-                damaged.append(problem)
+                damaged[alias] = problem
         return result
 
     def _version_holding(self, name: str, files: dict[str, str], prefer: int | None) -> int | None:
@@ -257,12 +257,11 @@ class Registry:
                 self._refuse_unknown_name(ref, name, versions)
                 raise RegistryError(f"{ref} is not in {self.store.describe()}")
             return int(selector)
-        # Another alias's damaged file is no concern of this one's: it is named only here.
-        damaged: list[str] = []
+        # Another alias's damaged file is no concern of this one's.
+        damaged: dict[str, str] = {}
         aliases = self.aliases(name, damaged)
-        own = [problem for problem in damaged if problem.startswith(f"{name}@{selector}: ")]
-        if own:
-            raise RegistryError(own[0])
+        if selector in damaged:
+            raise RegistryError(damaged[selector])
         if selector not in aliases:
             if not aliases and not damaged:
                 self._refuse_unknown_name(ref, name, self.versions(name))

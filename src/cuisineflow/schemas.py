@@ -37,7 +37,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _REQUEST_ID = re.compile(r"[!-~]{1,128}")
 
 
-def request_id(given: str | None) -> str:
+def request_id_or_new(given: str | None) -> str:
     """A client's X-Request-ID if it is one (1 to 128 printable ASCII characters), else a
     new one: it is echoed and copied into every log record of the request, so an unbounded
     one would cost memory a thousand times over."""

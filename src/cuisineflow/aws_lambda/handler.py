@@ -28,9 +28,7 @@ from cuisineflow.schemas import (
     PredictRequest,
     PredictResponse,
     RecipeIn,
-)
-from cuisineflow.schemas import (
-    request_id as new_request_id,
+    request_id_or_new,
 )
 
 _MODEL: tuple[Predictor, dict[str, Any]] | None = None
@@ -127,7 +125,7 @@ def _http(event: dict[str, Any]) -> dict[str, Any]:
     else:
         method, path = event["httpMethod"], event.get("path", "/")
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    request_id = new_request_id(headers.get("x-request-id"))
+    request_id = request_id_or_new(headers.get("x-request-id"))
     if method == "GET" and path == "/healthz":
         return _response(200, {"status": "ok"}, request_id)
     if method == "GET" and path == "/v1/model":

@@ -41,9 +41,7 @@ from cuisineflow.schemas import (
     PredictResponse,
     RecipeIn,
     ReloadResponse,
-)
-from cuisineflow.schemas import (
-    request_id as new_request_id,
+    request_id_or_new,
 )
 from cuisineflow.serve.model import LoadedModel, ModelHolder, ReloadSignal
 
@@ -123,7 +121,7 @@ class ObserveMiddleware:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id")
-        request_id = new_request_id(given.decode("latin-1") if given else None)
+        request_id = request_id_or_new(given.decode("latin-1") if given else None)
         scope.setdefault("state", {})["request_id"] = request_id  # the route logs it
         status = {"code": 500}
 

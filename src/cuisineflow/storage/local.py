@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+LEFTOVER_SECONDS = 600  # a killed run's leftover is older than any run under way
+
 
 def atomic_write_bytes(target: Path, data: bytes, replace: bool = True) -> bool:
     """Write a file by a temporary name in the same folder, then rename it into place.
@@ -41,9 +43,6 @@ def atomic_write_bytes(target: Path, data: bytes, replace: bool = True) -> bool:
         with contextlib.suppress(OSError):  # the error that stopped the write is the one to see
             temporary.unlink(missing_ok=True)
     return True
-
-
-LEFTOVER_SECONDS = 600  # a killed run's leftover is older than any run under way
 
 
 def write_output(target: Path, data: bytes) -> None:
