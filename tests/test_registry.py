@@ -459,6 +459,9 @@ def test_a_damaged_version_blocks_neither_register_nor_models_list(
     registry.promote(ModelRef.parse("cuisine@2"), "production")
     registry.store.write_bytes("registry/cuisine/aliases/staging.json", b'{"version": ')
     registry.store.write_bytes("registry/cuisine/aliases/old.json", b'{"version": 7}')
+    # A register killed after its claim: its files stay, never listed; the list names them.
+    registry.store.write_bytes("registry/cuisine/3/.claim", b"")
+    registry.store.write_bytes("registry/cuisine/3/coef.npy", b"half")
     listed = cli("models", "list", cwd=tmp_path, env={"CUISINEFLOW_STORE": str(tmp_path / "store")})
     rows = [line.split() for line in listed.stdout.splitlines()[2:-1]]
     assert [(row[0], row[1]) for row in rows] == [
@@ -466,12 +469,14 @@ def test_a_damaged_version_blocks_neither_register_nor_models_list(
         ("cuisine@2", "production"),
     ]
     warnings = [line for line in listed.stderr.splitlines() if line.startswith("warning: ")]
-    assert warnings[:2] == [
+    assert warnings[:3] == [
         "warning: cuisine@staging: the alias file registry/cuisine/aliases/staging.json in the "
         "store is damaged; point it again with `cuisineflow models promote cuisine@VERSION "
         "--alias staging`",
         f"warning: cuisine@old points at version 7, which is not in local store {tmp_path / 'store'}"
         ": point it again with `cuisineflow models promote`",
+        "warning: cuisine@3 is claimed but has no metadata.json: a register under way, or one "
+        "stopped half-way, whose files under registry/cuisine/3/ can then go",
     ]
 
 

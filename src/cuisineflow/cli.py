@@ -433,12 +433,17 @@ def models_list() -> None:
     for name in registry.names():
         damaged: dict[str, str] = {}  # one damaged alias or version hides none of the others
         aliases = registry.aliases(name, damaged)
-        versions = registry.versions(name)
+        versions, unfinished = registry.numbers(name)
         problems = [*damaged.values()] + [
             f"{name}@{alias} points at version {version}, which is not in "
             f"{registry.store.describe()}: point it again with `cuisineflow models promote`"
             for alias, version in sorted(aliases.items())
             if version not in versions
+        ]
+        problems += [
+            f"{name}@{number} is claimed but has no metadata.json: a register under way, or "
+            f"one stopped half-way, whose files under registry/{name}/{number}/ can then go"
+            for number in unfinished
         ]
         for problem in problems:
             typer.echo(f"warning: {problem}", err=True)

@@ -105,12 +105,18 @@ class Registry:
 
     def versions(self, name: str) -> list[int]:
         """Complete versions of a model (those whose metadata.json exists), ascending."""
-        found = set()
+        return self.numbers(name)[0]
+
+    def numbers(self, name: str) -> tuple[list[int], list[int]]:
+        """A model's complete versions, and the numbers claimed with no metadata.json yet:
+        a register under way, or one stopped half-way, whose files stay in the store
+        (never listed, never loaded). One listing of the store for both."""
+        found: dict[str, set[int]] = {METADATA: set(), CLAIM: set()}
         for key in self.store.list(self._key(name)):
             parts = key.split("/")
-            if len(parts) == 4 and parts[3] == METADATA and parts[2].isdigit():
-                found.add(int(parts[2]))
-        return sorted(found)
+            if len(parts) == 4 and parts[3] in found and parts[2].isdigit():
+                found[parts[3]].add(int(parts[2]))
+        return sorted(found[METADATA]), sorted(found[CLAIM] - found[METADATA])
 
     def names(self) -> list[str]:
         """Every model name in the registry."""
