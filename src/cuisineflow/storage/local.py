@@ -49,20 +49,18 @@ def write_output(target: Path, data: bytes) -> None:
     """Write a file a user named: a regular file, or a symbolic link's target, atomically;
     a pipe, a terminal or another file that is not a regular one (/dev/stdout, /dev/fd/N)
     straight, since a rename would put a new file in its place and never reach the reader."""
-    descriptor = _open_descriptor(target)
-    if descriptor is not None:  # the file the shell opened (`>> all.csv`): written where it is
-        with os.fdopen(os.dup(descriptor), "wb") as sink:
-            sink.write(data)
-        return
+    descriptor = _open_descriptor(target)  # the file the shell opened (`>> all.csv`)
+    if descriptor is None:
+        try:
+            mode: int | None = target.stat().st_mode
+        except FileNotFoundError:
+            mode = None  # absent, or a link to an absent file: created below
+        if mode is None or stat.S_ISREG(mode):
+            atomic_write_bytes(target.resolve() if target.is_symlink() else target, data)
+            return
     try:
-        mode: int | None = target.stat().st_mode
-    except FileNotFoundError:
-        mode = None  # absent, or a link to an absent file: created below
-    if mode is None or stat.S_ISREG(mode):
-        atomic_write_bytes(target.resolve() if target.is_symlink() else target, data)
-        return
-    try:
-        with target.open("wb") as sink:
+        opened = os.fdopen(os.dup(descriptor), "wb") if descriptor is not None else None
+        with opened or target.open("wb") as sink:
             sink.write(data)
     except OSError as error:
         if error.errno is None or error.filename is not None:
