@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from cuisineflow.models.metrics import accuracy_interval, evaluate
-from cuisineflow.reports import pages
+from cuisineflow.reports import pages, plots
 from cuisineflow.reports.experiments import experiment_rows
 from cuisineflow.reports.html import Lines, Section, page, svg
 from cuisineflow.reports.plots import histogram, horizontal_bars
@@ -337,6 +339,8 @@ def test_check_ratios_stay_finite_for_the_plots() -> None:
     assert pages._ratio(check("realized_accuracy", 0.0, 0.75)) == pages.RATIO_CAP  # all wrong
     assert pages._ratio(check("cuisine_mix", 0.3, 0.0)) == pages.RATIO_CAP  # threshold 0
     assert pages._ratio(check("estimated_accuracy_drop", -0.01, 0.0)) == 0.0
+    # A change the good way (accuracy up) is no drift: 0, not below the chart's scale.
+    assert pages._ratio(check("estimated_accuracy_drop", -0.1, 0.05)) == 0.0
 
 
 def test_an_empty_monitoring_page_says_why() -> None:
@@ -348,6 +352,78 @@ def test_an_empty_monitoring_page_says_why() -> None:
     # Logs there, but no day has enough predictions for a verdict: say that, not "no logs".
     few = pages.monitoring_page([{"date": "2026-01-01", "n_predictions": 60, "report": None}])
     assert "60 predictions logged over 1 day(s); no day has enough for a verdict" in few
+    # The days are still listed, each with the minimum it missed.
+    few = pages.monitoring_page(
+        [{"date": "2026-01-01", "n_predictions": 60, "report": None}], min_window=100
+    )
+    assert "<td>2026-01-01</td><td>60</td><td>too few for a verdict (under 100)</td>" in few
+
+
+def test_daily_lines_put_days_on_a_date_axis_with_gaps_and_the_legend_beside() -> None:
+    start = dt.date(2026, 3, 1)
+    days = [start + dt.timedelta(days=k) for k in range(60) if k != 3]  # day 4: no logs
+    values = [0.9] * len(days)
+    values[days.index(dt.date(2026, 3, 6))] = None  # judged, but no labels that day
+    figure = plots.daily_lines(
+        days,
+        {"a": values, "b": [0.8] * len(days)},
+        "t",
+        "accuracy",
+        threshold=(0.75, "floor"),
+        unjudged=[dt.date(2026, 3, 4)],
+    )
+    figure.canvas.draw()
+    axes = figure.axes[0]
+    line = next(line for line in axes.get_lines() if line.get_label() == "a")
+    y = np.asarray(line.get_ydata(), dtype=float)
+    # One point a calendar day: days 4 and 6 are gaps (NaN) that break the line.
+    assert len(y) == 60
+    assert [k for k in range(60) if np.isnan(y[k])] == [3, 5]
+    ticks = [t for t in axes.get_xticklabels() if t.get_text()]
+    assert 3 <= len(ticks) <= 11
+    boxes = [t.get_window_extent() for t in ticks]
+    assert not any(a.overlaps(b) for a, b in pairwise(boxes))
+    legend = axes.get_legend()
+    assert not legend.get_window_extent().overlaps(axes.get_window_extent())
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "a", "b", "too few predictions for a verdict", "floor"
+    ]  # fmt: skip
+
+
+def _judged_day(date: str, estimated: float) -> dict[str, Any]:
+    from cuisineflow.monitoring.profile import build_profile
+    from cuisineflow.monitoring.report import build_report
+    from cuisineflow.params import MonitorParams
+
+    recipes = [["salt", "basil"]] * 200
+    profile = build_profile(recipes, np.tile([[0.9, 0.1]], (200, 1)), ("a", "b"), recipes)
+    table = pa.table({
+        "id": [str(i) for i in range(200)],
+        "ingredients": recipes,
+        "cuisine": ["a"] * 200,
+        "confidence": [estimated] * 200,
+        "timestamp": [dt.datetime.fromisoformat(date).replace(tzinfo=dt.UTC)] * 200,
+    })  # fmt: skip
+    report = build_report(profile, table, {}, MonitorParams(), {"since": date})
+    return {"date": date, "n_predictions": 200, "report": report}
+
+
+def test_the_monitoring_page_draws_the_floor_lists_the_latest_day_first_and_says_what_it_left_out() -> (
+    None
+):
+    days = [
+        _judged_day("2026-03-01", 0.9),
+        {"date": "2026-03-02", "n_predictions": 20, "report": None},
+        _judged_day("2026-03-03", 0.9),
+    ]
+    page = pages.monitoring_page(days, model="cuisine@1", min_window=100, floor=0.75, earlier=7)
+    # No labels: the floor is still drawn, from the params.
+    assert "realized accuracy floor" in page
+    assert "too few predictions for a verdict" in page
+    dates = [d for d in ("2026-03-03", "2026-03-02", "2026-03-01") if f"<td>{d}</td>" in page]
+    assert dates == ["2026-03-03", "2026-03-02", "2026-03-01"]
+    assert page.index("<td>2026-03-03</td>") < page.index("<td>2026-03-01</td>")
+    assert "7 predictions logged before 2026-03-01 are left out" in page
 
 
 def test_the_common_ingredient_alert_names_its_ingredient(

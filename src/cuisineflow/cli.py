@@ -793,6 +793,7 @@ def _monitor(
     from cuisineflow.monitoring.window import by_model, read_labels, read_predictions
     from cuisineflow.params import load_params
     from cuisineflow.registry import ModelRef
+    from cuisineflow.reports.html import PAGES
     from cuisineflow.reports.pages import monitor_page
     from cuisineflow.settings import get_settings
     from cuisineflow.storage.local import atomic_write_bytes
@@ -812,10 +813,11 @@ def _monitor(
     atomic_write_bytes(
         output / "report.json", json.dumps(report, indent=2, allow_nan=False).encode()
     )
-    page = monitor_page(report)
-    atomic_write_bytes(output / "report.html", page.encode())
-    # The pipeline's page is reports/monitoring.html, per day.
-    registry.store.write_bytes("reports/monitor.html", page.encode())
+    atomic_write_bytes(output / "report.html", monitor_page(report, links=()).encode())
+    # The pipeline's page is reports/monitoring.html, per day. The store's copy links to
+    # the pipeline's pages that are beside it.
+    beside = [kind for kind in PAGES if registry.store.exists(f"reports/{kind}.html")]
+    registry.store.write_bytes("reports/monitor.html", monitor_page(report, beside).encode())
     return report
 
 

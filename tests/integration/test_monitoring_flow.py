@@ -111,6 +111,13 @@ def test_monitor_quiet_on_fresh_traffic_and_alerts_on_drift(
     assert "No alert over 400 predictions" in page
     assert "cuisine@1, all logged predictions: 400 predictions" in page
     assert "None" not in page
+    # The folder holds no other page to link to; the store's copy links those beside it.
+    assert "<nav></nav>" in page
+    assert "<nav></nav>" in store.read_bytes("reports/monitor.html").decode()
+    store.write_bytes("reports/model.html", b"<!doctype html>")
+    cli("monitor", "--model", "cuisine@1", "--output", str(tmp_path / "r1"), cwd=root)
+    shared = store.read_bytes("reports/monitor.html").decode()
+    assert "<nav><a href='model.html'>model</a></nav>" in shared
     labels = tmp_path / "labels.json"
     recorded = typical_recipes(400, seed=3)
     # Every label says chinese: realized accuracy is then the share predicted chinese.
@@ -390,3 +397,27 @@ def test_monitor_and_report_pages_and_their_arguments(
     bad = cli("report", "monitoring", "--model", "cuisine@1", cwd=root, check=False)
     assert bad.returncode == 1
     assert store.url(junk) in bad.stderr
+
+
+def test_the_monitoring_page_judges_the_latest_days_only(
+    project: tuple[Path, Store, Predictor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cuisineflow.stages import report
+
+    root, store, predictor = project
+    recipes = typical_recipes(120, seed=6)
+    for day in (1, 2, 5):  # a gap of two days before the latest
+        logger = PredictionLogger(store, flush_records=1000, flush_seconds=60)
+        records = records_for(predictor.predict(recipes), list(enumerate(recipes)), "cuisine",
+                              "1", "req", 0.2)  # fmt: skip
+        for record in records:
+            record["timestamp"] = dt.datetime(2026, 3, day, 12, tzinfo=dt.UTC)
+        logger.log(records)
+        logger.close()
+    monkeypatch.setattr(report, "PAGE_DAYS", 4)  # 2026-03-02 to 05: 03-01 falls out
+    page = report.monitoring_report(root, store, model="cuisine@1")
+    assert "<td>2026-03-01</td>" not in page
+    assert "<td>2026-03-02</td>" in page
+    assert "<td>2026-03-05</td>" in page
+    assert "No alert on any of the 2 days judged" in page
+    assert "120 predictions logged before 2026-03-02 are left out" in page

@@ -6,6 +6,7 @@ import hashlib
 import html
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,16 +103,22 @@ class Section:
         return self
 
 
-def page(title: str, subtitle: str, sections: list[Section], lead: str = "") -> str:
-    """One self-contained HTML document: links to the other pages, the title, what it is
-    about (subtitle), its conclusion (lead), then the sections."""
+def page(
+    title: str,
+    subtitle: str,
+    sections: list[Section],
+    lead: str = "",
+    links: Sequence[str] = PAGES,
+) -> str:
+    """One self-contained HTML document: links to the other pages (`links`: those beside
+    it), the title, what it is about (subtitle), its conclusion (lead), then the sections."""
     body = "".join(f"<h2>{html.escape(s.heading)}</h2>{''.join(s.parts)}" for s in sections)
-    links = " ".join(f"<a href='{name}.html'>{name}</a>" for name in PAGES)
+    nav = " ".join(f"<a href='{name}.html'>{name}</a>" for name in links)
     conclusion = f"<p class='lead'>{inline(lead)}</p>" if lead else ""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><nav>{links}</nav><h1>{html.escape(title)}</h1>"
+        f"<style>{STYLE}</style></head><body><nav>{nav}</nav><h1>{html.escape(title)}</h1>"
         f"<p class='muted'>{inline(subtitle)}</p>{conclusion}{body}</body></html>\n"
     )

@@ -14,7 +14,7 @@ from cuisineflow.monitoring.profile import most_common
 from cuisineflow.monitoring.report import window_text
 from cuisineflow.reports import plots
 from cuisineflow.reports.experiments import workspace_run
-from cuisineflow.reports.html import Lines, Section, page
+from cuisineflow.reports.html import PAGES, Lines, Section, page
 
 
 def distinctive_ingredients(
@@ -455,14 +455,15 @@ RATIO_CAP = 10.0  # past this a bar or point is off the scale of the others
 
 
 def _ratio(check: dict[str, Any]) -> float:
-    """A check's statistic over its threshold, capped at RATIO_CAP: past 1 is large enough
+    """A check's statistic over its threshold, within 0 to RATIO_CAP: past 1 is large enough
     to alert. Realized accuracy alerts under its floor, so its ratio is floor / accuracy."""
     value, threshold = check["value"], check["threshold"]
     if check["name"] == "realized_accuracy":
         value, threshold = threshold, value
     if threshold <= 0:
         return RATIO_CAP if value > 0 else 0.0
-    return float(min(value / threshold, RATIO_CAP))
+    # A change the good way (fewer unknown ingredients, accuracy up) is no drift: drawn at 0.
+    return float(min(max(value / threshold, 0.0), RATIO_CAP))
 
 
 def _check_label(check: dict[str, Any]) -> str:
@@ -491,9 +492,11 @@ def _verdict(report: dict[str, Any]) -> Section:
     return section
 
 
-def monitor_page(report: dict[str, Any]) -> str:
+def monitor_page(report: dict[str, Any], links: Sequence[str] = PAGES) -> str:
     """`monitor`'s page (monitor.html): one window of logged predictions against the
-    reference: verdict, accuracy, every check. The pipeline's page is monitoring_page."""
+    reference: verdict, accuracy, every check. The pipeline's page is monitoring_page.
+
+    links: the pipeline's pages beside this one, linked to."""
     checks = _checks(report)
     labels = report["labels"]
     realized = report["realized_accuracy"]
@@ -578,34 +581,68 @@ def monitor_page(report: dict[str, Any]) -> str:
         "cuisineflow: monitoring report",
         f"{window_text(report['window'])}: {report['n_predictions']:,} predictions",
         sections,
+        links=links,
     )
 
 
 def monitoring_page(
-    days: list[dict[str, Any]], why_empty: str = "no prediction logs yet", model: str = ""
+    days: list[dict[str, Any]],
+    why_empty: str = "no prediction logs yet",
+    model: str = "",
+    *,
+    min_window: int | None = None,
+    floor: float | None = None,
+    earlier: int = 0,
 ) -> str:
     """The pipeline's page (monitoring.html), per day of logged predictions: the verdict,
     estimated and realized accuracy, drift.
 
     days: {"date", "n_predictions", "report"}, the report None when the day is under
-    monitor.min_window; model: the NAME@VERSION monitored.
+    monitor.min_window; model: the NAME@VERSION monitored; floor: the realized-accuracy
+    floor (monitor.min_realized_accuracy), drawn with or without labels; earlier: the
+    predictions logged before the first of `days`, which the page leaves out.
     """
     about = f"{model}: " if model else ""
     judged = [d for d in days if d["report"] is not None]
     logged = sum(d["n_predictions"] for d in days)
+    too_few = "too few for a verdict" + (f" (under {min_window:,})" if min_window else "")
+    rows = [
+        {
+            "date": d["date"],
+            "predictions": d["n_predictions"],
+            "verdict": too_few
+            if d["report"] is None
+            else "ALERT: " + ", ".join(_check_label(a) for a in d["report"]["alerts"])
+            if d["report"]["alerts"]
+            else "ok",
+            "estimated accuracy": None
+            if d["report"] is None
+            else d["report"]["estimated_accuracy"],
+            "realized accuracy": None if d["report"] is None else d["report"]["realized_accuracy"],
+            "labels": None if d["report"] is None else d["report"]["labels"]["matched"],
+        }
+        for d in reversed(days)  # the latest first: what a reader looks for
+    ]
+    older = (
+        f" {earlier:,} predictions logged before {days[0]['date']} are left out: "
+        "`cuisineflow monitor --since … --until …` reports any window."
+        if earlier and days
+        else ""
+    )
     if not judged:
+        window = (
+            f"`monitor.min_window` in params.yaml, {min_window:,}"
+            if min_window
+            else ("`monitor.min_window` in params.yaml")
+        )
         why = (
             f"{logged:,} predictions logged over {len(days)} day(s); no day has enough for a "
-            "verdict (`monitor.min_window` in params.yaml)"
+            f"verdict ({window})." + older
             if days
             else why_empty
         )
-        return page(
-            "cuisineflow: monitoring",
-            f"{about}no verdict",
-            [],
-            lead=why,
-        )
+        sections = [Section("Days").rows(rows)] if days else []
+        return page("cuisineflow: monitoring", f"{about}no verdict", sections, lead=why)
     alerted = [d for d in judged if d["report"]["alerts"]]
     if alerted:
         names = sorted({CHECKS[a["name"]][0] for d in alerted for a in d["report"]["alerts"]})
@@ -620,7 +657,8 @@ def monitoring_page(
         )
     else:
         conclusion = f"No alert on any of the {len(judged)} days judged. Nothing to act on."
-    dates = [d["date"] for d in judged]
+    dates = [dt.date.fromisoformat(d["date"]) for d in judged]
+    unjudged = [dt.date.fromisoformat(d["date"]) for d in days if d["report"] is None]
     reports = [d["report"] for d in judged]
     drift: dict[str, Sequence[float | None]] = {
         CHECKS[name][0]: [
@@ -631,30 +669,15 @@ def monitoring_page(
                      "ingredients_per_recipe", "cuisine_mix", "confidence",
                      "estimated_accuracy_drop")
     }  # fmt: skip
-    floor = next(
-        (c["threshold"] for r in reports for c in _checks(r) if c["name"] == "realized_accuracy"),
-        None,
-    )
-    rows = [
-        {
-            "date": d["date"],
-            "predictions": d["n_predictions"],
-            "verdict": "too few for a verdict"
-            if d["report"] is None
-            else "ALERT: " + ", ".join(_check_label(a) for a in d["report"]["alerts"])
-            if d["report"]["alerts"]
-            else "ok",
-            "estimated accuracy": None
-            if d["report"] is None
-            else d["report"]["estimated_accuracy"],
-            "realized accuracy": None if d["report"] is None else d["report"]["realized_accuracy"],
-            "labels": None if d["report"] is None else d["report"]["labels"]["matched"],
-        }
-        for d in days
-    ]
+    if floor is None:  # a page built without params: the floor the labelled days were held to
+        floor = next(
+            (c["threshold"] for r in reports for c in _checks(r)
+             if c["name"] == "realized_accuracy"),
+            None,
+        )  # fmt: skip
     sections = [
         Section("Accuracy over time").figure(
-            plots.lines(
+            plots.daily_lines(
                 dates,
                 {
                     "estimated (calibrated confidence)": [r["estimated_accuracy"] for r in reports],
@@ -664,24 +687,27 @@ def monitoring_page(
                 "Accuracy per day",
                 "accuracy",
                 threshold=None if floor is None else (floor, "realized accuracy floor"),
+                unjudged=unjudged,
             )
         ),
         Section("Drift over time")
         .text(
             "Each statistic over its alert threshold, so that one axis fits them all: above 1 "
             "is large enough to alert, and an alert also needs significance (see the days). "
-            f"Values past {RATIO_CAP:g} are drawn at {RATIO_CAP:g}."
+            f"Values past {RATIO_CAP:g} are drawn at {RATIO_CAP:g}; a change the good way "
+            "(fewer unknown ingredients, higher accuracy) at 0."
         )
         .figure(
-            plots.lines(
+            plots.daily_lines(
                 dates,
                 drift,
                 "Drift statistics per day",
                 "statistic / threshold",
                 threshold=(1.0, "alert threshold"),
+                unjudged=unjudged,
             )
         ),
         Section("Days").rows(rows),
     ]
     return page("cuisineflow: monitoring", f"{about}{logged:,} logged predictions", sections,
-                lead=conclusion)  # fmt: skip
+                lead=conclusion + older)  # fmt: skip

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, ParamSpec
+from typing import ParamSpec
 
 import matplotlib
 
 if "ipykernel" not in sys.modules:  # a notebook keeps its inline backend, to show the plots
     matplotlib.use("Agg")  # elsewhere files only, never a window
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
@@ -218,26 +220,47 @@ def grouped_bars(
 
 
 @_plain_text
-def lines(
-    x: Sequence[Any],
+def daily_lines(
+    days: Sequence[dt.date],
     series: dict[str, Sequence[float | None]],
     title: str,
     ylabel: str,
     threshold: tuple[float, str] | None = None,
+    unjudged: Sequence[dt.date] = (),
 ) -> Figure:
-    """One line per series over x (dates, experiment names); threshold: a dashed line, named."""
-    figure, axes = plt.subplots(figsize=(8, 3.5))
+    """One line per series over calendar days, on a date axis: a day without a value (None,
+    or not in `days`) breaks the line, so a gap shows as one. threshold: a dashed line,
+    named; unjudged: days shaded as too few for a verdict."""
+    figure, axes = plt.subplots(figsize=(10, 3.5))
+    every_day = _days_between(min([*days, *unjudged]), max([*days, *unjudged]))
+    x = _day_numbers(every_day)
     for (name, values), marker in zip(series.items(), itertools.cycle("osD^vP*X"), strict=False):
-        points = [(a, v) for a, v in zip(x, values, strict=True) if v is not None]
-        if points:  # a marker of its own: the lines are not told apart by colour alone
-            axes.plot([str(a) for a, _ in points], [v for _, v in points], marker=marker,
-                      label=name)  # fmt: skip
+        by_day = {d: v for d, v in zip(days, values, strict=True) if v is not None}
+        if by_day:  # a marker of its own: the lines are not told apart by colour alone
+            axes.plot(x, [by_day.get(d, np.nan) for d in every_day], marker=marker,
+                      markersize=4, label=name)  # fmt: skip
+    for k, middle in enumerate(_day_numbers(sorted(unjudged))):
+        axes.axvspan(middle - 0.5, middle + 0.5, color="#e4e4e4", linewidth=0,
+                     label="too few predictions for a verdict" if k == 0 else None)  # fmt: skip
     if threshold is not None:
         axes.axhline(threshold[0], color="#444", linestyle="--", linewidth=1, label=threshold[1])
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    axes.set_xlim(float(x[0]) - 1, float(x[-1]) + 1)
     axes.set_title(title)
     axes.set_ylabel(ylabel)
-    axes.legend()
-    axes.tick_params(axis="x", rotation=30)
+    # Beside the axes: inside, it covers whichever points happen to sit under it.
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     return figure
+
+
+def _day_numbers(days: Sequence[dt.date]) -> np.ndarray:
+    """Days as matplotlib's date axis counts them (days since its epoch, as floats)."""
+    return np.asarray(mdates.date2num(list(days)), dtype=float)  # type: ignore[no-untyped-call]
+
+
+def _days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -27,6 +28,7 @@ from cuisineflow.storage.local import atomic_write_bytes
 REPORTS_DIR = "reports"
 KINDS = ("data", "model", "experiments", "monitoring")
 PIPELINE_KINDS = ("data", "model")  # the DVC stage's; `cuisineflow run` adds the others
+PAGE_DAYS = 60  # the monitoring page judges the latest days; `monitor` any window
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +161,17 @@ def monitoring_report(
         return pages.monitoring_page([], str(error), monitored)
     days = []
     dates = pc.strftime(logs["timestamp"], format="%Y-%m-%d")
-    for day in sorted(set(dates.to_pylist())):
+    logged_days = sorted(set(dates.to_pylist()))
+    first = (dt.date.fromisoformat(logged_days[-1]) - dt.timedelta(days=PAGE_DAYS - 1)).isoformat()
+    for day in (d for d in logged_days if d >= first):
         window = logs.filter(pc.equal(dates, day))
         bounds = {"since": day, "until": None, "model": monitored}
         enough = window.num_rows >= params.min_window
         report = build_report(reference, window, labels, params, bounds) if enough else None
         days.append({"date": day, "n_predictions": window.num_rows, "report": report})
-    return pages.monitoring_page(days, model=monitored)
+    earlier = logs.num_rows - sum(d["n_predictions"] for d in days)
+    return pages.monitoring_page(days, model=monitored, min_window=params.min_window,
+                                 floor=params.min_realized_accuracy, earlier=earlier)  # fmt: skip
 
 
 def _lineage(root: Path, store: Store) -> dict[str, Any]:
