@@ -134,13 +134,18 @@ def test_resolving_lists_the_registry_only_on_the_way_to_an_error(
     registry.register("cuisine", tiny_model, LINEAGE)
     registry.promote(ModelRef.parse("cuisine@1"), "production")
     listed: list[str] = []
-    original = Store.list
+    original, with_times = Store.list, Store.objects
 
     def counted(store: Store, key: str) -> list[str]:
         listed.append(key)
         return original(store, key)
 
+    def counted_with_times(store: Store, key: str) -> dict[str, tuple[int, float]]:
+        listed.append(key)
+        return with_times(store, key)
+
     monkeypatch.setattr(Store, "list", counted)
+    monkeypatch.setattr(Store, "objects", counted_with_times)
     registry.resolve(ModelRef.parse("cuisine@production"))
     registry.resolve(ModelRef.parse("cuisine@1"))
     assert listed == ["registry/cuisine/aliases", "registry/cuisine"]  # one listing each
@@ -476,7 +481,8 @@ def test_a_damaged_version_blocks_neither_register_nor_models_list(
         f"warning: cuisine@old points at version 7, which is not in local store {tmp_path / 'store'}"
         ": point it again with `cuisineflow models promote`",
         "warning: cuisine@3 is claimed but has no metadata.json: a register under way, or one "
-        "stopped half-way, whose files under registry/cuisine/3/ can then go",
+        "stopped half-way, whose files under registry/cuisine/3/ `cuisineflow models gc` "
+        "removes once an hour old",
     ]
 
 

@@ -442,7 +442,8 @@ def models_list() -> None:
         ]
         problems += [
             f"{name}@{number} is claimed but has no metadata.json: a register under way, or "
-            f"one stopped half-way, whose files under registry/{name}/{number}/ can then go"
+            f"one stopped half-way, whose files under registry/{name}/{number}/ "
+            "`cuisineflow models gc` removes once an hour old"
             for number in unfinished
         ]
         for problem in problems:
@@ -564,6 +565,59 @@ def models_export(
 
     metadata = _registry().export(ModelRef.parse(ref), folder)
     typer.echo(f"exported {ref} to {folder.resolve()} ({json.dumps(metadata.get('version'))})")
+
+
+@models_app.command("gc")
+def models_gc(
+    name: Annotated[
+        str | None, typer.Argument(metavar="[NAME]", help="One model [default: every model].")
+    ] = None,
+    older_than: Annotated[
+        int,
+        typer.Option(
+            "--older-than",
+            min=0,
+            metavar="MINUTES",
+            help="Only numbers with nothing written for this long (0 takes a register under "
+            "way too: only when none runs).",
+        ),
+    ] = 60,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed, remove nothing.")
+    ] = False,
+) -> None:
+    """Remove the files of registers stopped half-way (claimed, no metadata.json).
+
+    Each number's .claim stays, so the number is never given to another version.
+    """
+    registry = _registry()
+    names = [name] if name is not None else registry.names()
+    verb = "would remove" if dry_run else "removed"
+    removed = 0
+    for each in names:
+        collected = registry.collect(each, older_than * 60, dry_run)
+        for left in collected.removed:
+            typer.echo(
+                f"{verb} {left.name}@{left.number}: {len(left.keys)} "
+                f"file{'' if len(left.keys) == 1 else 's'}, {left.size} bytes under "
+                f"registry/{left.name}/{left.number}/ (its .claim stays)"
+            )
+        removed += len(collected.removed)
+        for left in collected.kept:
+            typer.echo(
+                f"kept {left.name}@{left.number}: written to {_minutes_ago(left.modified)}, "
+                f"under --older-than {older_than}: a register may be under way"
+            )
+    if not removed:
+        typer.echo(
+            f"nothing to remove in {registry.store.describe()}: no register stopped half-way "
+            f"over {older_than} minutes ago"
+        )
+
+
+def _minutes_ago(moment: float) -> str:
+    minutes = max(0, int((time.time() - moment) // 60))
+    return "under a minute ago" if minutes == 0 else f"{minutes} minutes ago"
 
 
 @app.command("serve")

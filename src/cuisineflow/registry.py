@@ -1,6 +1,7 @@
 """The model registry in the store: versions with lineage, aliases, verified loads.
 
 <store>/registry/<name>/<version>/          .claim first, the artifact's files, metadata.json last
+                                            (a stopped register's files go with `collect`)
 <store>/registry/<name>/aliases/<alias>.json  {"version": ...}, replaced atomically
 """
 
@@ -94,6 +95,25 @@ def content_hash(folder: Path, extra: Mapping[str, Path] | None = None) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Leftover:
+    """The files of a number claimed by a register that has not finished (or never will)."""
+
+    name: str
+    number: int
+    keys: tuple[str, ...]  # every object under the number but its .claim
+    size: int  # their bytes
+    modified: float  # when the newest object under the number, the claim too, was written
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What `Registry.collect` removed, and the leftovers it kept as written too lately."""
+
+    removed: list[Leftover]
+    kept: list[Leftover]
+
+
 class Registry:
     """Model versions and aliases under <store>/registry/."""
 
@@ -108,15 +128,52 @@ class Registry:
         return self.numbers(name)[0]
 
     def numbers(self, name: str) -> tuple[list[int], list[int]]:
-        """A model's complete versions, and the numbers claimed with no metadata.json yet:
-        a register under way, or one stopped half-way, whose files stay in the store
-        (never listed, never loaded). One listing of the store for both."""
-        found: dict[str, set[int]] = {METADATA: set(), CLAIM: set()}
-        for key in self.store.list(self._key(name)):
+        """A model's complete versions, and the numbers claimed with no metadata.json yet
+        but files beside the claim: a register under way, or one stopped half-way, whose
+        files stay in the store (never listed, never loaded) until `collect` removes them.
+        One listing of the store for both."""
+        numbered = self._numbered(self.store.objects(self._key(name)))
+        complete = [n for n, files in numbered.items() if METADATA in files]
+        unfinished = [n for n, files in numbered.items() if _unfinished(files)]
+        return complete, unfinished
+
+    @staticmethod
+    def _numbered(objects: dict[str, tuple[int, float]]) -> dict[int, dict[str, tuple[int, float]]]:
+        """A name's objects under registry/<name>/<number>/ by number, then file name."""
+        numbered: dict[int, dict[str, tuple[int, float]]] = {}
+        for key, stat in objects.items():
             parts = key.split("/")
-            if len(parts) == 4 and parts[3] in found and parts[2].isdigit():
-                found[parts[3]].add(int(parts[2]))
-        return sorted(found[METADATA]), sorted(found[CLAIM] - found[METADATA])
+            if len(parts) == 4 and parts[2].isdigit():
+                numbered.setdefault(int(parts[2]), {})[parts[3]] = stat
+        return dict(sorted(numbered.items()))
+
+    def collect(self, name: str, older_than: float, dry_run: bool = False) -> Collected:
+        """Remove the files of each number of `name` that a register claimed and stopped
+        uploading to: no metadata.json, and nothing under it written for `older_than`
+        seconds (a register under way writes a file every few seconds). The .claim stays,
+        so the number is never given again."""
+        if not _NAME.fullmatch(name):
+            raise RegistryError(f"model name {name!r}: use lower-case letters, digits, - _ .")
+        now = time.time()
+        removed, kept = [], []
+        for number, files in self._numbered(self.store.objects(self._key(name))).items():
+            if not _unfinished(files):
+                continue
+            leftover = Leftover(
+                name,
+                number,
+                tuple(self._key(name, str(number), f) for f in sorted(files) if f != CLAIM),
+                sum(size for f, (size, _) in files.items() if f != CLAIM),
+                max(modified for _, modified in files.values()),
+            )
+            if now - leftover.modified < older_than:
+                kept.append(leftover)
+                continue
+            if not dry_run:
+                for key in leftover.keys:
+                    self.store.delete(key)
+            removed.append(leftover)
+        return Collected(removed, kept)
 
     def names(self) -> list[str]:
         """Every model name in the registry."""
@@ -435,6 +492,12 @@ def read_registered(root: Path) -> dict[str, Any] | None:
         return None
     record: dict[str, Any] = json.loads(path.read_text())
     return record
+
+
+def _unfinished(files: Mapping[str, object]) -> bool:
+    """Whether a number's files are a register's that has not finished: claimed, no
+    metadata.json, and files beside the claim (a claim alone is a number collected)."""
+    return CLAIM in files and METADATA not in files and len(files) > 1
 
 
 def _checksums(folder: Path) -> dict[str, str]:

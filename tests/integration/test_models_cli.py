@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,34 @@ def test_models_commands(s3_endpoint: S3Endpoint, tiny_model: Path, tmp_path: Pa
     missing = cli("models", "show", "cuisine@staging", cwd=tmp_path, env=env, check=False)
     assert missing.returncode == 1
     assert "no alias 'staging' (aliases: production)" in missing.stderr
+
+
+def test_models_gc_on_s3_reads_the_objects_times(
+    s3_endpoint: S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = s3_endpoint.store_env("models-gc")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    store = Store.open(env["CUISINEFLOW_STORE"], endpoint_url=s3_endpoint.url)
+    registry = Registry(store)
+    store.create_bytes("registry/cuisine/1/.claim", b"")  # a register stopped half-way
+    store.write_bytes("registry/cuisine/1/coef.npy", b"x" * 1000)
+    # Written just now by S3's clock: kept under the hour, taken with --older-than 0.
+    kept = cli("models", "gc", cwd=tmp_path, env=env).stdout.splitlines()
+    assert kept[0] == (
+        "kept cuisine@1: written to under a minute ago, under --older-than 60: a register may "
+        "be under way"
+    )
+    assert registry.numbers("cuisine") == ([], [1])
+    (seen,) = registry.collect("cuisine", older_than=0, dry_run=True).removed
+    assert (seen.size, seen.keys) == (1000, ("registry/cuisine/1/coef.npy",))
+    assert abs(seen.modified - time.time()) < 60  # S3's LastModified, not 0 or "unknown"
+    assert store.list("registry") == ["registry/cuisine/1/.claim", "registry/cuisine/1/coef.npy"]
+    taken = cli("models", "gc", "--older-than", "0", cwd=tmp_path, env=env).stdout
+    assert taken == (
+        "removed cuisine@1: 1 file, 1000 bytes under registry/cuisine/1/ (its .claim stays)\n"
+    )
+    assert store.list("registry") == ["registry/cuisine/1/.claim"]
+    assert registry.numbers("cuisine") == ([], [])
+    listed = cli("models", "list", cwd=tmp_path, env=env)
+    assert listed.stderr == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import os
 import posixpath
@@ -209,6 +210,25 @@ class Store:
             found = self.fs.find(base)
         root = self.root.rstrip("/") + "/"
         return sorted(p.removeprefix(root) for p in found if not _is_temporary(p))
+
+    def objects(self, prefix: str = "") -> dict[str, tuple[int, float]]:
+        """Every object under a prefix, a write's temporary file too, by key: its size in
+        bytes and when it was last written, in seconds since the epoch (S3's LastModified)."""
+        with self.errors():
+            base = self.path(prefix)
+            if not self.is_s3 and not self.fs.exists(base):
+                return {}
+            found = self.fs.find(base, detail=True)
+        root = self.root.rstrip("/") + "/"
+        result = {}
+        for path, info in found.items():
+            modified = info.get("LastModified") if self.is_s3 else info.get("mtime")
+            if isinstance(modified, dt.datetime):
+                modified = modified.timestamp()
+            # No time given: newer than any cut-off, so that nothing is taken for a leftover.
+            when = float("inf") if modified is None else float(modified)
+            result[path.removeprefix(root)] = (int(info.get("size") or 0), when)
+        return dict(sorted(result.items()))
 
     def delete(self, key: str) -> None:
         """Delete an object, or everything under a prefix; absent keys are fine."""

@@ -1,0 +1,98 @@
+"""`models gc`: the files of a register stopped half-way go, its claimed number stays taken."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from cuisineflow.registry import Registry
+from cuisineflow.storage import Store
+from tests.conftest import cli
+
+LINEAGE = {"lineage": {"raw_data": {"dvc_md5": "abc.dir"}}, "metrics": {"test": {"accuracy": 0.9}}}
+HOUR_AND_A_HALF = 90 * 60
+
+
+def written_ago(store: Store, prefix: str, seconds: float) -> None:
+    """Date every file of a local store under `prefix` back by `seconds`."""
+    for key in store.objects(prefix):
+        path = Path(store.path(key))
+        when = path.stat().st_mtime - seconds
+        os.utime(path, (when, when))
+
+
+def another_model(tiny_model: Path, folder: Path) -> Path:
+    shutil.copytree(tiny_model, folder)
+    spec = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps(spec | {"note": "another model"}))
+    return folder
+
+
+def test_gc_removes_a_stopped_registers_files_and_keeps_its_number(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    store = Store.open(str(tmp_path / "store"))
+    registry = Registry(store)
+    env = {"CUISINEFLOW_STORE": store.uri}
+    registry.register("cuisine", tiny_model, LINEAGE)
+    # 2: a register killed after its claim and one file, 90 minutes ago; 3: one under way.
+    store.create_bytes("registry/cuisine/2/.claim", b"")
+    store.write_bytes("registry/cuisine/2/coef.npy", b"x" * 1000)
+    store.write_bytes("registry/cuisine/2/.intercept.npy.0123.tmp", b"y" * 24)  # a cut write
+    written_ago(store, "registry/cuisine/2", HOUR_AND_A_HALF)
+    store.create_bytes("registry/cuisine/3/.claim", b"")
+    store.write_bytes("registry/cuisine/3/coef.npy", b"z" * 10)
+    version_1 = store.list("registry/cuisine/1")
+
+    dry = cli("models", "gc", "--dry-run", cwd=tmp_path, env=env).stdout.splitlines()
+    assert dry == [
+        "would remove cuisine@2: 2 files, 1024 bytes under registry/cuisine/2/ (its .claim stays)",
+        "kept cuisine@3: written to under a minute ago, under --older-than 60: a register may "
+        "be under way",
+    ]
+    assert len(store.objects("registry/cuisine/2")) == 3
+
+    done = cli("models", "gc", "cuisine", cwd=tmp_path, env=env).stdout.splitlines()
+    assert done[0] == (
+        "removed cuisine@2: 2 files, 1024 bytes under registry/cuisine/2/ (its .claim stays)"
+    )
+    assert store.objects("registry/cuisine/2").keys() == {"registry/cuisine/2/.claim"}
+    assert store.list("registry/cuisine/3") == [
+        "registry/cuisine/3/.claim",
+        "registry/cuisine/3/coef.npy",
+    ]
+    assert store.list("registry/cuisine/1") == version_1
+    # A number whose claim alone is left is no register under way: models list is quiet of it.
+    listed = cli("models", "list", cwd=tmp_path, env=env)
+    assert [line for line in listed.stderr.splitlines() if "cuisine@2" in line] == []
+    assert "warning: cuisine@3 is claimed but has no metadata.json" in listed.stderr
+    assert registry.numbers("cuisine") == ([1], [3])
+    # The collected number is never given again.
+    assert registry.register("cuisine", another_model(tiny_model, tmp_path / "m"), LINEAGE) == (
+        4,
+        True,
+    )
+
+    taken = cli("models", "gc", "--older-than", "0", cwd=tmp_path, env=env).stdout
+    assert taken == (
+        "removed cuisine@3: 1 file, 10 bytes under registry/cuisine/3/ (its .claim stays)\n"
+    )
+    again = cli("models", "gc", cwd=tmp_path, env=env).stdout
+    assert again == (
+        f"nothing to remove in local store {store.uri}: no register stopped half-way over 60 "
+        "minutes ago\n"
+    )
+    assert registry.versions("cuisine") == [1, 4]
+
+
+def test_gc_refuses_a_bad_name(tmp_path: Path) -> None:
+    refused = cli(
+        "models", "gc", "Cuisine", cwd=tmp_path, env={"CUISINEFLOW_STORE": str(tmp_path / "s")},
+        check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "error: model name 'Cuisine': use lower-case letters, digits, - _ .\n"
+    )
