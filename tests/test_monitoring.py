@@ -503,6 +503,53 @@ def test_a_profile_by_hand() -> None:
     assert len(wide["ingredient_share"]) == 300
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("confidence_histogram", [float("nan")] + [0] * 19, "'confidence_histogram' holds NaN"),
+        ("ingredients_per_recipe", [0] * 29 + [-3], "'ingredients_per_recipe' holds -3, below 0"),
+        (
+            "confidence_histogram",
+            [1, 2],
+            "'confidence_histogram' is [1, 2], not a list of 20 counts",
+        ),
+        (
+            "ingredients_per_recipe",
+            None,
+            "'ingredients_per_recipe' is null, not a list of 30 counts",
+        ),
+        (
+            "prediction_share",
+            {"italian": 0.5, "thai": float("nan")},
+            "'prediction_share' holds NaN for 'thai'",
+        ),
+        ("prediction_share", {}, "'prediction_share' is {}, not an object of shares by name"),
+        ("ingredient_share", {"salt": 1.5}, "'ingredient_share' holds 1.5 for 'salt', over 1"),
+        ("mean_confidence", float("inf"), "'mean_confidence' holds Infinity"),
+        ("mean_confidence", "0.9", "'mean_confidence' holds \"0.9\", not a number"),
+        ("out_of_vocabulary_rate", None, "'out_of_vocabulary_rate' holds null, not a number"),
+        ("n_ingredients", -1, "'n_ingredients' holds -1, below 0"),
+        ("n", 0, "'n' is 0, not a number of recipes (1 or more)"),
+        ("n", float("nan"), "'n' is NaN, not a number of recipes (1 or more)"),
+        ("n", True, "'n' is true, not a number of recipes (1 or more)"),
+        ("vocabulary", ["salt", 3], "'vocabulary' is [\"salt\", 3], not a list of ingredients"),
+    ],
+)
+def test_a_damaged_reference_profile_is_named(field: str, value: object, problem: str) -> None:
+    """A profile edited by hand: NaN statistics (report.json refused them) or a traceback."""
+    from cuisineflow.monitoring.profile import profile_problem
+
+    profile = build_profile([["salt", "garlic"], ["thai basil"]], np.array([[0.9, 0.1], [0.2, 0.8]]),
+                            ["italian", "thai"], [["salt", "garlic"]])  # fmt: skip
+    assert profile_problem(profile) is None
+    assert profile_problem({**profile, field: value}) == problem
+    missing = {k: v for k, v in profile.items() if k != "confidence_histogram"}
+    assert profile_problem(missing) == "no 'confidence_histogram'"
+    # Older profiles lack n_ingredients; a mean over 1 by rounding is still a share.
+    older = {k: v for k, v in profile.items() if k != "n_ingredients"}
+    assert profile_problem({**older, "mean_confidence": 1 + 1e-12}) is None
+
+
 def log_row(number: int, day: int, hour: int, version: str = "1") -> dict:
     """One logged prediction, as the server writes it."""
     import datetime as dt

@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from cuisineflow.models.artifact import ModelError
+from cuisineflow.monitoring.profile import build_profile
 from cuisineflow.registry import ModelRef, Registry, RegistryError
 from cuisineflow.storage import Store
 from cuisineflow.storage.local import exclusive_lock, shared_lock
@@ -789,10 +791,21 @@ def test_what_monitoring_compares_with_is_a_registered_versions_reference_profil
     (other / "model.json").write_text(
         json.dumps(json.loads((other / "model.json").read_text()) | {"note": "2"})
     )
-    profile = {"n_recipes": 3, "cuisines": {"thai": 1.0}}
+    profile = build_profile([["salt"]], np.array([[1.0]]), ["thai"], [["salt"]])
     registry.register("cuisine", other, {**LINEAGE, "monitoring_reference": profile})
     registry.promote(ModelRef.parse("cuisine@2"), "production")
     assert registry.monitored(ModelRef.parse("cuisine@production")) == ("cuisine", 2, profile)
+    # A profile edited by hand is named, not compared with: report.json refused its NaN.
+    key = registry.store.path("registry/cuisine/2/metadata.json")
+    metadata = json.loads(Path(key).read_text())
+    metadata["monitoring_reference"]["confidence_histogram"][0] = float("nan")
+    Path(key).write_text(json.dumps(metadata))
+    with pytest.raises(RegistryError) as damaged:
+        registry.monitored(ModelRef.parse("cuisine@production"))
+    assert str(damaged.value) == (
+        "cuisine@2's monitoring reference: 'confidence_histogram' holds NaN "
+        "(registry/cuisine/2/metadata.json in the store)"
+    )
     with pytest.raises(RegistryError, match=r"^cuisine@1 has no monitoring reference profile"):
         registry.monitored(ModelRef.parse("cuisine@1"))
     with pytest.raises(RegistryError, match=r"is a folder: monitoring needs a registered model"):

@@ -394,6 +394,14 @@ class Registry:
                 f"{ref.name}@{version} has no monitoring reference profile: register it with "
                 "the pipeline"
             )
+        from cuisineflow.monitoring.profile import profile_problem  # numpy: only when monitoring
+
+        problem = profile_problem(reference)
+        if problem is not None:
+            key = self._key(ref.name, str(version), METADATA)
+            raise RegistryError(
+                f"{ref.name}@{version}'s monitoring reference: {problem} ({key} in the store)"
+            )
         return ref.name, version, reference
 
     def resolve(self, ref: ModelRef) -> int:

@@ -241,7 +241,7 @@ def test_monitor_refuses_a_log_without_confidence_and_never_writes_nan(
     )
     assert not (tmp_path / "r").exists()
     store.delete(bad)
-    # A NaN that still reaches the report (here a profile's) stops it: report.json is JSON.
+    # A profile's NaN is named before any statistic is computed with it.
     profile = Registry(store).metadata("cuisine", 1)["monitoring_reference"]
     Registry(store).register("odd", tiny_model, {"monitoring_reference": {
         **profile, "mean_confidence": float("nan")}})  # fmt: skip
@@ -252,7 +252,10 @@ def test_monitor_refuses_a_log_without_confidence_and_never_writes_nan(
     nan = cli("monitor", "--model", "odd@1", "--output", str(tmp_path / "r"), cwd=root,
               check=False)  # fmt: skip
     assert nan.returncode == 2
-    assert "Out of range float values are not JSON compliant" in nan.stderr
+    assert nan.stderr == (
+        "error: odd@1's monitoring reference: 'mean_confidence' holds NaN "
+        "(registry/odd/1/metadata.json in the store)\n"
+    )
     assert not (tmp_path / "r" / "report.json").exists()
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,3 +65,70 @@ def build_profile(
         "mean_confidence": float(confidence.mean()),
         "calibration": calibration or [],
     }
+
+
+def profile_problem(profile: Mapping[str, Any]) -> str | None:
+    """What makes a reference profile unfit to compare a window with, in words, or None.
+
+    A profile edited by hand or written by another version can hold NaN, null or negative
+    values: monitor's statistics would be NaN (report.json refuses it) or a traceback.
+    """
+    for field in ("n", "vocabulary", "out_of_vocabulary_rate", "ingredient_share",
+                  "ingredients_per_recipe", "prediction_share", "confidence_histogram",
+                  "mean_confidence"):  # fmt: skip
+        if field not in profile:
+            return f"no {field!r}"
+    n = profile["n"]
+    if _value_problem(n, math.inf) is not None or n != int(n) or n < 1:
+        return f"'n' is {_shown(n)}, not a number of recipes (1 or more)"
+    vocabulary = profile["vocabulary"]
+    if not isinstance(vocabulary, list) or not all(isinstance(i, str) for i in vocabulary):
+        return f"'vocabulary' is {_shown(vocabulary)}, not a list of ingredients"
+    fields: list[tuple[str, Any, float]] = [
+        ("out_of_vocabulary_rate", {"": profile["out_of_vocabulary_rate"]}, 1),
+        ("mean_confidence", {"": profile["mean_confidence"]}, 1),
+        ("ingredient_share", profile["ingredient_share"], 1),
+        ("prediction_share", profile["prediction_share"], 1),
+    ]
+    if "n_ingredients" in profile:  # older profiles lack it: drift tests the rate alone
+        fields.append(("n_ingredients", {"": profile["n_ingredients"]}, math.inf))
+    for field, values, high in fields:
+        if not isinstance(values, dict) or (field == "prediction_share" and not values):
+            return f"{field!r} is {_shown(values)}, not an object of shares by name"
+        for key, value in values.items():
+            problem = _value_problem(value, high, f" for {key!r}" if key else "")
+            if problem is not None:
+                return f"{field!r} holds {problem}"
+    for field, bins in (("ingredients_per_recipe", MAX_COUNT_BIN),
+                        ("confidence_histogram", CONFIDENCE_BINS)):  # fmt: skip
+        histogram = profile[field]
+        if not isinstance(histogram, list) or len(histogram) != bins:
+            return f"{field!r} is {_shown(histogram)}, not a list of {bins} counts"
+        problem = next(filter(None, (_value_problem(v, math.inf) for v in histogram)), None)
+        if problem is not None:
+            return f"{field!r} holds {problem}"
+    return None
+
+
+def _value_problem(value: Any, high: float, where: str = "") -> str | None:
+    """What is wrong with a value that should be a number in [0, high], or None: the value,
+    `where` it is, and why."""
+    if not _is_number(value):
+        return f"{_shown(value)}{where}, not a number"
+    if math.isnan(value) or math.isinf(value):
+        return f"{_shown(value)}{where}"
+    if value < 0:
+        return f"{value}{where}, below 0"
+    if value > high + 1e-9:  # a mean of probabilities can pass 1 by rounding
+        return f"{value}{where}, over {high:g}"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shown(value: Any) -> str:
+    """A value as metadata.json spells it (NaN, null, "600"), cut short."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
