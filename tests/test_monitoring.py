@@ -790,6 +790,18 @@ def test_a_log_file_lacking_a_column_or_a_value_is_named(tmp_path: Path) -> None
         read_predictions(store, since, None)
     store.delete(bad)
     assert read_predictions(store, None, None).num_rows == 6
+    # A confidence that is no probability: an infinite one was an infinite estimated
+    # accuracy, which report.json refused with a traceback.
+    for value in (float("inf"), -0.5, 85.0):
+        rows = [_log_row(0), {**_log_row(1), "confidence": value}]
+        store.write_bytes(bad, parquet(pa.Table.from_pylist(rows, schema=SCHEMA)))
+        with pytest.raises(BadLogError) as refused:
+            read_predictions(store, None, None)
+        assert str(refused.value) == (
+            f"{store.url(bad)}: not a prediction log (Parquet of the log schema): a confidence "
+            f"outside [0, 1] (no probability) in some records{fix}"
+        )
+    store.delete(bad)
     # A Lambda log line without a field, or with a null where the Lambda writes a value.
     lambda_log = "monitoring/incoming/date=2026-01-01/part-a.jsonl"
     line = {**_log_row(3), "timestamp": "2026-01-01T00:00:00+00:00"}
@@ -805,6 +817,12 @@ def test_a_log_file_lacking_a_column_or_a_value_is_named(tmp_path: Path) -> None
     with pytest.raises(BadLogError) as refused:
         read_predictions(store, None, None)
     assert str(refused.value) == f"{incoming}: no value in confidence of some records{fix}"
+    store.write_bytes(lambda_log, json.dumps({**line, "confidence": float("inf")}).encode())
+    with pytest.raises(BadLogError) as refused:  # json.loads reads Infinity
+        read_predictions(store, None, None)
+    assert str(refused.value) == (
+        f"{incoming}: a confidence outside [0, 1] (no probability) in some records{fix}"
+    )
     store.write_bytes(lambda_log, json.dumps({k: v for k, v in line.items() if k != "id"}).encode())
     assert read_predictions(store, None, None).num_rows == 7  # a recipe without an id: fine
     # monitor --log checks every file, not the first one's schema alone.

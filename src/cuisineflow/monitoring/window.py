@@ -109,10 +109,10 @@ def _read_parquet(
     except pa.ArrowException:
         _name_unread(dataset, condition, refuse)
         raise  # no one file fails alone: not the files' fault (a connection, say)
-    unfilled = _unfilled(table)
-    if unfilled:
+    unfit = _unfit(table)
+    if unfit:
         _name_unread(dataset, condition, refuse)
-        raise DataError(f"prediction logs with no value in {', '.join(unfilled)} of some records")
+        raise DataError(f"prediction logs with {unfit}")
     return table
 
 
@@ -124,11 +124,24 @@ def _name_unread(
     """Raise naming the first file that cannot be read as a log, or lacks a value, if any."""
     for fragment in dataset.get_fragments():
         try:
-            unfilled = _unfilled(fragment.to_table(schema=SCHEMA, filter=condition))
+            unfit = _unfit(fragment.to_table(schema=SCHEMA, filter=condition))
         except pa.ArrowException as error:
             raise refuse(fragment, _arrow_reason(error)) from None
-        if unfilled:
-            raise refuse(fragment, f"no value in {', '.join(unfilled)} of some records")
+        if unfit:
+            raise refuse(fragment, unfit)
+
+
+def _unfit(table: pa.Table) -> str | None:
+    """What makes some records no log's records, or None: a null (or NaN) where every log
+    writer writes a value, or a confidence that is no probability (an infinite one made
+    the report's estimated accuracy infinite, which report.json cannot hold)."""
+    unfilled = _unfilled(table)
+    if unfilled:
+        return f"no value in {', '.join(unfilled)} of some records"
+    confidence = table["confidence"]
+    if pc.any(pc.or_(pc.less(confidence, 0), pc.greater(confidence, 1))).as_py():
+        return "a confidence outside [0, 1] (no probability) in some records"
+    return None
 
 
 def _unfilled(table: pa.Table) -> list[str]:
@@ -195,9 +208,9 @@ def _incoming(store: Store) -> list[pa.Table]:
             table = pa.Table.from_pylist(rows, schema=SCHEMA)
         except (pa.ArrowException, TypeError, UnicodeError) as error:  # "\udc00": no UTF-8
             raise BadLogError(f"{bad}: {str(error).splitlines()[0].rstrip('.')}; {fix}") from None
-        unfilled = _unfilled(table)
-        if unfilled:
-            raise BadLogError(f"{bad}: no value in {', '.join(unfilled)} of some records; {fix}")
+        unfit = _unfit(table)
+        if unfit:
+            raise BadLogError(f"{bad}: {unfit}; {fix}")
         tables.append(table)
     return tables
 
