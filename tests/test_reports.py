@@ -184,9 +184,11 @@ def test_experiments_page_compares_runs_with_their_intervals() -> None:
     rows = [row("main", 0.8146, 0.801), row("c-1.0", 0.8001, 0.787), row("c-2", 0.8120, 0.80)]
     html = pages.experiments_page([*rows, row("old", None)])
     assert _lead(html) == (  # c-2 is inside main's interval (0.801 to 0.83), c-1.0 is not
-        "Best test accuracy 0.8146: main. Runs inside its 95% interval, a difference this test "
-        "split alone cannot confirm: 1 of the other 2."
+        "Best test accuracy 0.8146: main. 1 of the other 2 runs lies inside its 95% interval "
+        "(0.801 to 0.830): to tell them apart, compare them on more recipes "
+        "(<code>cuisineflow score</code> on recipes kept back)."
     )
+    assert "cannot confirm" not in html  # runs on one test split are paired: no such verdict
     assert "<td>1e-05</td>" in html  # params as given, not as 0.0000
     assert "<td>0.801\u20130.830</td>" in html
     assert "<td>not recorded</td>" in html
@@ -198,16 +200,16 @@ def test_experiments_page_compares_runs_with_their_intervals() -> None:
     # After `dvc exp run` the workspace holds the experiment's run: one run, not two.
     c_2 = row("c-2", 0.8160, 0.803)
     held = pages.experiments_page([{**c_2, "experiment": "workspace"}, rows[0], c_2])
-    assert _lead(held) == (
-        "Best test accuracy 0.8160: c-2. Runs inside its 95% interval, a difference this test "
-        "split alone cannot confirm: 1 of the other 1."
+    assert _lead(held).startswith(
+        "Best test accuracy 0.8160: c-2. The other run lies inside its 95% interval "
+        "(0.803 to 0.830): to tell them apart"
     )
     assert "<td>workspace (= c-2)</td>" in held
     assert "3 runs" not in held
     assert "2 runs (<code>dvc exp show</code>)" in held
     assert "metrics are not recorded when" not in held  # every run has its accuracy
     changed = pages.experiments_page([row("workspace", 0.8170, 0.803), rows[0], c_2])
-    assert "2 of the other 2" in _lead(changed)  # a workspace of its own is a run
+    assert "2 of the other 2 runs lie inside" in _lead(changed)  # a workspace is a run
 
 
 def test_data_page_leads_with_labels_imbalance_and_recipe_size() -> None:

@@ -338,8 +338,8 @@ def model_page(
 
 
 def experiments_page(rows: list[dict[str, Any]]) -> str:
-    """The DVC experiments' test metrics, then their params; their accuracies compared with
-    the test split's error, which decides whether two runs differ at all."""
+    """The DVC experiments' test metrics, then their params; their accuracies, each with its
+    95% interval on the test split."""
     metric_keys = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibration_error")
     held = workspace_run(rows)  # then the workspace is that row's run, not one of its own
     runs = [r for r in rows if not (held and r["experiment"] == "workspace")]
@@ -370,10 +370,7 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
             close = [
                 r for r in scored if r is not best and r["accuracy"] >= best["accuracy_ci_low"]
             ]
-            lead += (
-                " Runs inside its 95% interval, a difference this test split alone cannot "
-                f"confirm: {len(close)} of the other {len(scored) - 1}."
-            )
+            lead += " " + _inside_text(best, len(close), len(scored) - 1)
     if len(scored) > 1:
         sections.append(
             Section("Comparison").figure(
@@ -398,6 +395,24 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
         f"{len(runs)} runs (`dvc exp show`): test metrics, then the params they ran with",
         sections,
         lead=lead,
+    )
+
+
+def _inside_text(best: dict[str, Any], inside: int, others: int) -> str:
+    """How many other runs lie inside the best run's interval: a count, no verdict. Runs
+    scored on the same test recipes are paired, so one run's own interval overstates the
+    error of their difference, and says nothing of whether they differ."""
+    interval = f"its 95% interval ({best['accuracy_ci_low']:.3f} to {best['accuracy_ci_high']:.3f})"
+    if others == 1:
+        text = f"The other run lies {'inside' if inside else 'outside'} {interval}"
+    else:
+        verb = "lies" if inside == 1 else "lie"
+        text = f"{inside} of the other {others} runs {verb} inside {interval}"
+    if not inside:
+        return text + "."
+    return text + (
+        ": to tell them apart, compare them on more recipes (`cuisineflow score` on recipes "
+        "kept back)."
     )
 
 
