@@ -15,7 +15,7 @@ import pytest
 
 from cuisineflow.models.metrics import accuracy_interval, evaluate
 from cuisineflow.reports import pages, plots
-from cuisineflow.reports.experiments import experiment_rows
+from cuisineflow.reports.experiments import experiment_rows, top_ks
 from cuisineflow.reports.html import Lines, Section, page, svg
 from cuisineflow.reports.plots import histogram, horizontal_bars
 from cuisineflow.reports.text import format_table
@@ -194,7 +194,7 @@ def test_experiments_page_compares_runs_with_their_intervals() -> None:
     assert "<td>not recorded</td>" in html
     assert "commit what <code>make run</code> wrote" in html
     assert html.index("<th>accuracy</th>") < html.index("<th>train.C</th>")
-    assert 'aria-label="Test accuracy per experiment, with its 95% interval"' in html
+    assert 'aria-label="Test accuracy per experiment, best first, with its 95% interval"' in html
     alone = pages.experiments_page([row("main", 0.8146, 0.801)])
     assert "<svg" not in alone  # one run: nothing to compare
     # After `dvc exp run` the workspace holds the experiment's run: one run, not two.
@@ -210,6 +210,40 @@ def test_experiments_page_compares_runs_with_their_intervals() -> None:
     assert "metrics are not recorded when" not in held  # every run has its accuracy
     changed = pages.experiments_page([row("workspace", 0.8170, 0.803), rows[0], c_2])
     assert "2 of the other 2 runs lie inside" in _lead(changed)  # a workspace is a run
+
+
+def test_experiments_table_puts_the_params_that_differ_first_and_the_chart_ranks_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def row(name: str, model: str, c: float, accuracy: float) -> dict[str, Any]:
+        return {"experiment": name, "baseline": None if name == "main" else "main",
+                "train.model": model, "train.C": c, "train.calibration": "temperature",
+                "features": "words", "accuracy": accuracy, "macro_f1": 0.75,
+                "top_k_accuracy": 0.94, "expected_calibration_error": 0.03,
+                "accuracy_ci_low": accuracy - 0.013, "accuracy_ci_high": accuracy + 0.012}  # fmt: skip
+
+    rows = [row("main", "linear_svc", 0.5, 0.81), row("c-1", "linear_svc", 1.0, 0.82),
+            row("lr", "logistic_regression", 0.5, 0.80)]  # fmt: skip
+    drawn: dict[str, Any] = {}
+    intervals = pages.plots.intervals
+
+    def record(labels: list[str], values: list[float], *args: Any) -> Any:
+        drawn.update(labels=labels, values=values)
+        return intervals(labels, values, *args)
+
+    monkeypatch.setattr(pages.plots, "intervals", record)
+    html = pages.experiments_page(rows, top_k=[3])
+    table, folded = html.split("<details>")
+    headings = re.findall(r"<th>(.*?)</th>", table)
+    assert headings == [
+        "experiment", "train.model", "train.C", "accuracy", "95% interval", "macro-F1",
+        "top-3 accuracy", "expected calibration error", "baseline",
+    ]  # fmt: skip
+    assert "<th>train.calibration</th>" in folded  # the same for every run: folded away
+    assert "<th>features</th>" in folded
+    assert "Params that differ between the runs come first: train.model, train.C." in html
+    assert drawn == {"labels": ["c-1 (best)", "main", "lr"], "values": [0.82, 0.81, 0.80]}
+    assert "<th>top-k accuracy</th>" in pages.experiments_page(rows, top_k=[3, 5])
 
 
 def test_data_page_leads_with_labels_imbalance_and_recipe_size() -> None:
@@ -250,6 +284,7 @@ def test_experiment_rows_show_the_params_that_differ_and_any_top_k() -> None:
     assert [r["evaluate.top_k"] for r in rows] == [3, 5]  # differs: shown
     assert "evaluate.bins" not in rows[0]  # the same everywhere: left out
     assert [r["top_k_accuracy"] for r in rows] == [0.94, 0.97]
+    assert top_ks([main]) == [3, 5]  # the page's heading: top-k, not one k
     assert rows[0]["accuracy"] == 0.8123
     assert rows[0]["features"] == "words+word_pairs"
     assert rows[1]["train.C"] == 0.5

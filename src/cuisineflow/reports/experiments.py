@@ -73,10 +73,16 @@ def _params(entry: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
+def _test_metrics(entry: dict[str, Any]) -> dict[str, Any]:
+    """metrics/evaluate.json's test scores, as `dvc exp show --json` gives them."""
     data = entry.get("data") or {}
     metrics = data.get("metrics") or {}
-    evaluation = ((metrics.get("metrics/evaluate.json") or {}).get("data") or {}).get("test") or {}
+    test = ((metrics.get("metrics/evaluate.json") or {}).get("data") or {}).get("test")
+    return test or {}
+
+
+def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
+    evaluation = _test_metrics(entry)
     top_k = next((value for key, value in evaluation.items() if TOP_K_ACCURACY.match(key)), None)
     found = {**evaluation, "top_k_accuracy": top_k}
     return {
@@ -84,6 +90,20 @@ def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
         for column in (*METRIC_COLUMNS, "accuracy_ci_low", "accuracy_ci_high")
         for value in [found.get(column)]
     }
+
+
+def top_ks(exp_show: list[dict[str, Any]]) -> list[int]:
+    """The k of each top-k accuracy the runs recorded (top_3_accuracy: 3), each once."""
+    entries = [
+        entry
+        for commit in exp_show
+        for entry in (
+            commit,
+            *(r for e in commit.get("experiments") or [] for r in e.get("revs") or []),
+        )
+    ]
+    keys = {key for entry in entries for key in _test_metrics(entry)}
+    return sorted(int(key.split("_")[1]) for key in keys if TOP_K_ACCURACY.match(key))
 
 
 def workspace_run(rows: list[dict[str, Any]]) -> str | None:

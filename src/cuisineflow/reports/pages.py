@@ -15,6 +15,7 @@ from cuisineflow.monitoring.report import window_text
 from cuisineflow.reports import plots
 from cuisineflow.reports.experiments import workspace_run
 from cuisineflow.reports.html import PAGES, Lines, Section, page
+from cuisineflow.reports.html import table as html_table
 
 
 def distinctive_ingredients(
@@ -337,13 +338,31 @@ def model_page(
     )
 
 
-def experiments_page(rows: list[dict[str, Any]]) -> str:
-    """The DVC experiments' test metrics, then their params; their accuracies, each with its
-    95% interval on the test split."""
-    metric_keys = ("accuracy", "macro_f1", "top_k_accuracy", "expected_calibration_error")
+EXPERIMENT_METRICS = {  # a row's key: its column's heading (top-k: named by its k)
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "top_k_accuracy": "top-k accuracy",
+    "expected_calibration_error": "expected calibration error",
+}
+NOT_PARAMS = ("experiment", "baseline", "state", *EXPERIMENT_METRICS,
+              "accuracy_ci_low", "accuracy_ci_high")  # fmt: skip
+
+
+def experiments_page(rows: list[dict[str, Any]], top_k: Sequence[int] = ()) -> str:
+    """The DVC experiments: the params that tell them apart, their test metrics, every
+    key param (folded); their accuracies, best first, each with its 95% interval.
+
+    top_k: the k of each run's top-k accuracy (`experiments.top_ks`), for its heading.
+    """
     held = workspace_run(rows)  # then the workspace is that row's run, not one of its own
     runs = [r for r in rows if not (held and r["experiment"] == "workspace")]
     scored = [r for r in runs if r.get("accuracy") is not None]
+    params = list(dict.fromkeys(k for r in rows for k in r if k not in NOT_PARAMS))
+    # First the params whose values differ: in a wide table the others push them off-screen.
+    differ = [k for k in params if len({_param_text(r.get(k)) for r in rows}) > 1]
+    headings = {**EXPERIMENT_METRICS}
+    if len(set(top_k)) == 1:
+        headings["top_k_accuracy"] = f"top-{top_k[0]} accuracy"
     table = []
     for row in rows:
         low, high = row.get("accuracy_ci_low"), row.get("accuracy_ci_high")
@@ -351,16 +370,27 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
         shown: dict[str, Any] = {
             "experiment": f"{name} (= {held})" if held and name == "workspace" else name
         }
+        shown.update({k: _param_text(row.get(k)) for k in differ})
         unfinished = row.get("state", "success") != "success"  # failed, queued, running
-        for key in metric_keys:
+        for key, heading in headings.items():
             missing = row["state"] if unfinished else "not recorded"
-            shown[key] = missing if row.get(key) is None else row[key]
-        shown["95% interval"] = "" if low is None else f"{low:.3f}\u2013{high:.3f}"
-        shown_apart = ("experiment", *metric_keys, "accuracy_ci_low", "accuracy_ci_high")
-        others = (k for k in row if k not in shown_apart)
-        shown.update({k: "" if row[k] is None else str(row[k]) for k in others})
+            shown[heading] = missing if row.get(key) is None else row[key]
+            if key == "accuracy":
+                shown["95% interval"] = "" if low is None else f"{low:.3f}\u2013{high:.3f}"
+        shown.update({k: _param_text(row[k]) for k in ("baseline", "state") if k in row})
         table.append(shown)
-    sections = [Section("Experiments").rows(table)]
+    every = [{"experiment": r["experiment"], **{k: _param_text(r.get(k)) for k in params}}
+             for r in rows]  # fmt: skip
+    if differ:
+        note = f"Params that differ between the runs come first: {', '.join(differ)}."
+    else:
+        note = "Every run has the same params."
+    sections = [Section("Experiments").text(note).rows(table)]
+    if params:
+        sections[0].parts.append(
+            "<details><summary>Each run's key params (as <code>cuisineflow experiments</code>"
+            ")</summary>" + html_table(every) + "</details>"
+        )
     if not scored:
         lead = "No run has test metrics yet: run `cuisineflow run`, then commit its outputs."
     else:
@@ -372,14 +402,15 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
             ]
             lead += " " + _inside_text(best, len(close), len(scored) - 1)
     if len(scored) > 1:
+        ranked = sorted(scored, key=lambda r: -r["accuracy"])  # the best on top; ties as given
         sections.append(
             Section("Comparison").figure(
                 plots.intervals(
-                    [r["experiment"] for r in scored],
-                    [r["accuracy"] for r in scored],
-                    [r.get("accuracy_ci_low") for r in scored],
-                    [r.get("accuracy_ci_high") for r in scored],
-                    "Test accuracy per experiment, with its 95% interval",
+                    [f"{r['experiment']} (best)" if r is best else r["experiment"] for r in ranked],
+                    [r["accuracy"] for r in ranked],
+                    [r.get("accuracy_ci_low") for r in ranked],
+                    [r.get("accuracy_ci_high") for r in ranked],
+                    "Test accuracy per experiment, best first, with its 95% interval",
                     "accuracy on the test split",
                 )
             )
@@ -392,10 +423,15 @@ def experiments_page(rows: list[dict[str, Any]]) -> str:
         )
     return page(
         "cuisineflow: experiments",
-        f"{len(runs)} runs (`dvc exp show`): test metrics, then the params they ran with",
+        f"{len(runs)} runs (`dvc exp show`): the params that tell them apart, test metrics",
         sections,
         lead=lead,
     )
+
+
+def _param_text(value: Any) -> str:
+    """A param as given (1e-05, not 0.0000), blank when a run lacks it."""
+    return "" if value is None else str(value)
 
 
 def _inside_text(best: dict[str, Any], inside: int, others: int) -> str:

@@ -121,11 +121,11 @@ def _fits(root: Path) -> dict[str, Any]:
 
 
 def experiments_report(root: Path, _: Store) -> str:
-    from cuisineflow.reports.experiments import experiment_rows
+    from cuisineflow.reports.experiments import experiment_rows, top_ks
     from cuisineflow.storage.dvc import DvcRepo
 
-    shown = DvcRepo(root).run("exp", "show", "--json", quiet=True)
-    return pages.experiments_page(experiment_rows(json.loads(shown)))
+    shown = json.loads(DvcRepo(root).run("exp", "show", "--json", quiet=True))
+    return pages.experiments_page(experiment_rows(shown), top_ks(shown))
 
 
 def monitoring_report(
