@@ -166,6 +166,19 @@ def test_dollars_in_user_text_are_drawn_as_written_not_as_math() -> None:
     assert ">$x$</text>" in drawn
 
 
+def test_bars_write_their_values_counts_on_whole_ticks_shares_as_percentages() -> None:
+    counts = horizontal_bars(["italian", "thai"], [12345, 3], "t", "recipes").axes[0]
+    assert [t.get_text() for t in counts.texts] == [" 12,345", " 3"]
+    small = horizontal_bars(["italian", "thai"], [20, 5], "t", "recipes").axes[0]
+    ticks = small.get_xticks()
+    assert len(ticks) > 2
+    assert all(float(t).is_integer() for t in ticks)  # no tick at 2.5 recipes
+    shares = horizontal_bars(["salt", "egg"], [0.4573, 0.05], "t", "share", share=True).axes[0]
+    assert [t.get_text() for t in shares.texts] == [" 45.7%", " 5.0%"]
+    few = histogram([3, 1], ["1", "2"], "t", "x", "recipes").axes[0]
+    assert all(float(t).is_integer() for t in few.get_yticks())
+
+
 def test_histogram_ticks_do_not_crowd_the_last_label() -> None:
     labels = [str(k) if k < 30 else "30+" for k in range(1, 31)]
     axes = histogram(list(range(30)), labels, "t", "x", "y").axes[0]

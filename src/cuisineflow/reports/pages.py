@@ -113,6 +113,7 @@ def data_page(
                 [n / len(recipes) for _, n in overall],
                 "Share of recipes using each ingredient",
                 "share of recipes",
+                share=True,
             )
         )
         .rows([{"cuisine": c, "most common": v} for c, v in common_by_cuisine.items()]),

@@ -18,6 +18,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
 
 COLOR = "#3b6ea8"
 ALERT = "#b3261e"
@@ -45,8 +46,11 @@ def horizontal_bars(
     title: str,
     xlabel: str,
     zoom: bool = False,
+    share: bool = False,
 ) -> Figure:
-    """Bars sorted as given, the first on top, each value written at its end.
+    """Bars sorted as given, the first on top, each value written at its end: a count with
+    thousands separators (on an axis of whole numbers), a share (share=True) as a percentage,
+    any other number to 4 decimals.
 
     zoom: the axis spans the values, not 0 to the largest, so that values differing by
     a thousandth (experiments' accuracies) look different.
@@ -58,9 +62,16 @@ def horizontal_bars(
         spread = max(values) - min(values)
         low = max(0.0, min(values) - max(spread, 0.005))
     axes.barh(positions, np.asarray(values) - low, left=low, color=COLOR)
-    if zoom:
-        for position, value in zip(positions, values, strict=True):
-            axes.text(value, position, f" {value:.4f}", va="center", fontsize=8)
+    counts = not share and all(float(v).is_integer() for v in values)
+    for position, value in zip(positions, values, strict=True):
+        text = f"{value:.1%}" if share else f"{int(value):,}" if counts else f"{value:.4f}"
+        axes.text(value, position, f" {text}", va="center", fontsize=8)
+    axes.margins(x=0.12)  # room at the right for the largest bar's value
+    if share:
+        axes.xaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    elif counts:  # no tick at 2.5 recipes
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.set_yticks(positions, labels=list(labels))
     axes.set_title(title)
     axes.set_xlabel(xlabel + (" (axis not from 0)" if low else ""))
@@ -100,6 +111,7 @@ def histogram(
     last = len(labels) - 1
     ticks = [t for t in range(0, len(labels), step) if last - t >= step] + [last]
     axes.set_xticks(ticks, labels=[labels[t] for t in ticks])
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no tick at 2.5 recipes
     axes.set_title(title)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
