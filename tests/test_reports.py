@@ -16,7 +16,7 @@ import pytest
 from cuisineflow.models.metrics import accuracy_interval, evaluate
 from cuisineflow.reports import pages, plots
 from cuisineflow.reports.experiments import experiment_rows, top_ks
-from cuisineflow.reports.html import Lines, Section, page, svg
+from cuisineflow.reports.html import Lines, Section, page, svg, table
 from cuisineflow.reports.plots import histogram, horizontal_bars
 from cuisineflow.reports.text import format_table
 
@@ -109,16 +109,35 @@ def test_the_lineage_is_of_the_model_this_workspace_registered(
     from cuisineflow.storage import Store
 
     store = Store.open(str(tmp_path / "store"))
-    Registry(store).register("cuisine", tiny_model, {"lineage": {"git": {"commit": "abc"}}})
+    refit = {"recipes": "all_labelled", "fit_rows": 35373}
+    Registry(store).register(
+        "cuisine",
+        tiny_model,
+        {"lineage": {"git": {"commit": "abc", "dirty": True}}, "refit": refit},
+    )
     stored = Registry(store).metadata("cuisine", 1)["content_sha256"]
     record = tmp_path / "models" / "registered.json"
     record.parent.mkdir()
     record.write_text(json.dumps({"name": "cuisine", "version": 1, "content_sha256": stored}))
-    assert _lineage(tmp_path, store)["git commit"] == "abc"
+    lineage = _lineage(tmp_path, store)
+    assert lineage["git commit"] == "abc"
+    assert lineage["served model learnt from"].startswith("all 35,373 labelled recipes (refit)")
+    shown = table([{"field": k, "value": v} for k, v in lineage.items()])
+    assert "<td>git tree dirty</td><td>yes</td>" in shown  # not True
+    assert "<td>model version</td><td>cuisine@1</td>" in shown
     # Another store, where cuisine@1 is another model: its lineage is not shown as ours.
     record.write_text(json.dumps({"name": "cuisine", "version": 1, "content_sha256": "f00d"}))
     with pytest.raises(CuisineflowError, match=r"cuisine@1 in local store .* is not the model"):
         _lineage(tmp_path, store)
+
+
+def test_table_counts_have_thousands_separators_and_booleans_read_yes_or_no() -> None:
+    shown = table([{"rule": "empty", "records": 4458, "ok": False, "rate": 0.5, "id": "12345"}])
+    assert "<td>4,458</td><td>no</td><td>0.5000</td><td>12345</td>" in shown  # text as given
+    validation = {"records": 45739, "valid": 41281, "rejected": 4458,
+                  "rejected_by_rule": {"empty_ingredients": 4458}}  # fmt: skip
+    html = pages.data_page([("thai", ["a"])], validation)
+    assert "<td>empty_ingredients</td><td>4,458</td>" in html  # as the text's 45,739
 
 
 def test_calibration_text_with_bins_too_thin_to_judge() -> None:

@@ -63,11 +63,16 @@ def inline(words: str) -> str:
 
 
 def table(rows: list[dict[str, Any]], digits: int = 4) -> str:
-    """An HTML table from rows of the same keys."""
+    """An HTML table from rows of the same keys: an int is a count, written 45,739 as in
+    the pages' text (ids, hashes, versions and dates are given as text); a bool yes or no."""
     if not rows:
         return "<p class='muted'>nothing to show</p>"
 
     def cell(value: Any) -> str:
+        if isinstance(value, bool):  # before int: True is an int
+            return "yes" if value else "no"
+        if isinstance(value, int):
+            return f"{value:,}"
         if isinstance(value, float):
             return f"{value:.{digits}f}"
         if isinstance(value, Lines):

@@ -213,7 +213,7 @@ def _model_lead(evaluation: dict[str, Any], classes: Sequence[str], fits: dict[s
     mistake = ""
     if pairs:
         actual, predicted, count = pairs[0]
-        mistake = f"; the most common mistake is {actual} taken for {predicted} ({count} recipes)"
+        mistake = f"; the most common mistake is {actual} taken for {predicted} ({count:,} recipes)"
     trails = evaluation["macro_f1"] < evaluation["accuracy"] - 0.005
     return (
         f"{fit} {_held_out_text(evaluation)}. {_served_text(fits)} Macro-F1 "

@@ -204,7 +204,8 @@ def _lineage(root: Path, store: Store) -> dict[str, Any]:
 def _learnt_from(refit: dict[str, Any]) -> str:
     if refit.get("recipes") == "all_labelled":
         return (
-            f"all {refit['fit_rows']} labelled recipes (refit); the scores are the evaluated fit's"
+            f"all {refit['fit_rows']:,} labelled recipes (refit); the scores are the evaluated "
+            "fit's"
         )
     return "the evaluated fit's recipes"
 
