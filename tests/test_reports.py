@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import warnings
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,22 @@ def test_bars_write_their_values_counts_on_whole_ticks_shares_as_percentages() -
     assert [t.get_text() for t in shares.texts] == [" 45.7%", " 5.0%"]
     few = histogram([3, 1], ["1", "2"], "t", "x", "recipes").axes[0]
     assert all(float(t).is_integer() for t in few.get_yticks())
+
+
+def test_a_long_name_is_cut_in_the_chart_and_given_in_full_beside_it() -> None:
+    long = (
+        "1 (10 ounce) package frozen chopped spinach, thawed and squeezed dry and then chopped "
+        "again very finely"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Tight layout not applied": the bars were squeezed
+        axes = horizontal_bars([long, "salt"], [0.5, 1.0], "t", "share", share=True).axes[0]
+    shown = [t.get_text() for t in axes.get_yticklabels()]
+    assert shown == [long[:39] + "\u2026", "salt"]
+    assert len(shown[0]) == 40
+    html = pages.data_page([("italian", [long, "salt"]), ("mexican", ["salt"])], {})
+    assert f"Cut short in the chart, in full: {long}." in html
+    assert "Cut short" not in pages.data_page([("italian", ["salt"])], {})
 
 
 def test_histogram_ticks_do_not_crowd_the_last_label() -> None:

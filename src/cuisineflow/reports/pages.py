@@ -84,6 +84,27 @@ def data_page(
     )
     if idle:
         quality.text(f"No record broke the other rules: {', '.join(idle)}.")
+    common = (
+        Section("Most common ingredients")
+        .text(
+            "As written in the raw data, before the normalisation the model applies: "
+            "garlic and garlic cloves, or eggs and large eggs, are counted apart here."
+        )
+        .figure(
+            plots.horizontal_bars(
+                [x for x, _ in overall],
+                [n / len(recipes) for _, n in overall],
+                "Share of recipes using each ingredient",
+                "share of recipes",
+                share=True,
+            )
+        )
+    )
+    cut = [x for x, _ in overall if plots.short_label(x) != x]
+    if cut:  # the chart's labels end in an ellipsis: the names in full
+        common.parts.append(
+            f"<p>Cut short in the chart, in full: {html.escape('; '.join(cut))}.</p>"
+        )
     sections = [
         Section("Recipes per cuisine").figure(
             plots.horizontal_bars(
@@ -102,21 +123,7 @@ def data_page(
                 "recipes",
             )
         ),
-        Section("Most common ingredients")
-        .text(
-            "As written in the raw data, before the normalisation the model applies: "
-            "garlic and garlic cloves, or eggs and large eggs, are counted apart here."
-        )
-        .figure(
-            plots.horizontal_bars(
-                [x for x, _ in overall],
-                [n / len(recipes) for _, n in overall],
-                "Share of recipes using each ingredient",
-                "share of recipes",
-                share=True,
-            )
-        )
-        .rows([{"cuisine": c, "most common": v} for c, v in common_by_cuisine.items()]),
+        common.rows([{"cuisine": c, "most common": v} for c, v in common_by_cuisine.items()]),
         Section("Most distinctive ingredients per cuisine")
         .text(
             "Ranked by smoothed log-odds of appearing in the cuisine rather than in the others "

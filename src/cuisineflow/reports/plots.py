@@ -25,6 +25,13 @@ ALERT = "#b3261e"
 
 P = ParamSpec("P")
 
+LABEL_CHARS = 40  # a tick label cut past this: a 100-character ingredient squeezed the bars
+
+
+def short_label(label: str) -> str:
+    """The label cut to LABEL_CHARS characters, an ellipsis marking the cut."""
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "\u2026"
+
 
 def _plain_text(plot: Callable[P, Figure]) -> Callable[P, Figure]:
     """The plot with every text it creates taken literally (html.svg draws it so too)."""
@@ -72,7 +79,7 @@ def horizontal_bars(
     elif counts:  # no tick at 2.5 recipes
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    axes.set_yticks(positions, labels=list(labels))
+    axes.set_yticks(positions, labels=[short_label(label) for label in labels])
     axes.set_title(title)
     axes.set_xlabel(xlabel + (" (axis not from 0)" if low else ""))
     axes.spines[["top", "right"]].set_visible(False)
@@ -217,7 +224,7 @@ def grouped_bars(
         axes.bar(np.arange(len(categories)) + k * width, values, width, label=name)
     axes.set_xticks(
         np.arange(len(categories)) + 0.4 - width / 2,
-        labels=list(categories),
+        labels=[short_label(category) for category in categories],
         rotation=45,
         ha="right",
     )
