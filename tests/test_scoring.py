@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +14,7 @@ import pytest
 from cuisineflow.errors import DataError
 from cuisineflow.params import EvaluateParams
 from cuisineflow.predict import Predictor
+from cuisineflow.registry import content_hash
 from cuisineflow.scoring import overlap, repeats, score
 from tests.conftest import make_recipes
 
@@ -68,3 +73,50 @@ def test_score_refuses_unknown_cuisines_empty_recipes_and_no_recipes(
     # A blank ingredient (predict refuses it too): the model would see a recipe it is not.
     with pytest.raises(DataError, match=r"^record 1 has an empty ingredient \(2 such\)$"):
         score(predictor, [["  ", "\t"], ["a"], ["b", ""]], ["italian"] * 3, EvaluateParams())
+
+
+def test_score_reads_the_model_and_normalises_the_recipes_once(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """`score` of the pipeline's registered model: its files are hashed once (by the load,
+    whose checksums then tell whether it is still the registered version) and each
+    recipe's ingredients are normalised once, for the splits and the repeats alike."""
+    project = tmp_path / "project"
+    (project / ".dvc").mkdir(parents=True)
+    shutil.copytree(tiny_model, project / "models" / "cuisine")
+    identity = content_hash(project / "models" / "cuisine")
+    record = {"name": "cuisine", "version": 3, "content_sha256": identity}
+    (project / "models" / "registered.json").write_text(json.dumps(record))
+    labelled = tmp_path / "labelled.json"
+    recipes = make_recipes(12, seed=5)
+    labelled.write_text(json.dumps([*recipes, recipes[0]]))
+    code = (
+        "import os, sys\n"
+        "from typer.testing import CliRunner\n"
+        "import cuisineflow.scoring as scoring\n"
+        "from cuisineflow.cli import app\n"
+        "opens = []\n"
+        "sys.addaudithook(lambda event, args: opens.append(os.fspath(args[0])) "
+        "if event == 'open' and str(args[0]).endswith('coef.npy') else None)\n"
+        "keyed = []\n"
+        "key = scoring.ingredient_key\n"
+        "scoring.ingredient_key = lambda recipe: keyed.append(1) or key(recipe)\n"
+        f"result = CliRunner().invoke(app, ['score', {str(labelled)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(result.stdout.splitlines()[0], len(opens), len(keyed))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=project
+    ).stdout
+    model = project.resolve() / "models" / "cuisine"
+    # coef.npy: opened to hash it and to load it, nothing more; 13 recipes, 13 keys.
+    assert shown == f"model cuisine@3 ({model}), 13 labelled recipes of labelled.json 2 13\n"
+
+
+def test_content_hash_takes_the_checksums_a_load_verified(tiny_model: Path) -> None:
+    verified = Predictor(tiny_model).spec["sha256"]
+    assert content_hash(tiny_model, known=verified) == content_hash(tiny_model)
+    # model.json is not among them: it is hashed from the folder, as any unlisted file
+    assert "model.json" not in verified
+    stale = dict.fromkeys(verified, "0" * 64)
+    assert content_hash(tiny_model, known=stale) != content_hash(tiny_model)

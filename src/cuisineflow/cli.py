@@ -18,6 +18,7 @@ from cuisineflow import __version__
 from cuisineflow.errors import CuisineflowError
 
 if TYPE_CHECKING:
+    from cuisineflow.predict import Predictor
     from cuisineflow.registry import Registry
     from cuisineflow.storage import Store
     from cuisineflow.storage.dvc import DvcRepo
@@ -1063,13 +1064,11 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _model_folder(
-    model: str | None, check_registered: bool = False
+    model: str | None,
 ) -> tuple[Path, str | None, str | None, tuple[str, int] | None]:
     """The folder of a --model (default: the pipeline's models/cuisine); the registry name
-    and version it was fetched as, if any; and the pipeline's register record, if any.
-
-    With `check_registered`, the record counts only while the folder still holds what was
-    registered: a `refit` since then has changed it (reading it costs a hash of the model)."""
+    and version it was fetched as, if any; and the pipeline's register record, if any (see
+    `_still_registered`)."""
     from cuisineflow.paths import PIPELINE_MODEL_DIR
     from cuisineflow.registry import ModelRef, read_registered
     from cuisineflow.settings import get_settings
@@ -1078,10 +1077,6 @@ def _model_folder(
     if model is None:
         root = DvcRepo.find().root
         record = read_registered(root)
-        if record and check_registered:
-            from cuisineflow.stages.register import current_record
-
-            record = current_record(root)
         registered = (str(record["name"]), int(record["version"])) if record else None
         return root / PIPELINE_MODEL_DIR, None, None, registered
     ref = ModelRef.parse(model)  # a folder, or a registry version fetched and verified
@@ -1091,6 +1086,21 @@ def _model_folder(
     cache = _project_root() / settings.model_cache
     folder, metadata = _registry().fetch(ref, cache, settings.model_cache_versions)
     return folder, ref.name, str(metadata["version"]), None
+
+
+def _still_registered(
+    registered: tuple[str, int] | None, predictor: Predictor
+) -> tuple[str, int] | None:
+    """`_model_folder`'s register record, while models/cuisine still holds what was
+    registered (a `refit` since then has changed it), by the checksums the predictor's load
+    verified: the model's files are read once."""
+    if registered is None:
+        return None
+    from cuisineflow.stages.register import current_record
+    from cuisineflow.storage.dvc import DvcRepo
+
+    record = current_record(DvcRepo.find().root, predictor.spec["sha256"])
+    return (str(record["name"]), int(record["version"])) if record else None
 
 
 class ScoreFormat(StrEnum):
@@ -1125,83 +1135,25 @@ def score_command(
     whose ingredients the project's own splits (data/split) also hold are counted, and
     named when the model learnt from their split (the served refit learnt from all three).
     """
-    import json
-
     from cuisineflow.data.rawfiles import read_raw_file
-    from cuisineflow.params import EvaluateParams, load_params
     from cuisineflow.predict import Predictor
-    from cuisineflow.scoring import project_overlap, repeats, score
+    from cuisineflow.scoring import labelled_recipes, score_file, scores_json, scores_table
 
-    recipes = read_raw_file(input_path)
-    unlabelled = [i for i, r in enumerate(recipes) if r.cuisine is None]
-    if unlabelled:
-        raise CuisineflowError(
-            f"{input_path.name}: {len(unlabelled)} of {len(recipes)} recipes have no cuisine "
-            f"(first: record {unlabelled[0] + 1}, id {recipes[unlabelled[0]].id}): `score` "
-            "needs labelled recipes; `predict` takes unlabelled ones"
-        )
-    root = _project_root()
-    params_file = root / "params.yaml"
-    project_params = load_params(params_file) if params_file.exists() else None
-    params = project_params.evaluate if project_params else EvaluateParams()
-    folder, name, version, registered = _model_folder(model, check_registered=True)
-    ingredients = [r.ingredients for r in recipes]
-    cuisines = [str(r.cuisine) for r in recipes]
+    recipes = labelled_recipes(read_raw_file(input_path), input_path.name)
+    folder, name, version, registered = _model_folder(model)
     predictor = Predictor(folder)  # a bad model is named by its own error, not the file's
-    try:
-        scores = score(predictor, ingredients, cuisines, params)
-    except CuisineflowError as error:  # a recipe of the file
-        raise CuisineflowError(f"{input_path.name}: {error}") from None
-    seen = project_overlap(root, folder, ingredients, project_params)
-    repeated = repeats(ingredients, cuisines)
+    registered = _still_registered(registered, predictor)
+    result = score_file(_project_root(), folder, predictor, recipes)
     described = f"{name}@{version}" if name else (
         f"{registered[0]}@{registered[1]} ({folder})" if registered else str(folder)
     )  # fmt: skip
-    metrics = scores.metrics
     if output_format is ScoreFormat.json:
-        overlap = {"seen_in_splits": seen.per_split, "seen": seen.anywhere,
-                   "learnt_from": seen.learnt_from, "seen_in_learnt": seen.learnt,
-                   "repeated_in_file": repeated}  # fmt: skip
-        typer.echo(json.dumps({"model": described, **overlap, **metrics}))
+        typer.echo(scores_json(result, described))
         return
-    k = params.top_k
-    typer.echo(f"model {described}, {metrics['n']:,} labelled recipes of {input_path.name}")
-    typer.echo(
-        f"accuracy {metrics['accuracy']:.4f} (95% interval {metrics['accuracy_ci_low']:.3f} to "
-        f"{metrics['accuracy_ci_high']:.3f}), macro-F1 {metrics['macro_f1']:.4f}, top-{k} "
-        f"accuracy {metrics[f'top_{k}_accuracy']:.4f}, calibration error "
-        f"{metrics['expected_calibration_error']:.4f}"
-    )
-    typer.echo(f"\n{'cuisine':<14}{'precision':>10}{'recall':>8}{'F1':>7}{'recipes':>9}")
-    by_f1 = sorted(metrics["per_cuisine"].items(), key=lambda item: -item[1]["f1"])
-    for cuisine, row in by_f1:
-        typer.echo(
-            f"{cuisine:<14}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}"
-            f"{int(row['support']):>9,}"
-        )
-    if repeated:
-        typer.echo(
-            f"\nnote: {repeated:,} of these recipes repeat the cuisine and ingredients of an "
-            "earlier one in the file; each counts, as given",
-            err=True,
-        )
-    held = ", ".join(f"{n:,} in {split}" for split, n in seen.per_split.items() if n)
-    if seen.learnt:
-        *others, last = seen.learnt_from or ("",)
-        learnt = f"{', '.join(others)} and {last}" if others else last
-        typer.echo(
-            f"\nnote: {seen.learnt:,} of these recipes have the ingredients of recipes in "
-            f"{learnt}, which this model learnt from ({held}): "
-            "its scores on them overstate its accuracy on new recipes",
-            err=True,
-        )
-    elif seen.anywhere and seen.learnt_from is None:
-        typer.echo(
-            f"\nnote: {seen.anywhere:,} of these recipes have the ingredients of recipes in "
-            f"this project's splits ({held}); if this model learnt from those splits, its "
-            "scores on them overstate its accuracy on new recipes",
-            err=True,
-        )
+    table, notes = scores_table(result, described, input_path.name)
+    typer.echo(table)
+    for note in notes:
+        typer.echo(note, err=True)
 
 
 class S3SelectInput(StrEnum):

@@ -89,14 +89,22 @@ class ModelRef:
         return str(self.path) if self.path else f"{self.name}@{self.selector}"
 
 
-def content_hash(folder: Path, extra: Mapping[str, Path] | None = None) -> str:
+def content_hash(
+    folder: Path, extra: Mapping[str, Path] | None = None, known: Mapping[str, str] | None = None
+) -> str:
     """sha256 over the artifact's file names and bytes: the identity of a model. `extra`
-    names files that will join the folder's (as `register` adds the reference profile)."""
+    names files that will join the folder's (as `register` adds the reference profile);
+    `known` gives the sha256 of files of the folder just verified (`load_model`'s)."""
     files = {p.name: p for p in folder.iterdir() if p.is_file() and p.name != METADATA}
     files |= extra or {}
+    known = {name: sha for name, sha in (known or {}).items() if name not in (extra or {})}
     digest = hashlib.sha256()
     for name in sorted(files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name].read_bytes()).digest())
+        sha = known.get(name)
+        file_digest = (
+            bytes.fromhex(sha) if sha else hashlib.sha256(files[name].read_bytes()).digest()
+        )
+        digest.update(name.encode() + b"\0" + file_digest)
     return digest.hexdigest()
 
 

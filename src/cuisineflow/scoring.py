@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 
 from cuisineflow.data.split_tables import read_splits
-from cuisineflow.errors import DataError
+from cuisineflow.errors import CuisineflowError, DataError
 from cuisineflow.features import normalise_recipe
 from cuisineflow.models.metrics import evaluate
-from cuisineflow.params import EvaluateParams, Params
+from cuisineflow.params import EvaluateParams, Params, load_params
 from cuisineflow.paths import EVALUATED_MODEL_DIR, PIPELINE_MODEL_DIR, SPLIT_DIR, SPLITS
 from cuisineflow.predict import Predictor
-from cuisineflow.schemas import known_cuisine
+from cuisineflow.schemas import RawRecipe, known_cuisine
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,12 @@ def ingredient_key(recipe: Iterable[str]) -> tuple[str, ...]:
 def repeats(recipes: Sequence[Sequence[str]], cuisines: Sequence[str]) -> int:
     """How many recipes repeat an earlier one of the same sequence: the same cuisine and,
     as the model sees them, the same ingredients (Kaggle's data holds such copies)."""
-    keys = {
-        (ingredient_key(r), known_cuisine(c) or c) for r, c in zip(recipes, cuisines, strict=True)
-    }
-    return len(recipes) - len(keys)
+    return _repeats([ingredient_key(r) for r in recipes], cuisines)
+
+
+def _repeats(keys: Sequence[tuple[str, ...]], cuisines: Sequence[str]) -> int:
+    pairs = {(key, known_cuisine(c) or c) for key, c in zip(keys, cuisines, strict=True)}
+    return len(keys) - len(pairs)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,14 @@ def overlap(
     learnt_from: Sequence[str] | None,
 ) -> Overlap:
     """How many of `recipes` each split holds, any split holds, and the learnt splits hold."""
-    keys = [ingredient_key(r) for r in recipes]
+    return _overlap([ingredient_key(r) for r in recipes], splits, learnt_from)
+
+
+def _overlap(
+    keys: Sequence[tuple[str, ...]],
+    splits: Mapping[str, Iterable[Sequence[str]]],
+    learnt_from: Sequence[str] | None,
+) -> Overlap:
     held = {}
     for name, members in splits.items():
         member_keys = {ingredient_key(m) for m in members}
@@ -116,13 +125,19 @@ def project_overlap(
     """`overlap` with the project's splits, for a model folder: the splits it learnt from are
     known when it is the pipeline's evaluated fit or its served model (same model.json) and
     the project's params are given."""
+    return _project_overlap(root, folder, [ingredient_key(r) for r in recipes], params)
+
+
+def _project_overlap(
+    root: Path, folder: Path, keys: Sequence[tuple[str, ...]], params: Params | None
+) -> Overlap:
     splits = {
         name: read_splits(root, [name])["ingredients"].to_pylist()
         for name in SPLITS
         if (root / SPLIT_DIR / f"{name}.parquet").exists()
     }
     learnt_from = _splits_learnt_from(root, folder, params) if params else None
-    return overlap(recipes, splits, learnt_from)
+    return _overlap(keys, splits, learnt_from)
 
 
 def _splits_learnt_from(root: Path, folder: Path, params: Params) -> tuple[str, ...] | None:
@@ -138,3 +153,103 @@ def _splits_learnt_from(root: Path, folder: Path, params: Params) -> tuple[str, 
         )
         return SPLITS if all_labelled else params.featurize.fit_splits
     return None
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """The recipes of a labelled file: ingredients and cuisines, in file order."""
+
+    name: str  # the file's, for messages
+    ingredients: list[list[str]]
+    cuisines: list[str]
+
+
+def labelled_recipes(recipes: Sequence[RawRecipe], file_name: str) -> Labelled:
+    """The recipes read from a file, which must all be labelled: a recipe without a cuisine
+    is an error naming it."""
+    unlabelled = [i for i, r in enumerate(recipes) if r.cuisine is None]
+    if unlabelled:
+        raise DataError(
+            f"{file_name}: {len(unlabelled)} of {len(recipes)} recipes have no cuisine "
+            f"(first: record {unlabelled[0] + 1}, id {recipes[unlabelled[0]].id}): `score` "
+            "needs labelled recipes; `predict` takes unlabelled ones"
+        )
+    return Labelled(file_name, [r.ingredients for r in recipes], [str(r.cuisine) for r in recipes])
+
+
+@dataclass(frozen=True)
+class FileScores:
+    """`score` of a file's recipes, with how many the project's splits hold and how many
+    repeat an earlier recipe of the file."""
+
+    scores: Scores
+    seen: Overlap
+    repeated: int
+    top_k: int
+
+
+def score_file(root: Path, folder: Path, predictor: Predictor, labelled: Labelled) -> FileScores:
+    """Score the model of `folder` (loaded as `predictor`) on a labelled file, with the
+    project's params (or the defaults) and splits; a bad recipe is named with the file."""
+    params_file = root / "params.yaml"
+    project_params = load_params(params_file) if params_file.exists() else None
+    params = project_params.evaluate if project_params else EvaluateParams()
+    try:
+        scores = score(predictor, labelled.ingredients, labelled.cuisines, params)
+    except CuisineflowError as error:  # a recipe of the file
+        raise CuisineflowError(f"{labelled.name}: {error}") from None
+    keys = [ingredient_key(r) for r in labelled.ingredients]  # once: splits and repeats
+    seen = _project_overlap(root, folder, keys, project_params)
+    return FileScores(scores, seen, _repeats(keys, labelled.cuisines), params.top_k)
+
+
+def scores_json(result: FileScores, model: str) -> str:
+    """`score --format json`: the model, the overlap counts and every metric, one line."""
+    seen = result.seen
+    overlap = {"seen_in_splits": seen.per_split, "seen": seen.anywhere,
+               "learnt_from": seen.learnt_from, "seen_in_learnt": seen.learnt,
+               "repeated_in_file": result.repeated}  # fmt: skip
+    return json.dumps({"model": model, **overlap, **result.scores.metrics})
+
+
+def scores_table(result: FileScores, model: str, file_name: str) -> tuple[str, list[str]]:
+    """`score`'s table (summary and per cuisine, by F1), and its notes for stderr: repeated
+    recipes, and recipes whose ingredients the project's splits hold."""
+    metrics, k = result.scores.metrics, result.top_k
+    lines = [
+        f"model {model}, {metrics['n']:,} labelled recipes of {file_name}",
+        f"accuracy {metrics['accuracy']:.4f} (95% interval {metrics['accuracy_ci_low']:.3f} to "
+        f"{metrics['accuracy_ci_high']:.3f}), macro-F1 {metrics['macro_f1']:.4f}, top-{k} "
+        f"accuracy {metrics[f'top_{k}_accuracy']:.4f}, calibration error "
+        f"{metrics['expected_calibration_error']:.4f}",
+        f"\n{'cuisine':<14}{'precision':>10}{'recall':>8}{'F1':>7}{'recipes':>9}",
+    ]
+    by_f1 = sorted(metrics["per_cuisine"].items(), key=lambda item: -item[1]["f1"])
+    lines += [
+        f"{cuisine:<14}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}"
+        f"{int(row['support']):>9,}"
+        for cuisine, row in by_f1
+    ]
+    notes = []
+    if result.repeated:
+        notes.append(
+            f"\nnote: {result.repeated:,} of these recipes repeat the cuisine and ingredients "
+            "of an earlier one in the file; each counts, as given"
+        )
+    seen = result.seen
+    held = ", ".join(f"{n:,} in {split}" for split, n in seen.per_split.items() if n)
+    if seen.learnt:
+        *others, last = seen.learnt_from or ("",)
+        learnt = f"{', '.join(others)} and {last}" if others else last
+        notes.append(
+            f"\nnote: {seen.learnt:,} of these recipes have the ingredients of recipes in "
+            f"{learnt}, which this model learnt from ({held}): "
+            "its scores on them overstate its accuracy on new recipes"
+        )
+    elif seen.anywhere and seen.learnt_from is None:
+        notes.append(
+            f"\nnote: {seen.anywhere:,} of these recipes have the ingredients of recipes in "
+            f"this project's splits ({held}); if this model learnt from those splits, its "
+            "scores on them overstate its accuracy on new recipes"
+        )
+    return "\n".join(lines), notes

@@ -7,6 +7,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -67,16 +68,16 @@ def profile_file(root: Path) -> dict[str, Path]:
     return {"reference_profile.json": profile} if profile.exists() else {}
 
 
-def current_record(root: Path) -> dict[str, Any] | None:
+def current_record(root: Path, verified: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """What register recorded, while models/cuisine still holds that content (a `refit` or
-    an edit since then makes it another model, which is no longer that version)."""
+    an edit since then makes it another model, which is no longer that version).
+    `verified`: the sha256 of its files as a load just checked them (not read again)."""
     record = read_registered(root)
     folder = root / PIPELINE_MODEL_DIR
     if record is None or not folder.is_dir():
         return None
-    return (
-        record if content_hash(folder, profile_file(root)) == record.get("content_sha256") else None
-    )
+    identity = content_hash(folder, profile_file(root), known=verified)
+    return record if identity == record.get("content_sha256") else None
 
 
 def run(root: Path) -> dict[str, Any]:
