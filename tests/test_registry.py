@@ -424,6 +424,47 @@ def test_a_server_of_a_folder_logs_the_version_it_holds(
     assert loaded.metadata["path"] == str(served)
 
 
+def test_a_server_of_an_export_reads_each_file_once_and_refuses_a_changed_one(
+    registry: Registry, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading, identifying and checking an export against its metadata.json take one
+    hash of each file (the model is tens of MB); each load hashes them again."""
+    import cuisineflow.models.artifact as artifact
+    import cuisineflow.registry as registry_module
+    from cuisineflow.serve.model import load
+
+    folder = tmp_path / "v1"
+    shutil.copytree(tiny_model, folder)
+    (folder / "reference_profile.json").write_text('{"n": 1}')  # not in model.json's list
+    registry.register("cuisine", folder, LINEAGE)
+    exported = tmp_path / "exported"
+    registry.export(ModelRef.parse("cuisine@1"), exported)
+    hashed: list[str] = []
+
+    def counted(path: Path) -> str:
+        hashed.append(path.name)
+        return file_sha256(path)
+
+    file_sha256 = artifact.file_sha256
+    monkeypatch.setattr(artifact, "file_sha256", counted)
+    monkeypatch.setattr(registry_module, "file_sha256", counted)
+    loaded = load(str(exported), registry, tmp_path / "cache")
+    assert (loaded.name, loaded.version) == ("cuisine", "1")
+    assert loaded.metadata["lineage"] == LINEAGE["lineage"]
+    # The model's own files, once each (model.json and the profile are a few KB).
+    model_files = json.loads((exported / "model.json").read_text())["sha256"]
+    assert {name: hashed.count(name) for name in model_files} == dict.fromkeys(model_files, 1)
+    assert "reference_profile.json" in hashed
+    # A file changed since is refused by the next load (a reload), as before.
+    (exported / "reference_profile.json").write_text('{"n": 2}')
+    with pytest.raises(RegistryError, match=r"reference_profile.json does not match its metadata"):
+        load(str(exported), registry, tmp_path / "cache")
+    (exported / "reference_profile.json").write_text('{"n": 1}')
+    (exported / "coef.npy").write_bytes(b"not the trained weights")
+    with pytest.raises(ModelError, match=r"coef.npy does not match its checksum"):
+        load(str(exported), registry, tmp_path / "cache")
+
+
 def test_a_damaged_alias_or_metadata_file_is_named(registry: Registry, tiny_model: Path) -> None:
     registry.register("cuisine", tiny_model, LINEAGE)
     registry.promote(ModelRef.parse("cuisine@1"), "production")

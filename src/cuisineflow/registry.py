@@ -266,14 +266,19 @@ class Registry:
             return prefer
         return matching[-1] if matching else None
 
-    def identify(self, folder: Path, prefer: tuple[str, int] | None = None) -> tuple[str, str]:
+    def identify(
+        self,
+        folder: Path,
+        prefer: tuple[str, int] | None = None,
+        verified: Mapping[str, str] | None = None,
+    ) -> tuple[str, str]:
         """The name and version of the model in a local folder, for its prediction logs.
 
         An export's own metadata.json names it; else the registered version holding its
         files (of the name `prefer` gives, else of any name); else the folder's name and
-        "local".
+        "local". `verified`: the sha256 of files its load just checked, not read again.
         """
-        files = _checksums(folder)  # read once: the model is tens of MB
+        files = _checksums(folder, verified)  # read once: the model is tens of MB
         exported = _read_json(folder / METADATA)
         exported_version = str(exported.get("version", "local"))
         if exported.get("sha256") == files and "name" in exported and exported_version != "local":
@@ -466,8 +471,8 @@ class Registry:
         With `keep`, copies of the name's other versions are then pruned down to the `keep`
         most recently fetched ones, this one included (see `_prune_copies`)."""
         if ref.path is not None:
-            load_model(ref.path)
-            exported = export_metadata(ref.path)
+            verified = load_model(ref.path)[2]["sha256"]  # each file read once, here
+            exported = export_metadata(ref.path, verified)
             if exported is None:  # a plain artifact folder
                 return ref.path, {"name": ref.path.name, "version": "local", "path": str(ref.path)}
             return ref.path, exported
@@ -607,10 +612,11 @@ def _unfinished(files: Mapping[str, object]) -> bool:
     return CLAIM in files and METADATA not in files and len(files) > 1
 
 
-def _checksums(folder: Path) -> dict[str, str]:
-    """sha256 of each file of a model folder, metadata.json aside."""
+def _checksums(folder: Path, verified: Mapping[str, str] | None = None) -> dict[str, str]:
+    """sha256 of each file of a model folder, metadata.json aside (`verified`'s if given)."""
+    verified = verified or {}
     return {
-        p.name: file_sha256(p)
+        p.name: verified[p.name] if p.name in verified else file_sha256(p)
         for p in sorted(folder.iterdir())
         if p.is_file() and p.name != METADATA
     }
@@ -624,13 +630,16 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def export_metadata(folder: Path) -> dict[str, Any] | None:
+def export_metadata(
+    folder: Path, verified: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
     """An export's metadata (lineage, metrics), checked against its files like the store's;
-    None for a plain artifact folder."""
+    None for a plain artifact folder. `verified`: the sha256 of files its load just checked
+    (`load_model`'s), not read again."""
     exported = _read_json(folder / METADATA)
     if not isinstance(exported.get("sha256"), dict):
         return None
-    mismatched = _mismatched(folder, exported)
+    mismatched = _mismatched(folder, exported, verified)
     if mismatched:
         raise RegistryError(f"{folder}: {_differ(mismatched)} its {METADATA}")
     return exported
@@ -647,10 +656,12 @@ def is_export(folder: Path) -> bool:
     return isinstance(listed, dict) and all(name in listed for name in others)
 
 
-def _mismatched(folder: Path, metadata: dict[str, Any]) -> list[str]:
+def _mismatched(
+    folder: Path, metadata: dict[str, Any], verified: Mapping[str, str] | None = None
+) -> list[str]:
     """The files listed in metadata that are missing from the folder or differ from their
     checksum."""
-    return mismatched_files(folder, metadata["sha256"], str(folder / METADATA))
+    return mismatched_files(folder, metadata["sha256"], str(folder / METADATA), verified)
 
 
 def _differ(names: list[str]) -> str:

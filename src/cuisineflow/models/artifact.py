@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +39,20 @@ def plain_file_name(name: object, where: str) -> str:
     return name
 
 
-def mismatched_files(folder: Path, checksums: dict[str, str], where: str) -> list[str]:
+def mismatched_files(
+    folder: Path, checksums: dict[str, str], where: str, verified: Mapping[str, str] | None = None
+) -> list[str]:
     """The files of `checksums` (name -> sha256) that are missing from the folder, differ,
     or are symbolic links (a link could point anywhere: its checksum would vouch for that).
-    `where` names the listing, for a name that is no plain file name."""
+    `where` names the listing, for a name that is no plain file name. `verified`: the sha256
+    of files a load has just checked (`load_model`'s), taken instead of reading them again."""
+    verified = verified or {}
     return [
         name
         for name, expected in checksums.items()
         if (path := folder / plain_file_name(name, where)).is_symlink()
         or not path.exists()
-        or file_sha256(path) != expected
+        or (verified[name] if name in verified else file_sha256(path)) != expected
     ]
 
 

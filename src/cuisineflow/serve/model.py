@@ -32,13 +32,19 @@ def load(
     """Fetch, verify and load a model reference (NAME@VERSION, NAME@ALIAS or a folder); the
     cache keeps `keep` versions of the name (`Registry.fetch`)."""
     ref = ModelRef.parse(ref_text)
-    if ref.path is not None:  # logged as the registered version it holds, if any
-        name, version = registry.identify(ref.path) if registry else (ref.path.name, "local")
-        described = export_metadata(ref.path)  # an export's lineage and metrics
+    if ref.path is not None:
+        predictor = Predictor(ref.path)
+        # The checksums the load verified: the folder's files are read once (tens of MB),
+        # and what is identified and checked below is the very content loaded.
+        verified = predictor.spec["sha256"]
+        name, version = (  # logged as the registered version it holds, if any
+            registry.identify(ref.path, verified=verified) if registry else (ref.path.name, "local")
+        )
+        described = export_metadata(ref.path, verified)  # an export's lineage and metrics
         if described is None and registry is not None and version != "local":
             described = registry.metadata(name, int(version))  # the version's, in the store
         metadata = {**(described or {}), "name": name, "version": version, "path": str(ref.path)}
-        return LoadedModel(Predictor(ref.path), name, version, metadata, ref_text)
+        return LoadedModel(predictor, name, version, metadata, ref_text)
     if registry is None:
         raise ValueError("a registry reference needs a store")
     folder, metadata = registry.fetch(ref, cache, keep)
