@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import lightgbm
@@ -263,3 +264,36 @@ def test_lightgbm_threads_spin_briefly_unless_the_user_says(given: str | None, s
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert shown.stdout.strip() == seen
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "cuisineflow",  # python -m cuisineflow
+        "cuisineflow.cli",  # the cuisineflow console script
+        "cuisineflow.stages.train",
+        "tests.conftest",  # a test process: tests/test_trees.py imports lightgbm itself
+    ],
+)
+def test_openmp_spins_briefly_whatever_imports_lightgbm(first: str) -> None:
+    # The variable as it is when LightGBM's library (and with it OpenMP) loads, after an
+    # entry point's first import, with lightgbm imported directly and not through
+    # models/boosting.py; and no OpenMP loaded before it, which would have read it sooner.
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    code = (
+        "import os, sys\n"
+        "seen = []\n"
+        "def hook(event, args):\n"
+        "    if event == 'ctypes.dlopen' and 'lib_lightgbm' in str(args[0]):\n"
+        "        maps = open('/proc/self/maps').read()\n"
+        "        seen.append((os.environ.get('GOMP_SPINCOUNT'), '/libgomp.so.1' in maps))\n"
+        "sys.addaudithook(hook)\n"
+        f"import {first}\n"
+        "import lightgbm\n"
+        "print(seen)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+        cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    assert shown.stdout.strip() == "[('1000', False)]"

@@ -1,6 +1,16 @@
 """cuisineflow: raw recipes to a versioned, served and monitored cuisine classifier."""
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# LightGBM's OpenMP threads spin 300,000 times at each of its many barriers before they
+# sleep, waiting on threads that another busy process keeps off the cores: beside one busy
+# loop on two cores, the default trees took 418 s to fit, against 125 s with 1,000 spins,
+# and idle 69 s against 62 s (benchmarks/trees_contention.py). OpenMP reads this once,
+# when it is loaded, so it is set here, before any module of the package can import
+# LightGBM (a test file or script that imports lightgbm first included); it changes how
+# threads wait, not the trees.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 try:
     __version__ = version("cuisineflow")

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
-# LightGBM's OpenMP threads spin 300,000 times at each of its many barriers before they
-# sleep, waiting on threads that another busy process keeps off the cores: beside one busy
-# loop on two cores, the default trees took 418 s to fit, against 125 s with 1,000 spins,
-# and idle 69 s against 62 s (benchmarks/trees_contention.py). OpenMP reads this once,
-# when LightGBM loads it; it changes how threads wait, not the trees.
-os.environ.setdefault("GOMP_SPINCOUNT", "1000")
-
+# GOMP_SPINCOUNT, which OpenMP reads when LightGBM loads it, is set in cuisineflow/__init__.py.
 import lightgbm
 import numpy as np
 import scipy.sparse as sp
