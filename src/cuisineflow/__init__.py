@@ -1,7 +1,6 @@
 """cuisineflow: raw recipes to a versioned, served and monitored cuisine classifier."""
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 
 # LightGBM's OpenMP threads spin 300,000 times at each of its many barriers before they
 # sleep, waiting on threads that another busy process keeps off the cores: beside one busy
@@ -12,9 +11,19 @@ from importlib.metadata import PackageNotFoundError, version
 # threads wait, not the trees.
 os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
-try:
-    __version__ = version("cuisineflow")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
-
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # __version__ is looked up when first asked for: importlib.metadata takes ~75 ms, and
+    # the package itself is imported before the console script can catch a Ctrl-C.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("cuisineflow")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        found = "0.0.0"
+    globals()["__version__"] = found
+    return found
