@@ -7,8 +7,8 @@ import os
 # loop on two cores, the default trees took 418 s to fit, against 125 s with 1,000 spins,
 # and idle 69 s against 62 s (benchmarks/trees_contention.py). OpenMP reads this once,
 # when it is loaded, so it is set here, before any module of the package can import
-# LightGBM (a test file or script that imports lightgbm first included); it changes how
-# threads wait, not the trees.
+# LightGBM (and before a test file that imports lightgbm itself: conftest imports the
+# package first); it changes how threads wait, not the trees.
 os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 __all__ = ["__version__"]
