@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import run_child
+
 from cuisineflow.data.rawfiles import read_raw_file
 from cuisineflow.predict import Predictor, usable_cores
 
@@ -61,8 +63,11 @@ def main() -> None:
             for case, (n, env) in cases.items():
                 started = time.perf_counter()
                 output = ["--output", f"{folder}/out.jsonl"]
-                subprocess.run([*command, "--threads", str(n), *output], check=True,
-                               capture_output=True, env=env)  # fmt: skip
+                run_child(
+                    [*command, "--threads", str(n), *output],
+                    f"cuisineflow predict, {case}",
+                    env=env,
+                )
                 ends[case].append(time.perf_counter() - started)
                 outputs[case] = Path(folder, "out.jsonl").read_bytes()
     lines = len(outputs["one thread"].splitlines())

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _common import run_child
 
 from cuisineflow.predict import Predictor
 from cuisineflow.storage.s3server import free_port
@@ -230,14 +231,14 @@ def lambda_cold_init(model: Path, runs: int) -> None:
         env["CUISINEFLOW_MODEL_URI"] = f"s3://bench-lambda/store/registry/cuisine/{version}"
         code = ("import time; t = time.perf_counter(); import cuisineflow.aws_lambda.handler as h; "
                 "h.model(); print(time.perf_counter() - t)")  # fmt: skip
-        times = [float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                                      text=True, check=True).stdout) for _ in range(runs)]  # fmt: skip
+        times = [float(run_child([sys.executable, "-c", code], "the Lambda's cold init", env=env).stdout)
+                 for _ in range(runs)]  # fmt: skip
     print(f"Lambda cold init (import + load from S3 + verify): median {statistics.median(times):.2f} s "
           f"over {runs} runs")  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "lambda.zip"
-        out = subprocess.run([sys.executable, "-m", "cuisineflow", "lambda", "package", "--output", str(output)],
-                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        out = run_child([sys.executable, "-m", "cuisineflow", "lambda", "package", "--output", str(output)],
+                        "cuisineflow lambda package").stdout  # fmt: skip
         print(f"Lambda package: {out.strip()}")
 
 

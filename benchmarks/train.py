@@ -16,13 +16,13 @@ import argparse
 import json
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import run_child
 
 
 def measure(project: Path, model: str) -> dict[str, float]:
@@ -98,9 +98,7 @@ def main() -> None:
     )
     for model in args.models.split(","):
         command = [sys.executable, __file__, "--project", str(args.project), "--one", model]
-        result = json.loads(
-            subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        )
+        result = json.loads(run_child(command, f"measuring {model}").stdout)
         print(
             f"{model:22} {result['fit_s']:7.1f} {result['single_ms']:12.2f} "
             f"{result['single_per_s']:7.0f} {result['batch1000_per_s']:14.0f} "

@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import run_child
+
 from cuisineflow.params import load_params
 from cuisineflow.paths import FEATURES_DIR
 
@@ -54,8 +56,10 @@ print(json.dumps({"seconds": seconds, "sha256": hashlib.sha256(trees).hexdigest(
 def fit_once(root: Path, spin_count: str) -> dict[str, object]:
     """One fit of the trees in a fresh interpreter with the given spin count."""
     env = {**os.environ, "GOMP_SPINCOUNT": spin_count}
-    done = subprocess.run(
-        [sys.executable, "-c", FIT, str(root)], env=env, capture_output=True, text=True, check=True
+    done = run_child(
+        [sys.executable, "-c", FIT, str(root)],
+        f"fitting the trees (GOMP_SPINCOUNT={spin_count})",
+        env=env,
     )
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
