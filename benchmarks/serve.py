@@ -130,7 +130,7 @@ def serve_ours(model: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
                "--workers", str(workers)]  # fmt: skip
     # Benchmark traffic stays out of the project's prediction logs (mlflow logs nothing).
     env = {**os.environ, "CUISINEFLOW_LOG_PREDICTIONS": "false"}
-    return subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env)
+    return subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
 
 
 def serve_mlflow(model: Path, workers: int, port: int, folder: Path) -> subprocess.Popen[bytes]:
@@ -156,7 +156,22 @@ mlflow.pyfunc.save_model({str(folder / "pyfunc")!r}, python_model=Cuisine(), art
     # mlflow starts `uvicorn` through the shell: it must find this environment's.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     log = (folder / "mlflow.log").open("wb")  # shown if it does not start
-    return subprocess.Popen(command, stderr=log, stdout=log, env=env)
+    return subprocess.Popen(command, stderr=log, stdout=log, env=env, start_new_session=True)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a server and what it started (its own process group: mlflow starts uvicorn
+    through the shell): SIGTERM, then SIGKILL if it is not gone in 30 s."""
+    for kill, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, kill)
+        except ProcessLookupError:  # the group is gone
+            break
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def start(
@@ -174,12 +189,17 @@ def start(
         body = {"dataframe_records": [{"ingredients": RECIPE}]}
     try:
         wait_ready(f"http://127.0.0.1:{port}{ready}", process)
-    except RuntimeError as error:
+        check = httpx.post(url, json=body, timeout=10)
+        if check.status_code != 200:
+            raise RuntimeError(f"a first request got {check.status_code}: {check.text[:200]}")
+    except (RuntimeError, httpx.HTTPError) as error:
+        stop(process)
         log = folder / "mlflow.log"
         detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         sys.exit(f"{name} did not start ({error}):\n{detail}")
-    check = httpx.post(url, json=body, timeout=10)
-    assert check.status_code == 200, check.text
+    except BaseException:  # Ctrl-C while it starts
+        stop(process)
+        raise
     return process, url, body
 
 
@@ -189,8 +209,10 @@ def http(model: Path, workers: int, seconds: int, repeats: int) -> None:
     names = ("cuisineflow", "mlflow")
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        servers = {name: start(name, model, workers, Path(folder)) for name in names}
-        try:
+        servers: dict[str, tuple[subprocess.Popen[bytes], str, dict[str, Any]]] = {}
+        try:  # each started inside, so that a failure to start the next stops the first
+            for name in names:
+                servers[name] = start(name, model, workers, Path(folder))
             for repeat in range(repeats):
                 order = names if repeat % 2 == 0 else names[::-1]  # neither always goes first
                 for level in LEVELS:
@@ -199,8 +221,7 @@ def http(model: Path, workers: int, seconds: int, repeats: int) -> None:
                         runs.setdefault((name, level), []).append(wrk(url, body, level, seconds))
         finally:
             for process, _, _ in servers.values():
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+                stop(process)
     print(f"{'server':12} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'req/s range':>13} "
           f"{'requests':>9} {'errors':>7}")  # fmt: skip
     median: dict[tuple[str, int], float] = {}

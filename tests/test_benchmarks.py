@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCHMARKS = PROJECT / "benchmarks"
@@ -24,6 +30,17 @@ def bench(script: str, *arguments: str, cwd: Path) -> subprocess.CompletedProces
         timeout=300,
         check=False,
     )
+
+
+def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """A benchmark script as a module (its sibling _common importable, as when it runs)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def last_line(text: str) -> str:
@@ -55,3 +72,32 @@ def test_predict_shows_the_commands_error_line(tmp_path: Path) -> None:
     line = last_line(done.stderr)
     assert line.startswith("cuisineflow predict, usable cores failed (exit status 1): error: ")
     assert "CalledProcessError" not in done.stderr
+
+
+def test_serve_stops_the_first_server_when_the_second_does_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve = load("serve", monkeypatch)
+    started: list[subprocess.Popen[bytes]] = []
+
+    def server(*_: Any) -> subprocess.Popen[bytes]:
+        sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+        started.append(subprocess.Popen(sleeper, start_new_session=True))
+        return started[-1]
+
+    def wait_ready(url: str, process: object, seconds: float = 120) -> None:
+        if url.endswith("/ping"):  # MLflow's: it never gets ready
+            raise RuntimeError(f"{url} not ready")
+
+    monkeypatch.setattr(serve, "serve_ours", server)
+    monkeypatch.setattr(serve, "serve_mlflow", server)
+    monkeypatch.setattr(serve, "wait_ready", wait_ready)
+    monkeypatch.setattr(httpx, "post", lambda *_, **__: httpx.Response(200))
+    try:
+        with pytest.raises(SystemExit, match="mlflow did not start"):
+            serve.http(tmp_path / "model", 1, 1, 1)
+        assert [process.poll() is not None for process in started] == [True, True]
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
