@@ -125,12 +125,13 @@ def wrk(url: str, body: dict[str, Any], connections: int, seconds: int) -> dict[
             "errors": float(errors), "requests": float(total.group(1))}  # fmt: skip
 
 
-def serve_ours(model: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
+def serve_ours(model: Path, workers: int, port: int, folder: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "cuisineflow", "serve", "--model", str(model), "--port", str(port),
                "--workers", str(workers)]  # fmt: skip
     # Benchmark traffic stays out of the project's prediction logs (mlflow logs nothing).
     env = {**os.environ, "CUISINEFLOW_LOG_PREDICTIONS": "false"}
-    return subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    log = (folder / "cuisineflow.log").open("wb")  # shown if it does not start
+    return subprocess.Popen(command, stderr=log, env=env, start_new_session=True)
 
 
 def serve_mlflow(model: Path, workers: int, port: int, folder: Path) -> subprocess.Popen[bytes]:
@@ -181,7 +182,7 @@ def start(
     port = free_port()
     body: dict[str, Any]
     if name == "cuisineflow":
-        process = serve_ours(model, workers, port)
+        process = serve_ours(model, workers, port, folder)
         url, ready, body = f"http://127.0.0.1:{port}/v1/predict", "/readyz", {"ingredients": RECIPE}
     else:
         process = serve_mlflow(model, workers, port, folder)
@@ -194,7 +195,7 @@ def start(
             raise RuntimeError(f"a first request got {check.status_code}: {check.text[:200]}")
     except (RuntimeError, httpx.HTTPError) as error:
         stop(process)
-        log = folder / "mlflow.log"
+        log = folder / f"{name}.log"
         detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         sys.exit(f"{name} did not start ({error}):\n{detail}")
     except BaseException:  # Ctrl-C while it starts

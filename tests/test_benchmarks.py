@@ -101,3 +101,16 @@ def test_serve_stops_the_first_server_when_the_second_does_not_start(
         for process in started:
             process.kill()
             process.wait()
+
+
+def test_serve_says_why_the_cuisineflow_server_did_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve = load("serve", monkeypatch)
+    monkeypatch.setenv("PYTHONPATH", str(PROJECT / "src"))
+    with pytest.raises(SystemExit) as stopped:
+        serve.start("cuisineflow", tmp_path / "no-model", 1, tmp_path)
+    message = str(stopped.value.code)
+    assert message.startswith("cuisineflow did not start (server exited with 1):")
+    assert "error: " in message
+    assert "no-model" in message
