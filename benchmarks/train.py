@@ -20,9 +20,34 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 from _common import run_child
+from pydantic import ValidationError
+
+from cuisineflow.params import TrainParams
+
+TREES = "+trees"
+
+
+def model_name(name: str) -> str:
+    """A --models entry checked by the params' own validation: train.model, or it +trees.
+    (model_copy does not validate, and models/train.py fits any other name as
+    logistic_regression: linear_svm was measured under a name it is not.)"""
+    linear, plus, trees = name.partition("+")
+    try:
+        TrainParams.model_validate({"model": linear})
+    except ValidationError:
+        linear = ""
+    if not linear or (plus and plus + trees != TREES):
+        valid = [
+            m + t
+            for m in get_args(TrainParams.model_fields["model"].annotation)
+            for t in ("", TREES)
+        ]
+        raise ValueError(f"--models: {name!r} is not one of {', '.join(valid)}")
+    return name
 
 
 def measure(project: Path, model: str) -> dict[str, float]:
@@ -87,6 +112,10 @@ def main() -> None:
     )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    try:
+        models = [model_name(name) for name in ([args.one] if args.one else args.models.split(","))]
+    except ValueError as error:
+        parser.error(str(error))
     if args.one:
         print(json.dumps(measure(args.project, args.one)))
         return
@@ -96,7 +125,7 @@ def main() -> None:
         f"{'model':22} {'fit s':>7} {'1 recipe ms':>12} {'1/s':>7} {'batch 1000 /s':>14} "
         f"{'MB':>6} {'peak MB':>8} {'test acc':>9}"
     )
-    for model in args.models.split(","):
+    for model in models:
         command = [sys.executable, __file__, "--project", str(args.project), "--one", model]
         result = json.loads(run_child(command, f"measuring {model}").stdout)
         print(

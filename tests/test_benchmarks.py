@@ -114,3 +114,17 @@ def test_serve_says_why_the_cuisineflow_server_did_not_start(
     assert message.startswith("cuisineflow did not start (server exited with 1):")
     assert "error: " in message
     assert "no-model" in message
+
+
+@pytest.mark.parametrize("models", ["linear_svc,linear_svm", "linear_svc+tress", "linear_svc+"])
+def test_train_refuses_a_model_name_it_would_not_measure(tmp_path: Path, models: str) -> None:
+    (tmp_path / "data" / "split").mkdir(parents=True)
+    (tmp_path / "data" / "split" / "train.parquet").write_bytes(b"")
+    done = bench("train.py", "--project", str(tmp_path), "--models", models, cwd=tmp_path)
+    assert done.returncode == 2
+    wrong = models.rsplit(",", 1)[-1]
+    assert last_line(done.stderr) == (
+        f"train.py: error: --models: {wrong!r} is not one of linear_svc, linear_svc+trees, "
+        "logistic_regression, logistic_regression+trees"
+    )
+    assert done.stdout == ""  # no row measured under a name it is not
