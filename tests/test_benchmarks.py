@@ -128,3 +128,36 @@ def test_train_refuses_a_model_name_it_would_not_measure(tmp_path: Path, models:
         "logistic_regression, logistic_regression+trees"
     )
     assert done.stdout == ""  # no row measured under a name it is not
+
+
+def test_train_times_no_empty_batch_on_a_small_test_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cuisineflow.predict import Predictor
+    from tests.conftest import make_recipes
+
+    split = tmp_path / "data" / "split"
+    split.mkdir(parents=True)
+    recipes = make_recipes(200)
+    for name, part in (("train", recipes[:150]), ("test", recipes[150:])):
+        columns = {key: [r[key] for r in part] for key in ("id", "cuisine", "ingredients")}
+        pq.write_table(pa.table(columns), split / f"{name}.parquet")
+    (tmp_path / "params.yaml").write_text(
+        "featurize:\n  fit_on: train\ntrain:\n  model: logistic_regression\n  calibration_folds: 2\n"
+    )
+    train = load("train", monkeypatch)
+    sizes: list[int] = []
+    predict = Predictor.predict
+
+    def counting(self: Predictor, batch: list[list[str]]) -> Any:
+        sizes.append(len(batch))
+        return predict(self, batch)
+
+    monkeypatch.setattr(Predictor, "predict", counting)
+    result = train.measure(tmp_path, "logistic_regression")
+    assert sizes == [1] * 50 + [50]  # each recipe alone, then one batch of all 50: none empty
+    assert result["batch_size"] == 50
+    assert 0 < result["batch1000_per_s"] < 1e7
