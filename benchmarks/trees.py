@@ -13,16 +13,16 @@ Needs data/features and data/split from a pipeline run (`make run`).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from cuisineflow.data.rawfiles import read_raw_file
+from cuisineflow.errors import CuisineflowError
 from cuisineflow.models import boosting
 from cuisineflow.params import load_params
 from cuisineflow.paths import FEATURES_DIR
@@ -49,6 +49,13 @@ def main() -> None:
     root = args.project
     if not (root / FEATURES_DIR / "featurizer").exists():
         parser.error(f"no {FEATURES_DIR} in {root}: run `make run` first")
+    recipes_file = args.source / "test.json.zip"
+    if not recipes_file.exists():  # checked before the fit, which takes minutes
+        parser.error(f"{recipes_file} is missing: give --source (the What's Cooking files)")
+    try:
+        recipes = [r.ingredients for r in read_raw_file(recipes_file)]
+    except CuisineflowError as error:
+        parser.error(str(error))
     params = load_params(root / "params.yaml")
     featurizer, features, labels = fitting_data(root, params.featurize)
     classes = tuple(sorted(set(labels)))
@@ -62,8 +69,6 @@ def main() -> None:
           f"{len(columns)} present/absent features, {booster.num_trees()} trees")  # fmt: skip
     ours = boosting.export(booster.dump_model(), columns, len(classes))
 
-    with zipfile.ZipFile(args.source / "test.json.zip") as archive:
-        recipes = [r["ingredients"] for r in json.loads(archive.read("test.json"))]
     rows = featurizer.rows(recipes)
     matrix = rows.to_scipy()
     theirs = booster.predict(boosting.present(matrix, columns), num_threads=2)

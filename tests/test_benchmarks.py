@@ -161,3 +161,23 @@ def test_train_times_no_empty_batch_on_a_small_test_split(
     assert sizes == [1] * 50 + [50]  # each recipe alone, then one batch of all 50: none empty
     assert result["batch_size"] == 50
     assert 0 < result["batch1000_per_s"] < 1e7
+
+
+def test_trees_checks_the_recipes_file_before_fitting(tmp_path: Path) -> None:
+    (tmp_path / "data" / "features" / "featurizer").mkdir(parents=True)
+    missing = tmp_path / "nowhere" / "test.json.zip"
+    done = bench(
+        "trees.py", "--project", str(tmp_path), "--source", str(missing.parent), cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert last_line(done.stderr) == (
+        f"trees.py: error: {missing} is missing: give --source (the What's Cooking files)"
+    )
+    (missing.parent).mkdir()
+    with zipfile.ZipFile(missing, "w") as archive:  # any member name, as predict reads it
+        archive.writestr("recipes.json", "[]")
+    done = bench(
+        "trees.py", "--project", str(tmp_path), "--source", str(missing.parent), cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert last_line(done.stderr) == "trees.py: error: test.json.zip: holds no recipes"
