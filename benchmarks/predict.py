@@ -8,7 +8,8 @@ timings of each; the target is 3 s for the command.
 
 --baseline REV also times the package's code as it was at git revision REV (same model,
 same environment), alternating with today's, and says whether every case wrote the same
-bytes: how a change to the prediction code is measured against the code before it.
+bytes (if not, it names the cases that differ and exits 1): how a change to the prediction
+code is measured against the code before it.
 
 Usage: .venv/bin/python benchmarks/predict.py [--model models/cuisine] [--source DIR]
        [--runs 5] [--baseline REV]
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import zip_longest
 from pathlib import Path
 
 from _common import run_child
@@ -89,12 +91,34 @@ def main() -> None:
         for case in threads:
             print(f"{case} against {args.baseline}: "
                   f"{median[f'{args.baseline}, {case}'] / median[case]:.2f}x as fast")  # fmt: skip
-    same = len(set(outputs.values())) == 1
-    print(f"every case wrote the same bytes: {'yes' if same else 'NO'}")
+    different = differences(outputs)
+    print(f"every case wrote the same bytes: {'NO' if different else 'yes'}")
+    for difference in different:
+        print(f"  {difference}")
     floor = statistics.median(floors)
     print(f"Predictor.predict on the same recipes, model loaded, one thread: median "
           f"{floor:.2f} s ({len(recipes) / floor:,.0f} recipes/s); the rest of one thread's "
           f"{one:.2f} s is start-up, loading and writing")  # fmt: skip
+    if different:
+        sys.exit(f"not every case wrote the same bytes: {'; '.join(different)}")
+
+
+def differences(outputs: dict[str, bytes]) -> list[str]:
+    """Each case whose output is not the first case's bytes, with how many lines differ."""
+    (first, expected), *others = outputs.items()
+    lines = expected.splitlines()
+    found = []
+    for case, output in others:
+        if output != expected:
+            theirs = output.splitlines()
+            differ = sum(a != b for a, b in zip_longest(theirs, lines))
+            what = (
+                f"{differ:,} of {len(theirs):,} lines differ"
+                if differ
+                else "the same lines, other line ends"
+            )
+            found.append(f"{case}: {what} from {first}")
+    return found
 
 
 def _baseline_sources(revision: str, folder: str) -> str:

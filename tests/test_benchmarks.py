@@ -181,3 +181,33 @@ def test_trees_checks_the_recipes_file_before_fitting(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert last_line(done.stderr) == "trees.py: error: test.json.zip: holds no recipes"
+
+
+def test_predict_names_the_cases_whose_output_differs_and_exits_1(
+    tmp_path: Path,
+    tiny_model: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    predict = load("predict", monkeypatch)
+    with zipfile.ZipFile(tmp_path / "test.json.zip", "w") as archive:
+        archive.writestr("test.json", '[{"id": 1, "ingredients": ["salt", "cumin"]}]')
+
+    def run_child(command: list[str], what: str, env: dict[str, str]) -> None:
+        # The baseline revision's code writes a second line that is not today's.
+        second = "old\n" if env.get("PYTHONPATH") == "baseline/src" else "new\n"
+        Path(command[command.index("--output") + 1]).write_text("same\n" + second)
+
+    monkeypatch.setattr(predict, "run_child", run_child)
+    monkeypatch.setattr(predict, "_baseline_sources", lambda revision, folder: "baseline/src")
+    arguments = ["--model", str(tiny_model), "--source", str(tmp_path), "--runs", "1"]
+    monkeypatch.setattr(sys, "argv", ["predict.py", *arguments, "--baseline", "HEAD~1"])
+    with pytest.raises(SystemExit) as stopped:
+        predict.main()
+    differ = [
+        "HEAD~1, usable cores: 1 of 2 lines differ from usable cores",
+        "HEAD~1, one thread: 1 of 2 lines differ from usable cores",
+    ]
+    assert stopped.value.code == f"not every case wrote the same bytes: {'; '.join(differ)}"
+    shown = capsys.readouterr().out
+    assert "every case wrote the same bytes: NO\n  " + "\n  ".join(differ) + "\n" in shown
