@@ -211,3 +211,38 @@ def test_predict_names_the_cases_whose_output_differs_and_exits_1(
     assert stopped.value.code == f"not every case wrote the same bytes: {'; '.join(differ)}"
     shown = capsys.readouterr().out
     assert "every case wrote the same bytes: NO\n  " + "\n  ".join(differ) + "\n" in shown
+
+
+@pytest.mark.parametrize("windows", ["0", "3"])
+def test_monitor_needs_a_window_of_each_size(tmp_path: Path, windows: str) -> None:
+    done = bench("monitor.py", "--windows", windows, cwd=tmp_path)
+    assert done.returncode == 2
+    assert last_line(done.stderr) == (
+        f"monitor.py: error: --windows {windows}: at least 4, one of each size "
+        "(100, 200, 1,000, 5,000 recipes)"
+    )
+
+
+def test_monitor_counts_the_windows_drawn_of_each_size(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    from cuisineflow.monitoring import drift
+
+    monitor = load("monitor", monkeypatch)
+
+    class Predictor:
+        classes = ("italian", "mexican")
+
+        def predict_proba(self, recipes: list[list[str]]) -> Any:
+            return np.tile([0.9, 0.1], (len(recipes), 1))
+
+    monkeypatch.setattr(drift, "compare", lambda *_: {})
+    monkeypatch.setattr(drift, "alerts", lambda report: [{"name": "shift"}])  # every window
+    recipes = [[f"ingredient {k}"] for k in range(5000)]
+    monitor.false_alarms(Predictor(), {}, recipes, 6)
+    assert capsys.readouterr().out == (
+        "false alarms: 6 of 6 windows of unseen recipes (100.0%); by window size "
+        "100: 2/2, 200: 2/2, 1,000: 1/1, 5,000: 1/1; by check: {'shift': 6}\n"
+    )
