@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pyarrow.fs as pafs
 import s3fs.core
@@ -48,9 +48,6 @@ def _counting_fetch_range(self: Any, start: int, end: int) -> bytes:
     data: bytes = _fetch_range(self, start, end)
     BYTES_READ["lake"] += len(data)
     return data
-
-
-s3fs.core.S3File._fetch_range = _counting_fetch_range  # count the lake's bytes off S3
 
 
 def start_endpoint() -> tuple[subprocess.Popen[str], str]:
@@ -188,6 +185,7 @@ def main() -> None:
     parser.add_argument("--source", default=os.environ.get("CUISINEFLOW_SOURCE"))
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    s3fs.core.S3File._fetch_range = _counting_fetch_range  # count the lake's bytes off S3
     if not args.source:
         parser.error("give --source DIR (the What's Cooking files) or set CUISINEFLOW_SOURCE")
     if not Path(args.source).is_dir() or not any(map(is_raw_file, Path(args.source).iterdir())):
@@ -203,19 +201,19 @@ def main() -> None:
         print(f"lake built and published to {endpoint} in {time.perf_counter() - started:.1f} s")
         print(f"{'query':40} {'engine':9} {'median s':>9} {'MB read':>8} {'rows':>6}")
         for name, engines in queries(store).items():
-            medians: dict[str, float] = {}
-            answers = {}
-            for engine, run in engines.items():
-                times: list[float] = []
-                read, answer = 0, cast(Any, None)
-                for _ in range(args.runs):
+            times: dict[str, list[float]] = {engine: [] for engine in engines}
+            answers, reads = {}, {}
+            # Alternated, run by run, so that a change in the machine's load falls on each.
+            for _ in range(args.runs):
+                for engine, run in engines.items():
                     begin = time.perf_counter()
-                    answer, read = run()
-                    times.append(time.perf_counter() - begin)
-                medians[engine] = statistics.median(times)
-                answers[engine] = answer
+                    answers[engine], reads[engine] = run()
+                    times[engine].append(time.perf_counter() - begin)
+            medians = {engine: statistics.median(times[engine]) for engine in engines}
+            for engine in engines:
                 print(
-                    f"{name:40} {engine:9} {medians[engine]:9.3f} {read / 1e6:8.2f} {len(answer):6}"
+                    f"{name:40} {engine:9} {medians[engine]:9.3f} {reads[engine] / 1e6:8.2f} "
+                    f"{len(answers[engine]):6}"
                 )
             assert answers["lake"] == answers["select"] == answers["download"], "answers differ"
             versus_select = medians["select"] / medians["lake"]

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from types import ModuleType
@@ -246,3 +247,43 @@ def test_monitor_counts_the_windows_drawn_of_each_size(
         "false alarms: 6 of 6 windows of unseen recipes (100.0%); by window size "
         "100: 2/2, 200: 2/2, 1,000: 1/1, 5,000: 1/1; by check: {'shift': 6}\n"
     )
+
+
+def run_query_benchmark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seconds: dict[str, float]
+) -> list[str]:
+    """benchmarks/query.py's main with engines that sleep as told: the order they ran in."""
+    import s3fs.core
+
+    query = load("query", monkeypatch)
+    # main counts the lake's bytes by patching s3fs: undone after the test.
+    monkeypatch.setattr(s3fs.core.S3File, "_fetch_range", s3fs.core.S3File._fetch_range)
+    (tmp_path / "train.json").write_text("[]")
+    ran: list[str] = []
+
+    def engine(name: str) -> Any:
+        def run() -> tuple[list[int], int]:
+            ran.append(name)
+            time.sleep(seconds[name])
+            return [1, 2], 1000
+
+        return run
+
+    class Endpoint:
+        def send_signal(self, _: int) -> None: ...
+        def wait(self, timeout: float) -> None: ...
+
+    monkeypatch.setattr(query, "start_endpoint", lambda: (Endpoint(), "http://127.0.0.1:1"))
+    monkeypatch.setattr(query.Store, "open", lambda *_, **__: None)
+    monkeypatch.setattr(query, "publish_lake", lambda *_: None)
+    monkeypatch.setattr(query, "queries", lambda _: {"a query": {n: engine(n) for n in seconds}})
+    monkeypatch.setattr(sys, "argv", ["query.py", "--source", str(tmp_path), "--runs", "3"])
+    query.main()
+    return ran
+
+
+def test_query_alternates_the_engines_run_by_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seconds = {"lake": 0.0, "select": 0.0, "download": 0.0}
+    assert run_query_benchmark(tmp_path, monkeypatch, seconds) == ["lake", "select", "download"] * 3
