@@ -180,6 +180,13 @@ def queries(store: Store) -> dict[str, dict[str, Callable[[], tuple[Any, int]]]]
     }
 
 
+def compared(ratio: float, other: str, digits: str) -> str:
+    """The lake's speed against another way's: its time over the lake's."""
+    if ratio >= 1:
+        return f"{ratio:{digits}}x faster than {other}"
+    return f"{1 / ratio:{digits}}x slower than {other}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=os.environ.get("CUISINEFLOW_SOURCE"))
@@ -216,12 +223,9 @@ def main() -> None:
                     f"{len(answers[engine]):6}"
                 )
             assert answers["lake"] == answers["select"] == answers["download"], "answers differ"
-            versus_select = medians["select"] / medians["lake"]
-            versus_download = medians["download"] / medians["lake"]
-            print(
-                f"{'':40} lake: {versus_select:.0f}x faster than S3 Select, "
-                f"{versus_download:.1f}x faster than the download"
-            )
+            versus_select = compared(medians["select"] / medians["lake"], "S3 Select", ".0f")
+            versus_download = compared(medians["download"] / medians["lake"], "the download", ".1f")
+            print(f"{'':40} lake: {versus_select}, {versus_download}")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)

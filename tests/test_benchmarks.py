@@ -287,3 +287,16 @@ def test_query_alternates_the_engines_run_by_run(
 ) -> None:
     seconds = {"lake": 0.0, "select": 0.0, "download": 0.0}
     assert run_query_benchmark(tmp_path, monkeypatch, seconds) == ["lake", "select", "download"] * 3
+
+
+def test_query_says_slower_when_the_lake_took_longer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seconds = {"lake": 0.05, "select": 0.005, "download": 0.2}  # sleeps far apart
+    run_query_benchmark(tmp_path, monkeypatch, seconds)
+    verdict = last_line(capsys.readouterr().out).split("lake: ")[1]
+    versus_select, versus_download = verdict.split(", ")
+    assert versus_select.endswith("x slower than S3 Select")
+    assert float(versus_select.split("x")[0]) > 3  # about 10
+    assert versus_download.endswith("x faster than the download")
+    assert float(versus_download.split("x")[0]) > 2  # about 4
