@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
+
+import pytest
 
 from cuisineflow.registry import Registry
 from cuisineflow.storage import Store
+from cuisineflow.storage.store import StoreError
 from tests.conftest import cli
 
 LINEAGE = {"lineage": {"raw_data": {"dvc_md5": "abc.dir"}}, "metrics": {"test": {"accuracy": 0.9}}}
@@ -96,3 +100,32 @@ def test_gc_refuses_a_bad_name(tmp_path: Path) -> None:
     assert refused.stderr == (
         "error: model name 'Cuisine': use lower-case letters, digits, - _ .\n"
     )
+
+
+def test_a_register_that_failed_half_way_blocks_no_later_one_of_the_same_content(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(str(tmp_path / "store"))
+    registry = Registry(store)
+    upload = Store.upload
+    uploads: list[str] = []
+
+    def fails_on_the_second(self: Store, path: Path, key: str) -> None:
+        if len(uploads) == 1:
+            raise StoreError(f"{key}: the connection dropped")
+        uploads.append(key)
+        upload(self, path, key)
+
+    monkeypatch.setattr(Store, "upload", fails_on_the_second)
+    with pytest.raises(StoreError, match="the connection dropped"):
+        registry.register("cuisine", tiny_model, LINEAGE)
+    monkeypatch.setattr(Store, "upload", upload)
+    # The retry makes its own version at once (no wait for the failed one), and gc takes
+    # what the failed one left.
+    started = time.monotonic()
+    assert registry.register("cuisine", tiny_model, LINEAGE) == (2, True)
+    assert time.monotonic() - started < 30
+    assert registry.register("cuisine", tiny_model, LINEAGE) == (2, False)
+    collected = registry.collect("cuisine", older_than=0)
+    assert [(left.number, left.keys) for left in collected.removed] == [(1, tuple(uploads))]
+    assert registry.numbers("cuisine") == ([2], [])

@@ -591,8 +591,6 @@ def models_gc(
 
     Each number's .claim stays, so the number is never given to another version.
     """
-    from cuisineflow.registry import written_ago
-
     registry = _registry()
     names = [name] if name is not None else registry.names()
     verb = "would remove" if dry_run else "removed"
@@ -605,16 +603,10 @@ def models_gc(
                 f"file{'' if len(left.keys) == 1 else 's'}, {left.size} bytes under "
                 f"registry/{left.name}/{left.number}/ (its .claim stays)"
             )
-        removed += len(collected.removed) + len(collected.claims)
-        if collected.claims:
-            typer.echo(
-                f"{verb} {len(collected.claims)} content claim"
-                f"{'' if len(collected.claims) == 1 else 's'} of {each} that later registers "
-                "took over"
-            )
+        removed += len(collected.removed)
         for left in collected.kept:
             typer.echo(
-                f"kept {left.name}@{left.number}: written to {written_ago(left.modified)}, "
+                f"kept {left.name}@{left.number}: written to {_minutes_ago(left.modified)}, "
                 f"under --older-than {older_than}: a register may be under way"
             )
     if not removed:
@@ -622,6 +614,11 @@ def models_gc(
             f"nothing to remove in {registry.store.describe()}: no register stopped half-way "
             f"over {older_than} minutes ago"
         )
+
+
+def _minutes_ago(moment: float) -> str:
+    minutes = max(0, int((time.time() - moment) // 60))
+    return "under a minute ago" if minutes == 0 else f"{minutes} minutes ago"
 
 
 @app.command("serve")

@@ -3,7 +3,6 @@
 <store>/registry/<name>/<version>/          .claim first, the artifact's files, metadata.json last
                                             (a stopped register's files go with `collect`)
 <store>/registry/<name>/aliases/<alias>.json  {"version": ...}, replaced atomically
-<store>/registry/<name>/contents/<sha256>/<n>  {"version": ...}: a register's claim of a content
 """
 
 from __future__ import annotations
@@ -53,10 +52,6 @@ CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the num
 log = logging.getLogger(__name__)
 _NAME = re.compile(REGISTRY_NAME)
 PRUNE_GRACE_S = 300  # a copy fetched this recently is never pruned
-CONTENTS = "contents"  # registry/<name>/contents/<content_sha256>/<n>: a register's claim
-STALE_S = 3600  # a register that wrote nothing for this long was stopped (`models gc`'s default)
-CONTENT_WAIT_S = 120.0  # how long a register waits for another one of the same content
-CONTENT_POLL_S = 0.5
 
 
 class RegistryError(CuisineflowError):
@@ -125,7 +120,6 @@ class Collected:
 
     removed: list[Leftover]
     kept: list[Leftover]
-    claims: list[str]  # content claims another register took over, removed
 
 
 class Registry:
@@ -169,9 +163,8 @@ class Registry:
         if not _NAME.fullmatch(name):
             raise RegistryError(f"model name {name!r}: use lower-case letters, digits, - _ .")
         now = time.time()
-        objects = self.store.objects(self._key(name))
         removed, kept = [], []
-        for number, files in self._numbered(objects).items():
+        for number, files in self._numbered(self.store.objects(self._key(name))).items():
             if not _unfinished(files):
                 continue
             leftover = Leftover(
@@ -188,22 +181,7 @@ class Registry:
                 for key in leftover.keys:
                     self.store.delete(key)
             removed.append(leftover)
-        # A content's claims but its newest were taken over (see `_claim_content`); the
-        # newest stays, so the next claim's number never goes back.
-        claims: dict[str, list[int]] = {}
-        for key in objects:
-            parts = key.split("/")
-            if len(parts) == 5 and parts[2] == CONTENTS and parts[4].isdigit():
-                claims.setdefault(parts[3], []).append(int(parts[4]))
-        superseded = [
-            self._key(name, CONTENTS, identity, str(n))
-            for identity, numbers in sorted(claims.items())
-            for n in sorted(numbers)[:-1]
-        ]
-        if not dry_run:
-            for key in superseded:
-                self.store.delete(key)
-        return Collected(removed, kept, superseded)
+        return Collected(removed, kept)
 
     def names(self) -> list[str]:
         """Every model name in the registry."""
@@ -309,15 +287,10 @@ class Registry:
                     return version, False
             except RegistryError as error:  # holds no model to match: it blocks nothing
                 log.warning("skipping %s@%s while registering: %s", name, version, error)
-        # Claim the content, then a number: two registers at once (queued experiments) never
-        # make two versions of one model, nor share a number.
-        content_claim = self._claim_content(name, identity)
-        if isinstance(content_claim, int):
-            return content_claim, False
         version = (existing[-1] if existing else 0) + 1
+        # Claim the number first: two registers at once (queued experiments) never share one.
         while not self.store.create_bytes(self._key(name, str(version), CLAIM), b""):
             version += 1
-        self.store.write_bytes(content_claim, json.dumps({"version": version}).encode())
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != METADATA)
         for path in files:
             self.store.upload(path, self._key(name, str(version), path.name))
@@ -333,64 +306,6 @@ class Registry:
             self._key(name, str(version), METADATA), json.dumps(metadata, indent=2).encode()
         )
         return version, True
-
-    def _claim_content(self, name: str, identity: str) -> str | int:
-        """Claim a content for this register: the claim's key, or the version another
-        register of it made meanwhile (waited for, up to CONTENT_WAIT_S).
-
-        The claims of a content are numbered. One whose register stopped (nothing written for
-        STALE_S), or whose version's metadata is damaged, is taken over by creating the next:
-        deleting it instead would let two registers that both saw it stale both take it."""
-        prefix = self._key(name, CONTENTS, identity)
-        deadline = time.monotonic() + CONTENT_WAIT_S
-        while True:
-            objects = self.store.objects(prefix)
-            claims = {int(k.rsplit("/", 1)[1]): k for k in objects if k.rsplit("/", 1)[1].isdigit()}
-            latest = max(claims, default=0)
-            if latest:
-                holder = self._content_holder(name, identity, claims[latest], objects)
-                if isinstance(holder, int):
-                    return holder
-                if holder is not None:  # a register under way: wait for its version
-                    if time.monotonic() > deadline:
-                        raise RegistryError(
-                            f"another register of this model{holder[0]} is under way (it last "
-                            f"wrote {written_ago(holder[1])}): run this one again once it is done"
-                        )
-                    time.sleep(CONTENT_POLL_S)
-                    continue
-            key = f"{prefix}/{latest + 1}"
-            if self.store.create_bytes(key, b""):
-                return key
-
-    def _content_holder(
-        self, name: str, identity: str, key: str, objects: dict[str, tuple[int, float]]
-    ) -> int | tuple[str, float] | None:
-        """What a content claim holds: the version made of it; or, while its register is
-        under way, that version (" (NAME@N)" or "") and when it last wrote; None when it
-        holds nothing (its register stopped, or its version is damaged)."""
-        try:
-            body = self.store.read_bytes(key)
-        except FileNotFoundError:  # `collect` removed it, a newer one being made: look again
-            return "", time.time()
-        try:
-            version = int(json.loads(body)["version"]) if body else None
-        except (ValueError, TypeError, KeyError):
-            return None
-        written = objects[key][1]
-        if version is not None:
-            metadata_key = self._key(name, str(version), METADATA)
-            if self.store.exists(metadata_key):  # written last, never removed: it is done
-                try:
-                    matches = self.metadata(name, version).get("content_sha256") == identity
-                except RegistryError:
-                    matches = False
-                return version if matches else None
-            files = self.store.objects(self._key(name, str(version)))
-            written = max([written, *(modified for _, modified in files.values())])
-        if time.time() - written >= STALE_S:
-            return None
-        return ("" if version is None else f" ({name}@{version})"), written
 
     def monitored(self, ref: ModelRef) -> tuple[str, int, dict[str, Any]]:
         """The name, version and monitoring reference profile of the model `ref` names:
@@ -598,12 +513,6 @@ def read_registered(root: Path) -> dict[str, Any] | None:
         return None
     record: dict[str, Any] = json.loads(path.read_text())
     return record
-
-
-def written_ago(moment: float) -> str:
-    """'under a minute ago' or 'N minutes ago', of a time in seconds since the epoch."""
-    minutes = max(0, int((time.time() - moment) // 60))
-    return "under a minute ago" if minutes == 0 else f"{minutes} minutes ago"
 
 
 def _unfinished(files: Mapping[str, object]) -> bool:
