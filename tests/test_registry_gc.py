@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,40 @@ def test_a_register_that_failed_half_way_blocks_no_later_one_of_the_same_content
     collected = registry.collect("cuisine", older_than=0)
     assert [(left.number, left.keys) for left in collected.removed] == [(1, tuple(uploads))]
     assert registry.numbers("cuisine") == ([2], [])
+
+
+def at_once(*jobs: Callable[[], object]) -> list[BaseException]:
+    """Run the jobs in threads started together; the errors they raised."""
+    start = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def one(job: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            job()
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=one, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+def test_two_gcs_at_once_both_finish(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "store"))
+    files = [f"{n}/f{i}.npy" for n in range(1, 4) for i in range(100)]
+    for number in range(1, 4):
+        store.create_bytes(f"registry/cuisine/{number}/.claim", b"")
+    for file in files:
+        store.write_bytes(f"registry/cuisine/{file}", b"x")
+    registries = [Registry(Store.open(store.uri)) for _ in range(2)]
+    assert at_once(*(lambda r=r: r.collect("cuisine", older_than=0) for r in registries)) == []
+    assert store.list("registry") == [f"registry/cuisine/{n}/.claim" for n in range(1, 4)]
+    # A prefix, deleted by two at once, goes whole too.
+    for file in files:
+        store.write_bytes(f"trash/{file}", b"x")
+    assert at_once(*(lambda: store.delete("trash") for _ in range(2))) == []
+    assert store.list("trash") == []

@@ -232,10 +232,19 @@ class Store:
 
     def delete(self, key: str) -> None:
         """Delete an object, or everything under a prefix; absent keys are fine."""
+        path = self.path(key)
         with self.errors():
-            path = self.path(key)
-            if self.fs.exists(path):
-                self.fs.rm(path, recursive=True)
+            # Another delete (a second `models gc`) may take some of it meanwhile, failing a
+            # pass: the next takes what is left. Each such failure is a file gone, so the
+            # passes end; a missing bucket is no such race.
+            for passes_left in reversed(range(100)):
+                try:
+                    if self.fs.exists(path):
+                        self.fs.rm(path, recursive=True)
+                    return
+                except FileNotFoundError as error:
+                    if (self.is_s3 and _is_missing_bucket(error)) or not passes_left:
+                        raise
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
