@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cuisineflow import registry as registry_module
 from cuisineflow.registry import Registry
 from cuisineflow.storage import Store
 from cuisineflow.storage.store import StoreError
@@ -162,9 +163,39 @@ def test_two_gcs_at_once_both_finish(tmp_path: Path) -> None:
         store.write_bytes(f"registry/cuisine/{file}", b"x")
     registries = [Registry(Store.open(store.uri)) for _ in range(2)]
     assert at_once(*(lambda r=r: r.collect("cuisine", older_than=0) for r in registries)) == []
-    assert store.list("registry") == [f"registry/cuisine/{n}/.claim" for n in range(1, 4)]
+    assert store.list("registry/cuisine") == [f"registry/cuisine/{n}/.claim" for n in range(1, 4)]
     # A prefix, deleted by two at once, goes whole too.
     for file in files:
         store.write_bytes(f"trash/{file}", b"x")
     assert at_once(*(lambda: store.delete("trash") for _ in range(2))) == []
     assert store.list("trash") == []
+
+
+class AnHourAhead:
+    """The time module, but for a clock an hour ahead of the store's."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+    @staticmethod
+    def time() -> float:
+        return time.time() + 3600
+
+
+def test_gc_goes_by_the_stores_clock_not_this_machines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(str(tmp_path / "store"))
+    store.create_bytes("registry/cuisine/1/.claim", b"")  # a register under way
+    store.write_bytes("registry/cuisine/1/coef.npy", b"x" * 10)
+    monkeypatch.setattr(registry_module, "time", AnHourAhead())
+    collected = Registry(store).collect("cuisine", older_than=30 * 60)
+    assert (collected.removed, [left.number for left in collected.kept]) == ([], [1])
+    assert abs(collected.now - time.time()) < 60
+    assert store.list("registry/cuisine/1") == [
+        "registry/cuisine/1/.claim",
+        "registry/cuisine/1/coef.npy",
+    ]
+    # The clock's object is under no model's name.
+    assert store.list("registry") == ["registry/.gc-clock", *store.list("registry/cuisine")]
+    assert Registry(store).names() == ["cuisine"]

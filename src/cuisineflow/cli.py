@@ -605,8 +605,9 @@ def models_gc(
             )
         removed += len(collected.removed)
         for left in collected.kept:
+            ago = _minutes_ago(left.modified, collected.now)
             typer.echo(
-                f"kept {left.name}@{left.number}: written to {_minutes_ago(left.modified)}, "
+                f"kept {left.name}@{left.number}: written to {ago}, "
                 f"under --older-than {older_than}: a register may be under way"
             )
     if not removed:
@@ -616,8 +617,8 @@ def models_gc(
         )
 
 
-def _minutes_ago(moment: float) -> str:
-    minutes = max(0, int((time.time() - moment) // 60))
+def _minutes_ago(moment: float, now: float) -> str:
+    minutes = max(0, int((now - moment) // 60))
     return "under a minute ago" if minutes == 0 else f"{minutes} minutes ago"
 
 

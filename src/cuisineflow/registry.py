@@ -3,6 +3,7 @@
 <store>/registry/<name>/<version>/          .claim first, the artifact's files, metadata.json last
                                             (a stopped register's files go with `collect`)
 <store>/registry/<name>/aliases/<alias>.json  {"version": ...}, replaced atomically
+<store>/registry/.gc-clock                  empty, rewritten by `collect` to read the store's time
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -52,6 +54,7 @@ CLAIM = ".claim"  # taken before a version's files go up; a crash leaves the num
 log = logging.getLogger(__name__)
 _NAME = re.compile(REGISTRY_NAME)
 PRUNE_GRACE_S = 300  # a copy fetched this recently is never pruned
+CLOCK = "registry/.gc-clock"  # under no name: names() and numbers() never see it
 
 
 class RegistryError(CuisineflowError):
@@ -120,6 +123,7 @@ class Collected:
 
     removed: list[Leftover]
     kept: list[Leftover]
+    now: float  # the store's time as collect began, which `Leftover.modified` is compared to
 
 
 class Registry:
@@ -162,7 +166,7 @@ class Registry:
         so the number is never given again."""
         if not _NAME.fullmatch(name):
             raise RegistryError(f"model name {name!r}: use lower-case letters, digits, - _ .")
-        now = time.time()
+        now = self.store_time()
         removed, kept = [], []
         for number, files in self._numbered(self.store.objects(self._key(name))).items():
             if not _unfinished(files):
@@ -181,7 +185,19 @@ class Registry:
                 for key in leftover.keys:
                     self.store.delete(key)
             removed.append(leftover)
-        return Collected(removed, kept)
+        return Collected(removed, kept, now)
+
+    def store_time(self) -> float:
+        """Now by the store's own clock: when an object just written was stamped (S3's
+        LastModified), so that a machine whose clock runs ahead takes no fresh file for old."""
+        self.store.write_bytes(CLOCK, b"")
+        stamp = self.store.objects(CLOCK).get(CLOCK, (0, math.inf))[1]
+        if not math.isfinite(stamp):
+            raise RegistryError(
+                f"{self.store.describe()} gives no time for {CLOCK}, just written: cannot "
+                "tell how long ago anything in it was written"
+            )
+        return stamp
 
     def names(self) -> list[str]:
         """Every model name in the registry."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cuisineflow import registry as registry_module
 from cuisineflow.registry import Registry
 from cuisineflow.storage import Store
 from tests.conftest import S3Endpoint, cli
@@ -131,12 +132,44 @@ def test_models_gc_on_s3_reads_the_objects_times(
     (seen,) = registry.collect("cuisine", older_than=0, dry_run=True).removed
     assert (seen.size, seen.keys) == (1000, ("registry/cuisine/1/coef.npy",))
     assert abs(seen.modified - time.time()) < 60  # S3's LastModified, not 0 or "unknown"
-    assert store.list("registry") == ["registry/cuisine/1/.claim", "registry/cuisine/1/coef.npy"]
+    assert store.list("registry") == [
+        "registry/.gc-clock",  # the object gc read S3's time from
+        "registry/cuisine/1/.claim",
+        "registry/cuisine/1/coef.npy",
+    ]
     taken = cli("models", "gc", "--older-than", "0", cwd=tmp_path, env=env).stdout
     assert taken == (
         "removed cuisine@1: 1 file, 1000 bytes under registry/cuisine/1/ (its .claim stays)\n"
     )
-    assert store.list("registry") == ["registry/cuisine/1/.claim"]
+    assert store.list("registry") == ["registry/.gc-clock", "registry/cuisine/1/.claim"]
     assert registry.numbers("cuisine") == ([], [])
     listed = cli("models", "list", cwd=tmp_path, env=env)
     assert listed.stderr == ""
+
+
+def test_models_gc_on_s3_goes_by_s3s_clock_not_this_machines(
+    s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = s3_endpoint.store_env("models-gc-clock")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    store = Store.open(env["CUISINEFLOW_STORE"], endpoint_url=s3_endpoint.url)
+    store.create_bytes("registry/cuisine/1/.claim", b"")  # a register under way
+    store.write_bytes("registry/cuisine/1/coef.npy", b"x" * 10)
+
+    class AnHourAhead:  # this machine's clock, an hour ahead of S3's
+        def __getattr__(self, name: str) -> object:
+            return getattr(time, name)
+
+        @staticmethod
+        def time() -> float:
+            return time.time() + 3600
+
+    monkeypatch.setattr(registry_module, "time", AnHourAhead())
+    collected = Registry(store).collect("cuisine", older_than=30 * 60)
+    assert (collected.removed, [left.number for left in collected.kept]) == ([], [1])
+    assert abs(collected.now - time.time()) < 60  # S3's LastModified of registry/.gc-clock
+    assert store.list("registry/cuisine") == [
+        "registry/cuisine/1/.claim",
+        "registry/cuisine/1/coef.npy",
+    ]
