@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cuisineflow import registry as registry_module
-from cuisineflow.registry import Registry
+from cuisineflow.registry import Registry, RegistryError
 from cuisineflow.storage import Store
 from cuisineflow.storage.store import StoreError
 from tests.conftest import cli
@@ -199,3 +199,32 @@ def test_gc_goes_by_the_stores_clock_not_this_machines(
     # The clock's object is under no model's name.
     assert store.list("registry") == ["registry/.gc-clock", *store.list("registry/cuisine")]
     assert Registry(store).names() == ["cuisine"]
+
+
+def test_a_register_whose_files_gc_removed_meanwhile_publishes_nothing(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(str(tmp_path / "store"))
+    registry = Registry(store)
+    upload = Store.upload
+    uploaded: list[str] = []
+
+    def then_gc_takes_the_first(self: Store, path: Path, key: str) -> None:
+        upload(self, path, key)
+        uploaded.append(key)
+        if len(uploaded) == 2:  # a `models gc --older-than 0` ran meanwhile
+            self.delete(uploaded[0])
+
+    monkeypatch.setattr(Store, "upload", then_gc_takes_the_first)
+    with pytest.raises(RegistryError) as refused:
+        registry.register("cuisine", tiny_model, LINEAGE)
+    first = uploaded[0].rsplit("/", 1)[1]
+    assert str(refused.value) == (
+        f"cuisine@1: {first} went missing from local store {store.uri} while registering (a "
+        "`cuisineflow models gc` may have removed it): the version is not published; "
+        "register again"
+    )
+    assert "registry/cuisine/1/metadata.json" not in store.list("registry/cuisine/1")
+    assert registry.numbers("cuisine") == ([], [1])
+    monkeypatch.setattr(Store, "upload", upload)
+    assert registry.register("cuisine", tiny_model, LINEAGE) == (2, True)

@@ -310,6 +310,16 @@ class Registry:
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != METADATA)
         for path in files:
             self.store.upload(path, self._key(name, str(version), path.name))
+        # metadata.json publishes the version: never over files removed meanwhile.
+        present = set(self.store.list(self._key(name, str(version))))
+        missing = [p.name for p in files if self._key(name, str(version), p.name) not in present]
+        if missing:
+            raise RegistryError(
+                f"{name}@{version}: {', '.join(missing)} went missing from "
+                f"{self.store.describe()} while registering (a `cuisineflow models gc` may "
+                f"have removed {'it' if len(missing) == 1 else 'them'}): the version is not "
+                "published; register again"
+            )
         metadata = {
             "name": name,
             "version": version,
