@@ -228,3 +228,8 @@ def test_a_register_whose_files_gc_removed_meanwhile_publishes_nothing(
     assert registry.numbers("cuisine") == ([], [1])
     monkeypatch.setattr(Store, "upload", upload)
     assert registry.register("cuisine", tiny_model, LINEAGE) == (2, True)
+
+
+def test_gc_help_names_its_optional_argument_once_bracketed(tmp_path: Path) -> None:
+    usage = cli("models", "gc", "--help", cwd=tmp_path).stdout.splitlines()[0]
+    assert usage.endswith(" models gc [OPTIONS] [NAME]")

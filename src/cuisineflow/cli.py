@@ -571,7 +571,7 @@ def models_export(
 @models_app.command("gc")
 def models_gc(
     name: Annotated[
-        str | None, typer.Argument(metavar="[NAME]", help="One model [default: every model].")
+        str | None, typer.Argument(metavar="NAME", help="One model [default: every model].")
     ] = None,
     older_than: Annotated[
         int,
