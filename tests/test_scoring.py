@@ -15,7 +15,7 @@ from cuisineflow.errors import DataError
 from cuisineflow.params import EvaluateParams
 from cuisineflow.predict import Predictor
 from cuisineflow.registry import content_hash
-from cuisineflow.scoring import overlap, repeats, score
+from cuisineflow.scoring import ingredient_key, overlap, repeats, score
 from tests.conftest import make_recipes
 
 
@@ -26,20 +26,22 @@ def test_overlap_matches_recipes_by_what_the_model_sees_of_them() -> None:
         "valid": [["pasta", "basil", "basil"]],  # an ingredient twice counts once
         "test": [["Basil", "pasta"], ["dried basil"]],
     }
-    found = overlap(recipes, known, learnt_from=("train", "valid"))
+    keys = [ingredient_key(r) for r in recipes]
+    found = overlap(keys, known, learnt_from=("train", "valid"))
     assert found.per_split == {"train": 1, "valid": 1, "test": 2}
     assert found.anywhere == 3  # recipe 1 is in valid and test: once
     assert (found.learnt_from, found.learnt) == (("train", "valid"), 2)
-    unknown = overlap(recipes, known, learnt_from=None)
+    unknown = overlap(keys, known, learnt_from=None)
     assert (unknown.anywhere, unknown.learnt_from, unknown.learnt) == (3, None, None)
-    assert overlap(recipes, {}, learnt_from=("train",)).learnt == 0  # no splits written yet
+    assert overlap(keys, {}, learnt_from=("train",)).learnt == 0  # no splits written yet
 
 
 def test_repeats_are_the_same_cuisine_and_ingredients_as_the_model_sees_them() -> None:
     recipes = [["basil", "pasta"], ["Pasta", "fresh basil"], ["basil", "pasta"], ["rice"]]
-    assert repeats(recipes, ["italian", " Italian", "greek", "thai"]) == 1  # records 1 and 2
-    assert repeats(recipes, ["italian", "greek", "thai", "thai"]) == 0  # other cuisines
-    assert repeats([*recipes, ["rice"], ["rice"]], ["a", "a", "a", "b", "b", "b"]) == 4
+    keys = [ingredient_key(r) for r in [*recipes, ["rice"], ["rice"]]]
+    assert repeats(keys[:4], ["italian", " Italian", "greek", "thai"]) == 1  # records 1 and 2
+    assert repeats(keys[:4], ["italian", "greek", "thai", "thai"]) == 0  # other cuisines
+    assert repeats(keys, ["a", "a", "a", "b", "b", "b"]) == 4
 
 
 def test_score_counts_what_predict_gets_right(tiny_model: Path) -> None:

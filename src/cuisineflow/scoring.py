@@ -67,13 +67,10 @@ def ingredient_key(recipe: Iterable[str]) -> tuple[str, ...]:
     return tuple(normalise_recipe(recipe))
 
 
-def repeats(recipes: Sequence[Sequence[str]], cuisines: Sequence[str]) -> int:
-    """How many recipes repeat an earlier one of the same sequence: the same cuisine and,
-    as the model sees them, the same ingredients (Kaggle's data holds such copies)."""
-    return _repeats([ingredient_key(r) for r in recipes], cuisines)
-
-
-def _repeats(keys: Sequence[tuple[str, ...]], cuisines: Sequence[str]) -> int:
+def repeats(keys: Sequence[tuple[str, ...]], cuisines: Sequence[str]) -> int:
+    """How many recipes (by `ingredient_key`) repeat an earlier one of the same sequence: the
+    same cuisine and, as the model sees them, the same ingredients (Kaggle's data holds such
+    copies)."""
     pairs = {(key, known_cuisine(c) or c) for key, c in zip(keys, cuisines, strict=True)}
     return len(keys) - len(pairs)
 
@@ -90,19 +87,12 @@ class Overlap:
 
 
 def overlap(
-    recipes: Sequence[Sequence[str]],
-    splits: Mapping[str, Iterable[Sequence[str]]],
-    learnt_from: Sequence[str] | None,
-) -> Overlap:
-    """How many of `recipes` each split holds, any split holds, and the learnt splits hold."""
-    return _overlap([ingredient_key(r) for r in recipes], splits, learnt_from)
-
-
-def _overlap(
     keys: Sequence[tuple[str, ...]],
     splits: Mapping[str, Iterable[Sequence[str]]],
     learnt_from: Sequence[str] | None,
 ) -> Overlap:
+    """How many of the recipes (by `ingredient_key`) each split holds, any split holds, and
+    the learnt splits hold."""
     held = {}
     for name, members in splits.items():
         member_keys = {ingredient_key(m) for m in members}
@@ -120,24 +110,18 @@ def _overlap(
 
 
 def project_overlap(
-    root: Path, folder: Path, recipes: Sequence[Sequence[str]], params: Params | None
+    root: Path, folder: Path, keys: Sequence[tuple[str, ...]], params: Params | None
 ) -> Overlap:
     """`overlap` with the project's splits, for a model folder: the splits it learnt from are
     known when it is the pipeline's evaluated fit or its served model (same model.json) and
     the project's params are given."""
-    return _project_overlap(root, folder, [ingredient_key(r) for r in recipes], params)
-
-
-def _project_overlap(
-    root: Path, folder: Path, keys: Sequence[tuple[str, ...]], params: Params | None
-) -> Overlap:
     splits = {
         name: read_splits(root, [name])["ingredients"].to_pylist()
         for name in SPLITS
         if (root / SPLIT_DIR / f"{name}.parquet").exists()
     }
     learnt_from = _splits_learnt_from(root, folder, params) if params else None
-    return _overlap(keys, splits, learnt_from)
+    return overlap(keys, splits, learnt_from)
 
 
 def _splits_learnt_from(root: Path, folder: Path, params: Params) -> tuple[str, ...] | None:
@@ -199,8 +183,8 @@ def score_file(root: Path, folder: Path, predictor: Predictor, labelled: Labelle
     except CuisineflowError as error:  # a recipe of the file
         raise CuisineflowError(f"{labelled.name}: {error}") from None
     keys = [ingredient_key(r) for r in labelled.ingredients]  # once: splits and repeats
-    seen = _project_overlap(root, folder, keys, project_params)
-    return FileScores(scores, seen, _repeats(keys, labelled.cuisines), params.top_k)
+    seen = project_overlap(root, folder, keys, project_params)
+    return FileScores(scores, seen, repeats(keys, labelled.cuisines), params.top_k)
 
 
 def scores_json(result: FileScores, model: str) -> str:
